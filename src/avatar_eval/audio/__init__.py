@@ -1,0 +1,1 @@
+"""Audio analysis: VAD, loudness."""

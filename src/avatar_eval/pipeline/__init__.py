@@ -1,0 +1,1 @@
+"""Per-clip context with lazily computed shared artifacts, manifests and runners."""

@@ -1,0 +1,1 @@
+"""Face / mouth / hand / body tracks and crops."""

@@ -1,0 +1,1 @@
+"""Result records, the JSONL store and aggregation."""
