@@ -16,6 +16,14 @@ _SUITE_DOCS: dict[str, str] = {}
 #: modules that register metrics when imported; imported lazily on first lookup
 _METRIC_MODULES = [
     "avatar_eval.metrics.theval",
+    "avatar_eval.metrics.theval_quality",
+    "avatar_eval.metrics.jwbdh",
+    "avatar_eval.metrics.identity",
+    "avatar_eval.metrics.hands",
+    "avatar_eval.metrics.vbench",
+    "avatar_eval.metrics.syncnet",
+    "avatar_eval.metrics.idc",
+    "avatar_eval.metrics.qalign",
 ]
 _loaded = False
 

@@ -1,0 +1,1 @@
+"""The ``avatar-eval`` command line."""

@@ -1,0 +1,1 @@
+"""Metrics module 'hands' (registered lazily by avatar_eval.metrics.registry)."""

@@ -1,0 +1,1 @@
+"""Metrics module 'idc' (registered lazily by avatar_eval.metrics.registry)."""

@@ -1,0 +1,1 @@
+"""Metrics module 'identity' (registered lazily by avatar_eval.metrics.registry)."""

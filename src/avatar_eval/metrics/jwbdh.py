@@ -1,0 +1,1 @@
+"""Metrics module 'jwbdh' (registered lazily by avatar_eval.metrics.registry)."""

@@ -1,0 +1,1 @@
+"""Metrics module 'qalign' (registered lazily by avatar_eval.metrics.registry)."""

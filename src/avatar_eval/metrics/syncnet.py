@@ -1,0 +1,1 @@
+"""Metrics module 'syncnet' (registered lazily by avatar_eval.metrics.registry)."""

@@ -1,0 +1,1 @@
+"""Metrics module 'theval_quality' (registered lazily by avatar_eval.metrics.registry)."""

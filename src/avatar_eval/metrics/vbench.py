@@ -1,0 +1,1 @@
+"""Metrics module 'vbench' (registered lazily by avatar_eval.metrics.registry)."""

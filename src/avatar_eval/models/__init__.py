@@ -1,0 +1,1 @@
+"""Network definitions in plain torch (or transformers wrappers) and their weight loading."""

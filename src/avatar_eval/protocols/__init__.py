@@ -1,0 +1,1 @@
+"""Protocol presets and protocol-level scoring (THEval final score, JWB-DH tables)."""
