@@ -1,5 +1,187 @@
-"""Sub-command group (filled in by its owner module)."""
+"""``avatar-eval weights``: list, where, pull, verify.
+
+Exit codes: 0 fine; 1 a weight is unavailable, corrupt or could not be downloaded; 2 an unknown
+weight name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-app = typer.Typer(no_args_is_help=True)
+from ..errors import UnknownNameError, WeightsUnavailable
+from ..weights import (
+    WeightSpec,
+    get_weight_spec,
+    list_weights,
+    locate,
+    pull_weight,
+    resolve_weight,
+    verify_weight,
+)
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Model weights: list them, locate one, download (pull) and verify.",
+)
+
+
+def _human(n: int | None) -> str:
+    if n is None:
+        return "?"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+def _sha_label(spec: WeightSpec) -> str:
+    if spec.kind == "dir":
+        return "n/a (dir)"
+    if spec.sha256:
+        return "known"
+    if spec.sha256_prefix:
+        return f"unknown (prefix {spec.sha256_prefix})"
+    return "unknown"
+
+
+def _specs(names: list[str] | None) -> list[WeightSpec]:
+    try:
+        return [get_weight_spec(n) for n in names] if names else list_weights()
+    except UnknownNameError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("list")
+def list_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Every weight in the catalogue: file, size, whether its sha256 is known, licence, where it
+    is found (no hashing, no download)."""
+    rows = []
+    for spec in list_weights():
+        loc = locate(spec.name)
+        rows.append((spec, loc))
+    if as_json:
+        out = [
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "filename": s.filename,
+                "size_bytes": s.size_bytes,
+                "sha256": s.sha256,
+                "sha256_prefix": s.sha256_prefix,
+                "license": s.license,
+                "env_var": s.env_var,
+                "source": s.manual_source(),
+                "used_by": list(s.used_by),
+                "extra": s.extra,
+                "found": str(loc.path) if loc else None,
+                "found_via": loc.origin if loc else None,
+            }
+            for s, loc in rows
+        ]
+        typer.echo(json.dumps(out, indent=2))
+        return
+    table = Table(title="avatar-eval weights")
+    for col in ("name", "file", "size", "sha256", "licence", "found"):
+        table.add_column(col, overflow="fold")
+    for spec, loc in rows:
+        found = Text(f"{loc.origin}: {loc.path}", style="green") if loc else Text("missing", "red")
+        table.add_row(
+            Text(spec.name),
+            Text(spec.filename + ("/" if spec.kind == "dir" else "")),
+            Text(_human(spec.size_bytes)),
+            Text(_sha_label(spec)),
+            Text(spec.license),
+            found,
+        )
+    Console().print(table)
+
+
+@app.command("where")
+def where_cmd(name: Annotated[str, typer.Argument(help="Weight name.")]) -> None:
+    """Print the path ``name`` resolves to (never downloads); else say where it was looked for."""
+    _specs([name])
+    try:
+        path = resolve_weight(name, download=False)
+    except WeightsUnavailable as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(str(path))
+
+
+@app.command("pull")
+def pull_cmd(
+    names: Annotated[list[str], typer.Argument(help="Weight names.")],
+    to: Annotated[
+        Optional[Path], typer.Option("--to", help="Directory to put them in (default: the cache).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Download again over a present copy.")] = False,
+) -> None:
+    """Download weights, verify their sha256 (when known) and put them in place atomically."""
+    failed = 0
+    for spec in _specs(names):
+        try:
+            path, status = pull_weight(spec.name, to, force=force)
+        except WeightsUnavailable as e:
+            typer.echo(str(e), err=True)
+            failed += 1
+            continue
+        typer.echo(f"{spec.name}: {status} {path}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("verify")
+def verify_cmd(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Weight names (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Re-hash the copies that resolution would use and compare with the catalogue.
+
+    ``unknown`` = the catalogue has no sha256: the computed digest is shown, nothing is claimed.
+    Fails (exit 1) on a mismatch, or when a weight named on the command line is missing.
+    """
+    specs = _specs(names)
+    results = [verify_weight(s.name) for s in specs]
+    if as_json:
+        typer.echo(json.dumps([
+            {"name": r.name, "status": r.status, "path": str(r.path) if r.path else None,
+             "found_via": r.origin or None, "expected": r.expected, "actual": r.actual,
+             "prefix": r.prefix}
+            for r in results
+        ], indent=2))
+    else:
+        table = Table(title="weights verify")
+        for col in ("name", "status", "path", "sha256", "note"):
+            table.add_column(col, overflow="fold")
+        style = {"ok": "green", "mismatch": "bold red", "unknown": "yellow", "missing": "dim"}
+        for r in results:
+            note = ""
+            if r.status == "mismatch":
+                note = f"expected {r.expected}"
+            elif r.status == "unknown":
+                note = "no sha256 in the catalogue: digest recorded, not checked"
+            if r.prefix == "differs":
+                note = (note + "; " if note else "") + "differs from the published prefix"
+            elif r.prefix == "matches":
+                note = (note + "; " if note else "") + "matches the published prefix"
+            table.add_row(
+                Text(r.name), Text(r.status, style[r.status]), Text(str(r.path or "")),
+                Text(r.actual or ""), Text(note),
+            )
+        Console().print(table)
+    bad = any(r.status == "mismatch" for r in results)
+    missing_named = bool(names) and any(r.status == "missing" for r in results)
+    if bad or missing_named:
+        raise typer.Exit(1)

@@ -1,0 +1,322 @@
+"""THEval landmark/audio metrics: lip dynamics, eyebrow dynamics, silent-lip stability, lip-sync,
+and head-motion dynamics from face-mesh geometry.
+
+Each has a ``paper`` variant (the published definition, default) and, where the public code
+(Newbyl/THEval @ cfe23fe) differs, a ``compat`` variant (name suffix ``.compat``) that follows
+that script's decoder output, frame size, Face Mesh settings and formula. See docs/theval.md.
+The quality metrics (TOPIQ/MUSIQ) and FaceXFormer head motion live in ``theval_quality``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import MetricUndefined
+from ..pipeline.artifacts import artifact, register_frame_artifact
+from ..pipeline.builtin_artifacts import require_audio
+from . import functional as _f  # noqa: F401
+from .base import Metric, MetricValue
+from .functional import theval as F
+from .registry import register, register_suite
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..pipeline.context import ClipContext
+    from ..regions.face_mesh import FaceTrack
+
+
+# -- compat landmark tracks (one per official script's settings) ----------------------------
+def _mesh(**kw):
+    def factory(ctx: "ClipContext"):
+        from ..regions.face_mesh import FaceMeshAnalyzer
+
+        return FaceMeshAnalyzer(ctx, **kw)
+
+    return factory
+
+
+register_frame_artifact(
+    "face_mesh.theval_256",
+    _mesh(refine=True, resize=(256, 256)),
+    "Face Mesh as THEval lip_dynamics.py: frames resized to 256×256 (aspect not kept), refine on.",
+)
+register_frame_artifact(
+    "face_mesh.theval_sync",
+    _mesh(refine=False, swap_rb=True),
+    "Face Mesh as THEval lip_sync.py: full resolution, R/B swapped (decord RGB + COLOR_BGR2RGB), refine off.",
+)
+
+
+@artifact("vad.theval_sync", "VAD as lip_sync.py sees it: on the 44.1 kHz export, resampled back to 16 kHz.")
+def _vad_sync(ctx: "ClipContext") -> list[tuple[float, float]]:
+    from scipy.signal import resample_poly
+
+    from ..audio.vad import DEFAULT_VAD, speech_segments
+
+    wav, sr = ctx.get("audio44k")
+    w16 = resample_poly(wav.astype(np.float64), 160, 441).astype(np.float32)
+    return speech_segments(w16, 16000, model=ctx.options.get("vad_model", DEFAULT_VAD))
+
+
+@artifact("theval.silent_frames_compat", "Silent frame indices as silent_lip_stability.py computes them.")
+def _silent_frames_compat(ctx: "ClipContext") -> np.ndarray:
+    require_audio(ctx)
+    info = ctx.info
+    return F.silent_frames(ctx.get("vad"), info.n_frames, info.fps)
+
+
+def _silent_mesh(ctx: "ClipContext"):
+    from ..regions.face_mesh import FaceMeshAnalyzer
+
+    frames = ctx.get("theval.silent_frames_compat")
+    return FaceMeshAnalyzer(ctx, refine=True, resize=(256, 256), only_frames=set(int(i) for i in frames))
+
+
+register_frame_artifact(
+    "face_mesh.theval_silent",
+    _silent_mesh,
+    "Face Mesh as silent_lip_stability.py: only the silent frames, 256×256, refine on (the tracker "
+    "sees non-consecutive frames, as the official script feeds it).",
+)
+
+
+def _need_face(track: "FaceTrack", what: str, at_least: int = 1) -> None:
+    if track.n_present < at_least:
+        raise MetricUndefined(
+            f"{what}: face found in {track.n_present} of {track.n_frames} frames (need ≥ {at_least})"
+        )
+
+
+def _face_details(track: "FaceTrack") -> dict:
+    return {"n_frames": track.n_frames, "n_face_frames": track.n_present}
+
+
+class _THEval(Metric):
+    protocol = "theval"
+    higher_is_better = None  # THEval scores every metric by closeness to GT
+
+
+# -- lip dynamics -------------------------------------------------------------------------------
+@register
+class LipDynamics(_THEval):
+    name = "theval.lip_dynamics"
+    display = "Lip dynamics"
+    requires = ("face_mesh",)
+    description = "Mean over the 780 lip-landmark distances of their std over time (ddof=1), 256-px units."
+
+    def compute(self, ctx):
+        t = ctx.get("face_mesh")
+        _need_face(t, "lip dynamics", 2)
+        lips = t.landmarks[:, list(F.LIP_INDICES), :2].astype(np.float64) * 256.0
+        return MetricValue(F.lip_dynamics(lips, ddof=1), _face_details(t))
+
+
+@register
+class LipDynamicsCompat(_THEval):
+    name = "theval.lip_dynamics.compat"
+    display = "Lip dynamics (compat)"
+    variant = "compat"
+    requires = ("face_mesh.theval_256",)
+    description = "As lip_dynamics.py: 256×256 frames, np.std (ddof=0); no face at all -> 0.0."
+
+    def compute(self, ctx):
+        t = ctx.get("face_mesh.theval_256")
+        if t.n_present == 0:
+            return MetricValue(0.0, {**_face_details(t), "note": "no face: the public code returns 0.0"})
+        lips = t.landmarks[:, list(F.LIP_INDICES), :2].astype(np.float64) * 256.0
+        return MetricValue(F.lip_dynamics(lips, ddof=0), _face_details(t))
+
+
+# -- eyebrow dynamics ---------------------------------------------------------------------------
+@register
+class EyebrowDynamics(_THEval):
+    name = "theval.eyebrow_dynamics"
+    display = "Eyebrow dynamics"
+    requires = ("face_mesh",)
+    description = "Paper: std over frames (ddof=1) of eyebrow–eye distance / inter-eye distance, mean of sides."
+
+    def compute(self, ctx):
+        t = ctx.get("face_mesh")
+        _need_face(t, "eyebrow dynamics", 2)
+        left, right = F.eyebrow_ratios(t.pixels())
+        return MetricValue(F.eyebrow_dynamics_paper(left, right), _face_details(t))
+
+
+@register
+class EyebrowDynamicsCompat(_THEval):
+    name = "theval.eyebrow_dynamics.compat"
+    display = "Eyebrow dynamics (compat)"
+    variant = "compat"
+    requires = ("face_mesh",)  # same settings as eyebrow_dynamics.py: full res, refine on
+    description = "As eyebrow_dynamics.py: mean |Δ| of consecutive detected frames pooled over sides; no face -> 0.0."
+
+    def compute(self, ctx):
+        t = ctx.get("face_mesh")
+        left, right = F.eyebrow_ratios(t.pixels())
+        return MetricValue(F.eyebrow_dynamics_compat(left, right), _face_details(t))
+
+
+# -- silent-lip stability -----------------------------------------------------------------------
+@register
+class SilentLipStability(_THEval):
+    name = "theval.silent_lip_stability"
+    display = "Silent lip stability"
+    requires = ("face_mesh", "vad")
+    description = "Paper: MAD around the median of the mouth opening over silent runs ≥ 300 ms."
+
+    def compute(self, ctx):
+        require_audio(ctx)
+        t = ctx.get("face_mesh")
+        silent = F.silent_frames(ctx.get("vad"), t.n_frames, ctx.fps)
+        if silent.size == 0:
+            raise MetricUndefined("no silent run of ≥ 300 ms in the audio")
+        opening = F.mouth_opening(t.pixels())[silent]
+        n = int((~np.isnan(opening)).sum())
+        if n < 2:
+            raise MetricUndefined(f"{silent.size} silent frames but a face in only {n} of them (need ≥ 2)")
+        return MetricValue(F.mad_median(opening), {"n_silent_frames": int(silent.size), "n_measured": n, **_face_details(t)})
+
+
+@register
+class SilentLipStabilityCompat(_THEval):
+    name = "theval.silent_lip_stability.compat"
+    display = "Silent lip stability (compat)"
+    variant = "compat"
+    requires = ("vad", "theval.silent_frames_compat", "face_mesh.theval_silent")
+    description = "As silent_lip_stability.py: median(|x − mean|), 256×256 frames, tracker fed silent frames only."
+
+    def compute(self, ctx):
+        require_audio(ctx)
+        frames = ctx.get("theval.silent_frames_compat")
+        if frames.size == 0:
+            raise MetricUndefined("no silent run of ≥ 300 ms (the public code writes NaN)")
+        t = ctx.get("face_mesh.theval_silent")
+        opening = F.mouth_opening(t.pixels(256, 256))
+        n = int((~np.isnan(opening)).sum())
+        if n < 2:
+            raise MetricUndefined(f"face in {n} silent frames (need ≥ 2; the public code writes NaN)")
+        return MetricValue(F.mad_mean_compat(opening), {"n_silent_frames": int(frames.size), "n_measured": n})
+
+
+# -- lip-sync ---------------------------------------------------------------------------------
+#: below this range of mouth openness over speech frames (in interocular units) the mouth is
+#: considered still: min–max normalisation would turn tracker jitter into a "signal".
+DEGENERATE_OPENNESS_RANGE = 0.02
+
+
+@register
+class LipSync(_THEval):
+    name = "theval.lip_sync"
+    display = "Lip sync"
+    higher_is_better = None
+    requires = ("face_mesh", "vad", "audio16k")
+    description = (
+        "Mean |openness* − volume*| over speech frames (lower = better aligned); RGB frames, isotropic "
+        "openness; undefined without speech (< 10 % of frames) or when the mouth does not move."
+    )
+
+    def compute(self, ctx):
+        require_audio(ctx)
+        t = ctx.get("face_mesh")
+        wav, sr = ctx.get("audio16k")
+        n = t.n_frames
+        times = np.arange(n) / ctx.fps
+        o = F.lip_openness(t.pixels())
+        v = F.volume_at_frames(wav, sr, times)
+        sp = F.speech_mask(ctx.get("vad"), n, ctx.fps)
+        val, det = F.lip_sync_distance(o, v, sp)
+        if np.isnan(val):
+            raise MetricUndefined(
+                f"lip-sync undefined: speech in {det['speech_ratio']:.0%} of frames (need ≥ 10 %), "
+                f"{det['n_speech_frames_with_face']} speech frames with a face (need ≥ 2)"
+            )
+        if det["openness_range"] < DEGENERATE_OPENNESS_RANGE:
+            raise MetricUndefined(
+                f"lip-sync undefined: the mouth does not move during speech (openness range "
+                f"{det['openness_range']:.4f} < {DEGENERATE_OPENNESS_RANGE}); per-clip min–max normalisation "
+                "would score tracker jitter"
+            )
+        return MetricValue(val, det)
+
+
+@register
+class LipSyncCompat(_THEval):
+    name = "theval.lip_sync.compat"
+    display = "Lip sync (compat)"
+    variant = "compat"
+    requires = ("face_mesh.theval_sync", "vad.theval_sync", "audio44k")
+    description = "As lip_sync.py: colour-swapped frames, refine off, normalised-coordinate openness, 44.1 kHz RMS."
+
+    def compute(self, ctx):
+        require_audio(ctx)
+        t = ctx.get("face_mesh.theval_sync")
+        wav, sr = ctx.get("audio44k")
+        n = t.n_frames
+        times = np.arange(n) / ctx.fps
+        o = F.lip_openness_compat(t.landmarks)
+        v = F.volume_at_frames(wav, sr, times)
+        sp = F.speech_mask(ctx.get("vad.theval_sync"), n, ctx.fps)
+        val, det = F.lip_sync_distance(o, v, sp)
+        if np.isnan(val):
+            raise MetricUndefined(
+                f"lip-sync undefined (public code: NaN): speech in {det['speech_ratio']:.0%} of frames, "
+                f"{det['n_speech_frames_with_face']} speech frames with a face"
+            )
+        return MetricValue(val, det)
+
+
+# -- head motion from face-mesh geometry ------------------------------------------------------
+@register
+class HeadMotionMeshPose(_THEval):
+    name = "theval.head_motion.mesh_pose"
+    display = "Head motion (mesh pose)"
+    variant = "mesh_pose"
+    requires = ("face_mesh",)
+    description = (
+        "THEval head-motion formula on pitch/yaw/roll from face-mesh geometry (not FaceXFormer: a "
+        "different estimator) and the landmark-box centre in pixels."
+    )
+
+    def compute(self, ctx):
+        t = ctx.get("face_mesh")
+        _need_face(t, "head motion", 3)
+        pres = t.present
+        lm = t.landmarks[pres].astype(np.float64)
+        xyz = lm * np.array([t.src_width, t.src_height, t.src_width], dtype=np.float64)
+        pyr = F.mesh_head_pose(xyz)
+        cx = (xyz[:, :, 0].min(1) + xyz[:, :, 0].max(1)) / 2
+        cy = (xyz[:, :, 1].min(1) + xyz[:, :, 1].max(1)) / 2
+        val = F.head_motion_dynamics(pyr[:, 0], pyr[:, 1], pyr[:, 2], cx, cy)
+        return MetricValue(val, {**_face_details(t), "pose_std_deg": [float(x) for x in pyr.std(0)]})
+
+
+PAPER = [
+    "theval.global_aesthetics",
+    "theval.face_quality",
+    "theval.mouth_quality",
+    "theval.lip_dynamics",
+    "theval.head_motion",
+    "theval.eyebrow_dynamics",
+    "theval.silent_lip_stability",
+    "theval.lip_sync",
+]
+COMPAT = [
+    "theval.global_aesthetics",
+    "theval.face_quality",
+    "theval.mouth_quality.compat",
+    "theval.lip_dynamics.compat",
+    "theval.head_motion",
+    "theval.eyebrow_dynamics.compat",
+    "theval.silent_lip_stability.compat",
+    "theval.lip_sync.compat",
+]
+LANDMARK = ["theval.lip_dynamics", "theval.head_motion.mesh_pose", "theval.eyebrow_dynamics", "theval.silent_lip_stability", "theval.lip_sync"]
+LANDMARK_COMPAT = ["theval.lip_dynamics.compat", "theval.eyebrow_dynamics.compat", "theval.silent_lip_stability.compat", "theval.lip_sync.compat"]
+
+
+register_suite("theval", PAPER + ["theval.head_motion.mesh_pose"],
+               "THEval, paper definitions (the 8 metrics; plus head motion from the mesh-pose estimator)")
+register_suite("theval-compat", COMPAT, "THEval as the public code computes it (compat variants)")
+register_suite("theval-landmarks", LANDMARK, "THEval metrics that need no downloaded weights (paper definitions)")
+register_suite("theval-landmarks-compat", LANDMARK_COMPAT, "THEval landmark metrics, compat variants")

@@ -30,10 +30,10 @@ def audio44k(ctx: "ClipContext") -> tuple[np.ndarray, int]:
 
 @artifact("vad", "Silero VAD speech segments in seconds [(start, end), ...], library defaults.")
 def vad(ctx: "ClipContext") -> list[tuple[float, float]]:
-    from ..audio.vad import speech_segments
+    from ..audio.vad import DEFAULT_VAD, speech_segments
 
     wav, sr = ctx.get("audio16k")
-    return speech_segments(wav, sr)
+    return speech_segments(wav, sr, model=ctx.options.get("vad_model", DEFAULT_VAD))
 
 
 def _face_mesh_default(ctx: "ClipContext"):

@@ -1,0 +1,132 @@
+"""``avatar-eval``: run protocols, show results, list metrics; weights / speech / study groups."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Evaluate talking-avatar videos.")
+console = Console()
+
+
+def _mount() -> None:
+    from . import speech_cmd, study_cmd, weights_cmd
+
+    app.add_typer(weights_cmd.app, name="weights", help="Model weights: list, where, pull, verify.")
+    app.add_typer(speech_cmd.app, name="speech", help="Speech protocol: ASR/WER and pairwise judge win-rates.")
+    app.add_typer(study_cmd.app, name="study", help="Human preference studies (2AFC / GSB) and their analysis.")
+
+
+@app.command()
+def run(
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory (records.jsonl, run.json, reports)."),
+    suite: list[str] = typer.Option(["theval"], "--suite", "-s", help="Suites or metric names (repeatable)."),
+    gt: Optional[Path] = typer.Option(None, "--gt", help="Folder of ground-truth videos."),
+    model: list[str] = typer.Option([], "--model", "-m", help="NAME=FOLDER of generated videos (repeatable)."),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", help="YAML/JSONL manifest instead of folders."),
+    workers: int = typer.Option(1, "--workers", "-j", help="Worker processes (one clip each)."),
+    vad: str = typer.Option("silero-v5", "--vad", help="VAD model: silero-v5 (bundled) or silero-v6 (package)."),
+    theval_variant: str = typer.Option("paper", "--theval-variant", help="Final-score metrics: paper or compat."),
+    reference: Optional[str] = typer.Option(None, "--reference", help="Stored GT reference set for the THEval final score."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    """Evaluate every clip of every model (and the GT) with the chosen suites; reruns resume."""
+    from ..errors import AvatarEvalError
+    from ..pipeline.manifest import from_folders, load_manifest
+    from ..pipeline.runner import RunConfig
+    from ..pipeline.runner import run as do_run
+
+    try:
+        if manifest is not None:
+            man = load_manifest(manifest)
+        else:
+            models = {}
+            for spec in model:
+                if "=" not in spec:
+                    raise typer.BadParameter(f"--model takes NAME=FOLDER, got {spec!r}")
+                name, folder = spec.split("=", 1)
+                models[name] = folder
+            if not models and gt is None:
+                raise typer.BadParameter("give --manifest, or --gt and/or --model NAME=FOLDER")
+            man = from_folders(gt, models)
+        cfg = RunConfig(metrics=list(suite), out_dir=str(out), workers=workers, options={"vad_model": vad},
+                        theval_variant=theval_variant, reference=reference)
+        store = do_run(man, cfg, progress=not no_progress)
+    except AvatarEvalError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2)
+    recs = store.records()
+    n = {s: sum(r.status == s for r in recs) for s in ("ok", "skipped", "error")}
+    console.print(f"{len(recs)} records in {out / 'records.jsonl'}: {n['ok']} ok, {n['skipped']} skipped, {n['error']} error")
+    console.print(f"show them with: avatar-eval show {out}")
+
+
+@app.command()
+def show(run_dir: Path = typer.Argument(..., help="A run directory.")) -> None:
+    """Leaderboard of a run in the terminal."""
+    from ..report.terminal import show_run
+
+    if not (run_dir / "records.jsonl").exists():
+        console.print(f"[red]error:[/red] no records.jsonl in {run_dir}")
+        raise typer.Exit(2)
+    show_run(run_dir, console)
+
+
+@app.command()
+def metrics(
+    protocol: Optional[str] = typer.Option(None, "--protocol", "-p", help="Only this protocol."),
+    name: Optional[str] = typer.Argument(None, help="Show one metric in detail."),
+) -> None:
+    """List the registered metrics and suites."""
+    from ..errors import UnknownNameError
+    from ..metrics.registry import get_metric_class, list_metrics, list_suites
+
+    if name:
+        try:
+            cls = get_metric_class(name)
+        except UnknownNameError as e:
+            console.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2)
+        for k, v in cls.info().items():
+            console.print(f"[bold]{k}[/bold]: {v}")
+        return
+    t = Table(title="metrics")
+    for col in ("name", "variant", "level", "better", "needs", "weights", "description"):
+        t.add_column(col, overflow="fold")
+    arrow = {True: "↑", False: "↓", None: "≈GT"}
+    for m in list_metrics(protocol):
+        t.add_row(m.name, m.variant, m.level, arrow[m.higher_is_better], ", ".join(m.requires),
+                  ", ".join(m.weights) or "-", m.description)
+    console.print(t)
+    s = Table(title="suites")
+    s.add_column("suite")
+    s.add_column("description")
+    for k, v in list_suites().items():
+        s.add_row(k, v)
+    console.print(s)
+
+
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    from .. import __version__
+
+    console.print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+_mount()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,214 @@
+"""Build every report file of a run directory (the runner calls this at the end of each run).
+
+:func:`build_reports` writes, all atomically (temp file + rename):
+
+================================  =============================================================
+``summary.csv`` / ``.parquet``    per (model, metric, region) aggregates with bootstrap CIs
+``records.csv`` / ``.parquet``    flat records (``details`` as JSON)
+``leaderboard.md``                models x metrics, ``mean [lo, hi] n=N``, direction arrows
+``theval_scores.csv`` / ``.md``   THEval final / dimension / per-metric scores, only when the run
+                                  has THEval metrics (the .md holds the error if scoring failed)
+``radar.png``                     THEval per-metric scores, or per-metric normalised scores
+``report.json``                   the settings used and the files written (read by ``show``)
+================================  =============================================================
+
+An optional file that a build does not produce (e.g. ``radar.png`` with fewer than 3 axes) is
+removed if an earlier build left one, so a run directory never shows a stale chart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal
+
+import pandas as pd
+
+from ..protocols.theval_reference import ReferenceSet
+from ..protocols.theval_score import (
+    THEvalResult,
+    THEvalScoreError,
+    all_theval_metric_names,
+    theval_markdown,
+    theval_score,
+)
+from ..results.aggregate import aggregate
+from ..results.export import export_run, write_table
+from ..results.schema import Record
+from ..results.store import atomic_write_text, read_records
+from .radar import normalised_metric_frame, radar_chart, theval_radar_frame
+
+log = logging.getLogger(__name__)
+
+__all__ = ["REPORT_JSON", "ReportResult", "build_reports"]
+
+REPORT_JSON = "report.json"
+_OPTIONAL = ("theval_scores.csv", "theval_scores.md", "radar.png")
+
+
+@dataclass
+class ReportResult:
+    """What :func:`build_reports` wrote."""
+
+    run_dir: Path
+    #: file name -> path of every file written by this build
+    files: dict[str, Path]
+    summary: pd.DataFrame
+    #: None when the run has no THEval metric, or when scoring failed (see ``theval_error``)
+    theval: THEvalResult | None = None
+    theval_error: str | None = None
+    #: what the radar chart shows ("theval metrics", "normalised metrics") or why there is none
+    radar: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def build_reports(
+    run_dir: str | os.PathLike[str],
+    records: Iterable[Record] | None = None,
+    *,
+    theval_variant: Literal["paper", "compat", "auto"] = "paper",
+    reference: str | ReferenceSet | None = None,
+    head_motion: str = "facexformer",
+    force_reference: bool = False,
+    n_boot: int = 10_000,
+    seed: int | None = 0,
+    confidence: float = 0.95,
+    strict: bool = False,
+) -> ReportResult:
+    """Write all report files of ``run_dir`` from ``records`` (default: ``run_dir/records.jsonl``).
+
+    ``theval_variant``, ``reference``, ``head_motion`` and ``force_reference`` are passed to
+    :func:`~avatar_eval.protocols.theval_score.theval_score`. A THEval scoring error (zero GT
+    value, reference valid for another variant) does not stop the other reports: its message goes
+    into ``theval_scores.md``, ``report.json`` and ``ReportResult.theval_error``; with
+    ``strict=True`` it is raised after the other files are written.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if records is None:
+        src = run_dir / "records.jsonl"
+        if not src.exists():
+            raise FileNotFoundError(f"{src} does not exist: nothing to report")
+        records = read_records(src)
+    records = list(records)
+
+    summary = aggregate(records, n_boot=n_boot, seed=seed, confidence=confidence)
+    files = export_run(records, run_dir, summary=summary)
+    result = ReportResult(run_dir=run_dir, files=dict(files), summary=summary)
+    written: set[str] = set(files)
+
+    # --- THEval
+    error: THEvalScoreError | None = None
+    present = set(summary["metric"]) if not summary.empty else set()
+    if present & all_theval_metric_names():
+        try:
+            res = theval_score(
+                summary,
+                variant=theval_variant,
+                head_motion=head_motion,
+                reference=reference,
+                force_reference=force_reference,
+            )
+        except THEvalScoreError as e:
+            error = e
+            result.theval_error = str(e)
+            result.warnings.append(f"THEval score not computed: {e}")
+            log.warning("THEval score not computed: %s", e)
+            md = "# THEval scores\n\nNot computed:\n\n> " + str(e).replace("\n", "\n> ") + "\n"
+            p = run_dir / "theval_scores.md"
+            atomic_write_text(p, md)
+            result.files[p.name] = p
+            written.add(p.name)
+        else:
+            result.theval = res
+            for p in write_table(res.table, run_dir / "theval_scores.csv"):
+                result.files[p.name] = p
+                written.add(p.name)
+            p = run_dir / "theval_scores.md"
+            atomic_write_text(p, theval_markdown(res))
+            result.files[p.name] = p
+            written.add(p.name)
+            result.warnings.extend(res.notes)
+
+    # --- radar
+    radar_path = run_dir / "radar.png"
+    frame, what = pd.DataFrame(), ""
+    if result.theval is not None:
+        frame = theval_radar_frame(result.theval, "metrics")
+        what = "theval metrics"
+        if frame.shape[1] < 3:
+            frame = theval_radar_frame(result.theval, "dimensions")
+            what = "theval dimensions"
+    if frame.shape[1] < 3 or frame.empty:
+        frame = normalised_metric_frame(summary)
+        what = "normalised metrics"
+    if frame.shape[1] >= 3 and not frame.empty and frame.notna().to_numpy().any():
+        if what.startswith("theval"):
+            r = result.theval
+            assert r is not None
+            title = f"THEval scores ({r.variant} variant, GT: {r.gt_source.split(' (')[0]})"
+            sub = "1 − |m − m_GT| / |m_GT| per axis; 1 = the GT value"
+        else:
+            title = "Per-metric scores, normalised across models"
+            sub = "higher/lower-is-better: min-max over models (1 = best); ≈GT: 1 − |m − m_GT| / |m_GT|"
+        radar_chart(frame, radar_path, title=title, subtitle=sub)
+        result.files[radar_path.name] = radar_path
+        written.add(radar_path.name)
+        result.radar = what
+    else:
+        result.radar = "no radar chart: fewer than 3 metrics with a normalised score"
+
+    for name in _OPTIONAL:
+        p = run_dir / name
+        if name not in written and p.exists():
+            p.unlink()
+
+    # --- report.json (settings, so `avatar-eval show` can reproduce the numbers)
+    info = {
+        "settings": {
+            "theval_variant": theval_variant,
+            "reference": (reference.name if isinstance(reference, ReferenceSet) else reference),
+            "head_motion": head_motion,
+            "force_reference": force_reference,
+            "n_boot": n_boot,
+            "seed": seed,
+            "confidence": confidence,
+        },
+        "n_records": len(records),
+        "files": sorted(result.files),
+        "radar": result.radar,
+        "theval": _theval_info(result.theval),
+        "theval_error": result.theval_error,
+        "warnings": result.warnings,
+    }
+    p = run_dir / REPORT_JSON
+    atomic_write_text(p, json.dumps(info, indent=2, sort_keys=True, default=_nan_safe) + "\n")
+    result.files[p.name] = p
+
+    if strict and error is not None:
+        raise error
+    return result
+
+
+def _nan_safe(o: object) -> object:
+    return str(o)
+
+
+def _theval_info(res: THEvalResult | None) -> dict[str, object] | None:
+    if res is None:
+        return None
+    final = {m: (None if math.isnan(v) else v) for m, v in res.final_scores().items()}
+    return {
+        "variant": res.variant,
+        "head_motion": res.head_motion,
+        "gt_source": res.gt_source,
+        "forced_reference": res.forced_reference,
+        "metrics": res.slots,
+        "final": final,
+        "used": {m: res.used(m) for m in res.table["model"]},
+        "missing": {m: res.missing(m) for m in res.table["model"]},
+    }

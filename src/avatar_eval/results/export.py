@@ -1,0 +1,372 @@
+"""Write a run's records and aggregates to CSV / Parquet / Markdown (every write atomic).
+
+Files (all under the run directory, written with temp file + rename through
+:func:`~avatar_eval.results.store.atomic_write_bytes`):
+
+* ``summary.csv`` / ``summary.parquet``: the tidy frame of :func:`~avatar_eval.results.aggregate.aggregate`;
+* ``records.csv`` / ``records.parquet``: one row per record, ``details`` as a JSON string;
+* ``leaderboard.md``: models as rows, metrics as columns, cells ``mean [lo, hi] n=N`` with the
+  metric's direction (↑ / ↓ / ≈GT) in the header and a footnote for every skipped / error reason.
+
+:func:`read_table` reads either format back with the same dtypes (missing strings as ``None``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Iterable, Literal, Mapping
+
+import pandas as pd
+
+from ..errors import UnknownNameError
+from .aggregate import SUMMARY_COLUMNS, model_order, aggregate, dedupe_records
+from .schema import Record
+from .store import _json_default, atomic_write_bytes, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ARROWS",
+    "RECORD_COLUMNS",
+    "Direction",
+    "export_run",
+    "leaderboard_markdown",
+    "metric_direction",
+    "read_table",
+    "records_frame",
+    "write_leaderboard",
+    "write_records",
+    "write_summary",
+    "write_table",
+]
+
+Direction = Literal["higher", "lower", "gt", "unknown"]
+
+#: header arrow of each direction
+ARROWS: dict[str, str] = {"higher": "↑", "lower": "↓", "gt": "≈GT", "unknown": "?"}
+
+RECORD_COLUMNS: tuple[str, ...] = (
+    "model",
+    "sample_id",
+    "metric",
+    "region",
+    "status",
+    "value",
+    "metric_version",
+    "reason",
+    "message",
+    "details",
+    "elapsed_s",
+)
+
+_STR, _FLOAT, _INT = "str", "float", "int"
+
+_RECORD_SCHEMA: dict[str, str] = {
+    "model": _STR,
+    "sample_id": _STR,
+    "metric": _STR,
+    "region": _STR,
+    "status": _STR,
+    "value": _FLOAT,
+    "metric_version": _STR,
+    "reason": _STR,
+    "message": _STR,
+    "details": _STR,
+    "elapsed_s": _FLOAT,
+}
+
+_SUMMARY_SCHEMA: dict[str, str] = {
+    c: (
+        _FLOAT
+        if c in ("mean", "ci_lo", "ci_hi", "std", "confidence")
+        else _INT
+        if c.startswith("n_")
+        else _STR
+    )
+    for c in SUMMARY_COLUMNS
+}
+
+
+# --------------------------------------------------------------------------- metric direction
+
+
+def metric_direction(name: str) -> Direction:
+    """``"higher"`` / ``"lower"`` / ``"gt"`` (closer to GT is better) from the metric's class.
+
+    Read from ``get_metric_class(name).higher_is_better``. Metrics are written concurrently and
+    some may not be registered (or importable) yet: those are ``"unknown"``, never guessed.
+    """
+    try:
+        from ..metrics.registry import get_metric_class
+
+        hib = get_metric_class(name).higher_is_better
+    except UnknownNameError:
+        return "unknown"
+    except Exception as e:  # a metric module that fails to import must not break a report
+        log.warning("direction of metric %r unknown: %s: %s", name, type(e).__name__, e)
+        return "unknown"
+    if hib is True:
+        return "higher"
+    if hib is False:
+        return "lower"
+    if hib is None:
+        return "gt"
+    return "unknown"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def records_frame(records: Iterable[Record]) -> pd.DataFrame:
+    """Flat records (last record of a key wins), ``details`` as a JSON string."""
+    rows = []
+    for r in dedupe_records(records):
+        rows.append(
+            {
+                "model": r.model,
+                "sample_id": r.sample_id,
+                "metric": r.metric,
+                "region": r.region,
+                "status": r.status,
+                "value": math.nan if r.value is None else float(r.value),
+                "metric_version": r.metric_version,
+                "reason": r.reason,
+                "message": r.message,
+                "details": json.dumps(r.details or {}, default=_json_default, sort_keys=True),
+                "elapsed_s": math.nan if r.elapsed_s is None else float(r.elapsed_s),
+            }
+        )
+    return _normalise(pd.DataFrame(rows, columns=list(RECORD_COLUMNS)), _RECORD_SCHEMA)
+
+
+def _schema_for(df: pd.DataFrame) -> dict[str, str]:
+    if list(df.columns) == list(RECORD_COLUMNS):
+        return _RECORD_SCHEMA
+    if list(df.columns) == list(SUMMARY_COLUMNS):
+        return _SUMMARY_SCHEMA
+    out: dict[str, str] = {}
+    for c in df.columns:
+        if pd.api.types.is_bool_dtype(df[c]):
+            out[c] = _STR
+        elif pd.api.types.is_integer_dtype(df[c]):
+            out[c] = _INT
+        elif pd.api.types.is_float_dtype(df[c]):
+            out[c] = _FLOAT
+        else:
+            out[c] = _STR
+    return out
+
+
+def _normalise(df: pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
+    """Fixed dtypes: float64, int64, and object strings with ``None`` for missing."""
+    df = df.copy()
+    for c, kind in schema.items():
+        if c not in df.columns:
+            continue
+        s = df[c]
+        if kind == _FLOAT:
+            df[c] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif kind == _INT:
+            df[c] = pd.to_numeric(s).astype("int64")
+        else:
+            o = s.astype(object)
+            df[c] = o.where(pd.notna(o), None).map(lambda v: v if v is None else str(v))
+            df[c] = df[c].astype(object)
+    return df
+
+
+def _parquet_bytes(df: pd.DataFrame, schema: Mapping[str, str]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {_STR: pa.string(), _FLOAT: pa.float64(), _INT: pa.int64()}
+    fields = [pa.field(c, types[schema.get(c, _STR)]) for c in df.columns]
+    arrays = []
+    for c, f in zip(df.columns, fields):
+        vals = df[c].tolist()
+        if f.type == pa.float64():
+            arrays.append(pa.array(vals, type=f.type, from_pandas=True))
+        else:
+            arrays.append(pa.array(vals, type=f.type))
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def write_table(
+    df: pd.DataFrame,
+    csv_path: str | os.PathLike[str] | None = None,
+    parquet_path: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Write ``df`` atomically as CSV and/or Parquet (same dtypes in both); returns the paths."""
+    schema = _schema_for(df)
+    df = _normalise(df, schema)
+    written: list[Path] = []
+    if csv_path is not None:
+        atomic_write_text(csv_path, df.to_csv(index=False, lineterminator="\n"))
+        written.append(Path(csv_path))
+    if parquet_path is not None:
+        atomic_write_bytes(parquet_path, _parquet_bytes(df, schema))
+        written.append(Path(parquet_path))
+    return written
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a table written by :func:`write_table` (``.csv`` or ``.parquet``) with its dtypes."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        df = pd.read_parquet(path)
+    else:
+        df = pd.read_csv(path, float_precision="round_trip", keep_default_na=False, na_values=[""])
+    return _normalise(df, _schema_for(df))
+
+
+def write_summary(summary: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """``summary.csv`` and ``summary.parquet``."""
+    out = Path(out_dir)
+    return write_table(summary, out / "summary.csv", out / "summary.parquet")
+
+
+def write_records(records: Iterable[Record], out_dir: str | os.PathLike[str]) -> list[Path]:
+    """``records.csv`` and ``records.parquet`` (flat records, ``details`` as JSON)."""
+    out = Path(out_dir)
+    return write_table(records_frame(records), out / "records.csv", out / "records.parquet")
+
+
+# --------------------------------------------------------------------------- leaderboard
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    return f"{x:.4g}"
+
+
+def _md_escape(s: str) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def column_label(metric: str, region: str, level: str) -> str:
+    """Column title of a (metric, region, level) without the arrow."""
+    label = metric if region in ("full", "", None) else f"{metric} @{region}"
+    return label
+
+
+def cell_text(row: Mapping[str, object]) -> str:
+    """``mean [lo, hi] n=N`` (sample level), ``value (dataset)``, or ``—`` when no value."""
+    mean = float(row["mean"])  # type: ignore[arg-type]
+    n_ok = int(row["n_ok"])  # type: ignore[call-overload]
+    if row["level"] == "dataset":
+        return f"{_fmt(mean)} (dataset)" if not math.isnan(mean) else "— (dataset)"
+    if math.isnan(mean):
+        return "— n=0"
+    lo, hi = float(row["ci_lo"]), float(row["ci_hi"])  # type: ignore[arg-type]
+    ci = f" [{_fmt(lo)}, {_fmt(hi)}]" if not (math.isnan(lo) or math.isnan(hi)) else " [no CI]"
+    return f"{_fmt(mean)}{ci} n={n_ok}"
+
+
+def leaderboard_markdown(
+    summary: pd.DataFrame,
+    *,
+    title: str = "Leaderboard",
+    directions: Mapping[str, str] | None = None,
+) -> str:
+    """Markdown leaderboard: models as rows, metrics as columns.
+
+    ``directions`` maps metric name -> direction (default: :func:`metric_direction`).
+    """
+    lines = [f"# {title}", ""]
+    if summary.empty:
+        return "\n".join(lines + ["No records.", ""])
+    conf = float(summary["confidence"].iloc[0]) if "confidence" in summary else 0.95
+    sample_boots = summary.loc[summary["level"] == "sample", "n_boot"] if "n_boot" in summary else []
+    n_boot = int(max(sample_boots)) if len(sample_boots) else 0
+    cols = (
+        summary[["metric", "region", "level"]]
+        .drop_duplicates()
+        .sort_values(["metric", "region", "level"], kind="stable")
+        .itertuples(index=False, name=None)
+    )
+    cols = list(cols)
+    dirs = {m: (directions or {}).get(m) or metric_direction(m) for m in summary["metric"].unique()}
+    models = model_order(summary["model"])
+    by_key = {(r["model"], r["metric"], r["region"], r["level"]): r for r in summary.to_dict("records")}
+
+    lines.append(
+        f"Cells: mean over clips [{conf:.0%} percentile-bootstrap CI of the mean, {n_boot} resamples] "
+        "n = clips with a value; `(dataset)` = one distribution-level value (no CI)."
+    )
+    lines.append("")
+    header = ["model"] + [
+        f"{_md_escape(column_label(m, reg, lev))} {ARROWS[dirs[m]]}" for (m, reg, lev) in cols
+    ]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] * len(header)) + "|")
+    footnotes: list[str] = []
+    for model in models:
+        cells = [_md_escape(model) + (" (GT)" if model == "gt" else "")]
+        for m, reg, lev in cols:
+            row = by_key.get((model, m, reg, lev))
+            if row is None:
+                cells.append("—")
+                continue
+            text = cell_text(row)
+            marks = []
+            for status, col in (("skipped", "skip_reasons"), ("error", "error_reasons")):
+                for reason, count in json.loads(str(row[col]) or "{}").items():
+                    footnotes.append(
+                        f"{model} · {column_label(m, reg, lev)}: {count} clip(s) {status} "
+                        f"(reason: {reason})"
+                    )
+                    marks.append(f"[{len(footnotes)}]")
+            cells.append(_md_escape(text + (" " + "".join(marks) if marks else "")))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    used = sorted({dirs[m] for (m, _, _) in cols})
+    legend = {
+        "higher": "↑ higher is better",
+        "lower": "↓ lower is better",
+        "gt": "≈GT closer to the GT clips' value is better",
+        "unknown": "? direction unknown (metric not registered)",
+    }
+    lines.append("Direction: " + " · ".join(legend[d] for d in used))
+    if footnotes:
+        lines += ["", "Clips without a value:", ""]
+        lines += [f"{i}. {_md_escape(t)}" for i, t in enumerate(footnotes, 1)]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_leaderboard(
+    summary: pd.DataFrame, out_dir: str | os.PathLike[str], *, title: str = "Leaderboard"
+) -> Path:
+    path = Path(out_dir) / "leaderboard.md"
+    atomic_write_text(path, leaderboard_markdown(summary, title=title))
+    return path
+
+
+def export_run(
+    records: Iterable[Record],
+    out_dir: str | os.PathLike[str],
+    *,
+    summary: pd.DataFrame | None = None,
+    n_boot: int = 10_000,
+    seed: int | None = 0,
+    confidence: float = 0.95,
+) -> dict[str, Path]:
+    """Write summary.{csv,parquet}, records.{csv,parquet} and leaderboard.md; returns their paths."""
+    records = list(records)
+    if summary is None:
+        summary = aggregate(records, n_boot=n_boot, seed=seed, confidence=confidence)
+    out = Path(out_dir)
+    paths: dict[str, Path] = {}
+    for p in write_summary(summary, out) + write_records(records, out):
+        paths[p.name] = p
+    paths["leaderboard.md"] = write_leaderboard(summary, out)
+    return paths

@@ -1,0 +1,1 @@
+"""Known-answer clip construction (audio shifted/swapped/muted, frozen frames, blur, damage)."""

@@ -1,0 +1,93 @@
+"""What the ``avatar-eval weights`` commands do: pull (download + verify) and verify (rehash)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ..errors import WeightsUnavailable
+from .download import DownloadError, Progress
+from .resolve import (
+    is_present,
+    cache_dir,
+    check_file,
+    download_weight,
+    locate,
+    offline_reason,
+    weight_sha256,
+)
+from .spec import get_weight_spec
+
+PullStatus = Literal["present", "downloaded"]
+VerifyStatus = Literal["ok", "mismatch", "unknown", "missing"]
+
+
+def pull_weight(
+    name: str,
+    dest_dir: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> tuple[Path, PullStatus]:
+    """Download weight ``name`` into ``dest_dir`` (default: the cache) and verify it.
+
+    A file already there is verified and kept (``"present"``) unless ``force``. Offline, or when
+    the download fails, raises :class:`WeightsUnavailable` with the URL to fetch by hand.
+    """
+    spec = get_weight_spec(name)
+    dest = (Path(dest_dir).expanduser() if dest_dir is not None else cache_dir()) / spec.filename
+    if is_present(spec, dest) and not force:
+        try:
+            check_file(spec, dest, "already there")
+        except WeightsUnavailable as e:
+            raise WeightsUnavailable(f"{e}\n(`--force` downloads it again over it.)") from None
+        return dest, "present"
+    reason = offline_reason()
+    if reason is not None:
+        raise WeightsUnavailable(
+            f"weight {name!r}: cannot download, offline ({reason}). Fetch "
+            f"{spec.manual_source()} by hand and put it at {dest} (or set ${spec.env_var})."
+        )
+    try:
+        download_weight(spec, dest, progress=progress)
+    except DownloadError as e:
+        raise WeightsUnavailable(
+            f"weight {name!r}: download failed: {e}\n"
+            f"Fetch {spec.manual_source()} by hand and put it at {dest} (or set ${spec.env_var})."
+        ) from None
+    return dest, "downloaded"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    name: str
+    status: VerifyStatus
+    path: Path | None = None
+    origin: str = ""
+    expected: str | None = None
+    actual: str | None = None
+    #: "matches" / "differs" when the catalogue has a published sha256 prefix, else None
+    prefix: str | None = None
+
+
+def verify_weight(name: str, *, refresh: bool = True) -> VerifyResult:
+    """Rehash the copy resolution would use and compare it with the catalogue.
+
+    ``unknown`` means the catalogue has no sha256 for it: the computed digest is reported (and
+    recorded in the hash cache), nothing is claimed.
+    """
+    spec = get_weight_spec(name)
+    loc = locate(name)
+    if loc is None:
+        return VerifyResult(name, "missing", expected=spec.sha256)
+    actual = weight_sha256(spec, loc.path, refresh=refresh)
+    prefix = None
+    if spec.sha256_prefix is not None and spec.kind == "file":
+        prefix = "matches" if actual.startswith(spec.sha256_prefix) else "differs"
+    if spec.sha256 is None:
+        status: VerifyStatus = "unknown"
+    else:
+        status = "ok" if actual == spec.sha256 else "mismatch"
+    return VerifyResult(name, status, loc.path, loc.origin, spec.sha256, actual, prefix)
