@@ -1,5 +1,261 @@
-"""Sub-command group (filled in by its owner module)."""
+"""``avatar-eval speech``: transcribe, wer, judge, judge-import, table (see docs/speech.md).
+
+Per-item problems (missing or unreadable audio, too long, judge failures) are records with status
+``error`` in ``OUT/records.jsonl``; the command still exits 0 and prints how many there were. Exit
+code 1: a setup problem (no ASR model, no API key, bad utterance set); 2: bad arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, help="Speech protocol: ASR WER, pairwise judge win-rates, Table 1.")
+_err = Console(stderr=True)
+_out = Console()
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="run directory (records.jsonl, tables)")]
+UttOpt = Annotated[Path, typer.Option("--utterances", "-u", help="utterance set: .jsonl/.json/.csv/.tsv or a folder of audio + .txt")]
+SysOpt = Annotated[Optional[list[str]], typer.Option(
+    "--system", "-s", help="NAME=FOLDER of a system's audio/video files (repeat); default: the "
+    "utterance set's own folder, named after it")]
+AsrOpt = Annotated[Optional[str], typer.Option("--asr-model", help="Whisper name (tiny.en, large-v3, ...) or CTranslate2 model directory; default: the packaged tiny.en")]
+MaxDurOpt = Annotated[float, typer.Option("--max-duration", help="refuse audio longer than this (seconds)")]
+BeamOpt = Annotated[int, typer.Option("--beam-size", help="beam size of the decoder")]
+
+
+def _fail(msg: str, code: int = 1) -> None:
+    _err.print(f"[red]error:[/red] {msg}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _systems(specs: list[str] | None, utterances: Path) -> dict[str, Path]:
+    if not specs:
+        folder = utterances if utterances.is_dir() else utterances.parent
+        return {folder.resolve().name: folder}
+    out: dict[str, Path] = {}
+    for s in specs:
+        if "=" not in s:
+            _fail(f"--system {s!r}: use NAME=FOLDER", 2)
+        name, folder = s.split("=", 1)
+        if not name or name in out:
+            _fail(f"--system {s!r}: empty or repeated system name", 2)
+        out[name] = Path(folder)
+    return out
+
+
+def _asr(model: str | None, max_duration: float, beam_size: int):
+    from ..errors import WeightsUnavailable
+    from ..speech.asr import WhisperAsr
+
+    try:
+        return WhisperAsr(model, max_duration_s=max_duration, beam_size=beam_size)
+    except WeightsUnavailable as e:
+        _fail(str(e))
+
+
+def _load(utterances: Path, any_category: bool):
+    from ..errors import InputError
+    from ..speech.utterances import load_utterances
+
+    try:
+        return load_utterances(utterances, strict_categories=not any_category)
+    except InputError as e:
+        _fail(str(e))
+
+
+def _progress(system: str, uid: str, rec) -> None:
+    if rec.status == "ok":
+        v = f"{rec.value:.3f}"
+        extra = rec.details.get("outcome") or rec.details.get("hypothesis", "")[:60]
+    else:
+        v, extra = rec.status, f"{rec.reason}: {rec.message}"[:120]
+    _err.print(f"  {system} / {uid}: {v}  {extra}", highlight=False, markup=False)
+
+
+@app.command()
+def transcribe(
+    files: Annotated[list[Path], typer.Argument(help="audio or video files")],
+    asr_model: AsrOpt = None,
+    max_duration: MaxDurOpt = 1200.0,
+    beam_size: BeamOpt = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per file (words, language, model)")] = False,
+) -> None:
+    """Transcribe files with word timestamps; states which ASR model produced each transcript."""
+    from ..errors import InputError
+
+    asr = _asr(asr_model, max_duration, beam_size)
+    bad = 0
+    for f in files:
+        try:
+            tr = asr.transcribe(f)
+        except InputError as e:
+            bad += 1
+            if as_json:
+                print(json.dumps({"file": str(f), "error": str(e)}))
+            else:
+                _err.print(f"{f}: [red]{e}[/red]", highlight=False)
+            continue
+        if as_json:
+            print(json.dumps(dict(tr.to_dict(), file=str(f)), ensure_ascii=False))
+        else:
+            m = tr.model
+            _out.print(f"[bold]{f}[/bold] ({tr.duration_s:.1f} s, language {tr.language}, "
+                       f"{m['name']} from {m['source']})", highlight=False)
+            _out.print(f"  {tr.text}", highlight=False, markup=False)
+            if tr.flags:
+                _out.print(f"  flags: {', '.join(tr.flags)}", highlight=False)
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+def wer(
+    utterances: UttOpt,
+    out: OutOpt,
+    system: SysOpt = None,
+    asr_model: AsrOpt = None,
+    max_duration: MaxDurOpt = 1200.0,
+    beam_size: BeamOpt = 5,
+    any_category: Annotated[bool, typer.Option("--any-category", help="accept categories beyond the JWB-DH four")] = False,
+    retry_errors: Annotated[bool, typer.Option(help="redo items whose record is an error")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Transcribe every system's audio of every utterance and score WER/CER (resumable)."""
+    from ..errors import InputError
+    from ..results.store import RecordStore
+    from ..speech.evaluate import run_wer
+    from ..speech.report import summarize, table1_markdown
+
+    utts = _load(utterances, any_category)
+    systems = _systems(system, utterances)
+    asr = _asr(asr_model, max_duration, beam_size)
+    store = RecordStore(out / "records.jsonl")
+    m = asr.describe()
+    _err.print(f"ASR: faster-whisper {m['engine_version']} {m['name']} ({m['source']}: {m['path']})",
+               highlight=False)
+    try:
+        s = run_wer(utts, systems, store, asr, retry_errors=retry_errors,
+                    progress=None if quiet else _progress)
+    except InputError as e:
+        _fail(str(e))
+    _err.print(f"{s.done} transcribed ({s.errors} errors, {s.skipped} skipped), {s.resumed} resumed "
+               f"from {store.path}", highlight=False)
+    _out.print(table1_markdown(summarize(store.records()), details=True), highlight=False, markup=False)
+
+
+def _make_judge(backend: str, judge_model: str | None, base_url: str | None, api_key_env: str | None,
+                command: str | None, timeout: float, retries: int, rpm: float | None):
+    from ..speech.judge import CommandJudge, HttpJudge
+
+    if backend in ("openai", "gemini"):
+        if not judge_model:
+            _fail(f"--backend {backend} needs --judge-model (e.g. gpt-4o-audio-preview, gemini-2.5-pro)", 2)
+        return HttpJudge(judge_model, api=backend, base_url=base_url, api_key_env=api_key_env,
+                         timeout_s=timeout, max_retries=retries, requests_per_minute=rpm)
+    if backend == "command":
+        if not command:
+            _fail("--backend command needs --command 'PROGRAM {audio_a} {audio_b} ...'", 2)
+        return CommandJudge(command, timeout_s=timeout)
+    _fail(f"unknown --backend {backend!r}: openai, gemini or command (human votes: judge-import)", 2)
+
+
+@app.command()
+def judge(
+    utterances: UttOpt,
+    out: OutOpt,
+    baseline: Annotated[str, typer.Option(help="name of the baseline system")],
+    system: Annotated[list[str], typer.Option("--system", "-s", help="NAME=FOLDER (repeat; include the baseline)")],
+    backend: Annotated[str, typer.Option(help="openai | gemini | command")] = "openai",
+    judge_model: Annotated[Optional[str], typer.Option(help="API model name")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="API base URL (OpenAI-compatible servers, proxies)")] = None,
+    api_key_env: Annotated[Optional[str], typer.Option(help="environment variable holding the API key")] = None,
+    command: Annotated[Optional[str], typer.Option(help="judge program for --backend command")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the per-comparison A/B order")] = 0,
+    workers: Annotated[int, typer.Option(help="comparisons in flight")] = 1,
+    rpm: Annotated[Optional[float], typer.Option(help="rate limit, requests per minute")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds per request")] = 120.0,
+    retries: Annotated[int, typer.Option(help="transport retries (429, 5xx, timeouts, malformed)")] = 4,
+    parse_retries: Annotated[int, typer.Option(help="re-asks when the verdict is unparseable")] = 2,
+    cache: Annotated[Optional[Path], typer.Option(help="verdict cache (default OUT/judge_cache.jsonl)")] = None,
+    template: Annotated[Optional[Path], typer.Option(help="prompt template file ({text}, {tts_prompt}, {criteria}, {category_label})")] = None,
+    any_category: Annotated[bool, typer.Option("--any-category")] = False,
+    retry_errors: Annotated[bool, typer.Option(help="redo comparisons whose record is an error")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Pairwise judge every candidate against the baseline per utterance (resumable, cached)."""
+    from ..errors import InputError
+    from ..results.store import RecordStore
+    from ..speech.evaluate import run_judging
+    from ..speech.judge import VerdictCache
+    from ..speech.report import summarize, table1_markdown
+
+    utts = _load(utterances, any_category)
+    systems = _systems(system, utterances)
+    j = _make_judge(backend, judge_model, base_url, api_key_env, command, timeout, retries, rpm)
+    store = RecordStore(out / "records.jsonl")
+    vc = VerdictCache(cache or out / "judge_cache.jsonl")
+    tmpl = template.read_text("utf-8") if template else None
+    try:
+        s = run_judging(utts, systems, baseline, j, store, cache=vc, seed=seed,
+                        parse_retries=parse_retries, template=tmpl, workers=workers,
+                        retry_errors=retry_errors, progress=None if quiet else _progress)
+    except InputError as e:
+        _fail(str(e))
+    _err.print(f"{s.done} judged ({s.errors} errors), {s.resumed} resumed; judge {j.identity}",
+               highlight=False)
+    unavailable = [r for r in store.records() if r.reason == "judge_unavailable"]
+    _out.print(table1_markdown(summarize(store.records(), baseline=baseline)), highlight=False,
+               markup=False)
+    if unavailable and s.done and s.errors == s.done:
+        _fail(unavailable[0].message or "judge unavailable")
+
+
+@app.command("judge-import")
+def judge_import(
+    utterances: UttOpt,
+    out: OutOpt,
+    votes: Annotated[Path, typer.Option(help="the study app's vote export (.csv/.jsonl)")],
+    baseline: Annotated[str, typer.Option(help="name of the baseline system")],
+    dimension: Annotated[Optional[str], typer.Option(help="only votes of this study dimension")] = None,
+    any_category: Annotated[bool, typer.Option("--any-category")] = False,
+) -> None:
+    """Import human pairwise votes (study app export) as judge records."""
+    from ..results.store import RecordStore
+    from ..speech.evaluate import import_study_votes
+
+    utts = _load(utterances, any_category)
+    if not votes.exists():
+        _fail(f"vote export not found: {votes}")
+    store = RecordStore(out / "records.jsonl")
+    s = import_study_votes(votes, utts, baseline, store, dimension=dimension)
+    _err.print(f"{s.done} votes imported ({s.errors} errors), {s.resumed} already there", highlight=False)
+
+
+@app.command()
+def table(
+    out: OutOpt,
+    baseline: Annotated[Optional[str], typer.Option(help="baseline (default: the one in the records)")] = None,
+    n_boot: Annotated[int, typer.Option(help="bootstrap resamples")] = 2000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="md | csv | json (printed; all three are written)")] = "md",
+) -> None:
+    """Write OUT/speech_table1.md, .csv and speech_summary.json from OUT/records.jsonl."""
+    from ..results.store import RecordStore, atomic_write_text
+    from ..speech.report import summarize, table1_csv, table1_markdown
+
+    path = out / "records.jsonl"
+    if not path.exists():
+        _fail(f"no records at {path}: run `avatar-eval speech wer` / `judge` first")
+    s = summarize(RecordStore(path).records(), baseline=baseline, n_boot=n_boot, seed=seed)
+    md, csv_text = table1_markdown(s), table1_csv(s)
+    js = json.dumps(s.to_dict(), indent=2, default=str)
+    atomic_write_text(out / "speech_table1.md", md)
+    atomic_write_text(out / "speech_table1.csv", csv_text)
+    atomic_write_text(out / "speech_summary.json", js)
+    sys.stdout.write({"md": md, "csv": csv_text, "json": js + "\n"}.get(fmt, md))

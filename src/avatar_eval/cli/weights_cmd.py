@@ -7,11 +7,15 @@ weight name.
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -25,6 +29,7 @@ from ..weights import (
     resolve_weight,
     verify_weight,
 )
+from ..weights.download import Progress as ProgressCallback
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -120,19 +125,44 @@ def where_cmd(name: Annotated[str, typer.Argument(help="Weight name.")]) -> None
     typer.echo(str(path))
 
 
+@contextmanager
+def _progress(label: str) -> Iterator[ProgressCallback | None]:
+    """A download bar on an interactive terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
 @app.command("pull")
 def pull_cmd(
     names: Annotated[list[str], typer.Argument(help="Weight names.")],
     to: Annotated[
-        Optional[Path], typer.Option("--to", help="Directory to put them in (default: the cache).")
+        Path | None, typer.Option("--to", help="Directory to put them in (default: the cache).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Download again over a present copy.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Download again over a present copy.")
+    ] = False,
 ) -> None:
     """Download weights, verify their sha256 (when known) and put them in place atomically."""
     failed = 0
     for spec in _specs(names):
         try:
-            path, status = pull_weight(spec.name, to, force=force)
+            with _progress(spec.name) as progress:
+                path, status = pull_weight(spec.name, to, force=force, progress=progress)
         except WeightsUnavailable as e:
             typer.echo(str(e), err=True)
             failed += 1
@@ -144,7 +174,7 @@ def pull_cmd(
 
 @app.command("verify")
 def verify_cmd(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Weight names (default: all).")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Weight names (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Re-hash the copies that resolution would use and compare with the catalogue.
@@ -155,12 +185,23 @@ def verify_cmd(
     specs = _specs(names)
     results = [verify_weight(s.name) for s in specs]
     if as_json:
-        typer.echo(json.dumps([
-            {"name": r.name, "status": r.status, "path": str(r.path) if r.path else None,
-             "found_via": r.origin or None, "expected": r.expected, "actual": r.actual,
-             "prefix": r.prefix}
-            for r in results
-        ], indent=2))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "status": r.status,
+                        "path": str(r.path) if r.path else None,
+                        "found_via": r.origin or None,
+                        "expected": r.expected,
+                        "actual": r.actual,
+                        "prefix": r.prefix,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
     else:
         table = Table(title="weights verify")
         for col in ("name", "status", "path", "sha256", "note"):
@@ -177,8 +218,11 @@ def verify_cmd(
             elif r.prefix == "matches":
                 note = (note + "; " if note else "") + "matches the published prefix"
             table.add_row(
-                Text(r.name), Text(r.status, style[r.status]), Text(str(r.path or "")),
-                Text(r.actual or ""), Text(note),
+                Text(r.name),
+                Text(r.status, style[r.status]),
+                Text(str(r.path or "")),
+                Text(r.actual or ""),
+                Text(note),
             )
         Console().print(table)
     bad = any(r.status == "mismatch" for r in results)

@@ -397,25 +397,38 @@ def hf_from_single_file(model_cls: Any, config: Any, weight_file: str | os.PathL
     except Exception:  # noqa: BLE001
         pass
     src = Path(weight_file).resolve()
-    allow = tuple(allow_unexpected)
     with tempfile.TemporaryDirectory(prefix="avatar_eval_hf_") as tmp:
         name = "model.safetensors" if src.suffix == ".safetensors" else "pytorch_model.bin"
         os.symlink(src, Path(tmp) / name)
         config.save_pretrained(tmp)
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()
-        try:
-            model, info = model_cls.from_pretrained(tmp, output_loading_info=True)
-        except Exception as e:
-            raise WeightsUnavailable(f"{what}: {src.name} does not load into this network ({e})") from e
-        finally:
-            hf_logging.set_verbosity(verbosity)
+        return hf_from_dir(model_cls, tmp, what=what, allow_unexpected=allow_unexpected, label=src.name)
+
+
+def hf_from_dir(model_cls: Any, directory: str | os.PathLike[str], *, what: str, allow_unexpected: Iterable[str] = (),
+                label: str | None = None) -> Any:
+    """``model_cls.from_pretrained(directory)`` with the same strictness as :func:`hf_from_single_file`."""
+    from transformers.utils import logging as hf_logging
+
+    try:
+        hf_logging.disable_progress_bar()
+    except Exception:  # noqa: BLE001
+        pass
+    label = label or Path(directory).name
+    allow = tuple(allow_unexpected)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model, info = model_cls.from_pretrained(str(directory), output_loading_info=True)
+    except Exception as e:
+        raise WeightsUnavailable(f"{what}: {label} does not load into this network ({e})") from e
+    finally:
+        hf_logging.set_verbosity(verbosity)
     missing = sorted(info.get("missing_keys") or [])
     mism = sorted(str(m) for m in (info.get("mismatched_keys") or []))
     unexpected = sorted(k for k in (info.get("unexpected_keys") or []) if not (allow and k.startswith(allow)) and not k.endswith("position_ids"))
     if missing or mism or unexpected:
         raise WeightsUnavailable(
-            f"{what}: {src.name} does not have this network's layout: "
+            f"{what}: {label} does not have this network's layout: "
             f"missing {missing[:5]}, mismatched {mism[:5]}, unexpected {unexpected[:5]}"
         )
     return model.eval()

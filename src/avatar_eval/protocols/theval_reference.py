@@ -11,10 +11,10 @@ Built-in sets
 ``theval-official-example``
     The ``GT`` row of ``examples/gt_metrics.csv`` in the official repository (GitHub
     Newbyl/THEval, commit cfe23fe): the THEval evaluation set's GT videos measured with the
-    public code. Valid for the ``compat`` family (``theval.*.compat`` for the four landmark/audio
-    metrics; ``theval.head_motion`` = FaceXFormer pose; the three quality metrics). The values
-    describe THEval's own evaluation set: normalising models evaluated on other clips against
-    them compares different data.
+    public code. Valid for the ``compat`` family (``theval.*.compat`` for mouth / face quality and
+    the four landmark/audio metrics; ``theval.global_aesthetics``; ``theval.head_motion`` =
+    FaceXFormer pose). The values describe THEval's own evaluation set: normalising models
+    evaluated on other clips against them compares different data.
 
 No paper GT row: the paper's Table 1 (reproduced in the official README's leaderboard) lists
 only the 17 models' *normalised* scores and final scores; no raw GT row was found in a public
@@ -101,8 +101,8 @@ class ReferenceSet:
 
 _COMPAT_METRICS = {
     "global_aesthetics": "theval.global_aesthetics",
-    "mouth_quality": "theval.mouth_quality",
-    "face_quality": "theval.face_quality",
+    "mouth_quality": "theval.mouth_quality.compat",
+    "face_quality": "theval.face_quality.compat",
     "lip_dynamics": "theval.lip_dynamics.compat",
     "head_motion": "theval.head_motion",
     "eyebrow_dynamics": "theval.eyebrow_dynamics.compat",

@@ -25,8 +25,8 @@ Each THEval *slot* maps to one of our metric names depending on the variant:
 slot                   ``paper`` (default)              ``compat`` (public-code behaviour)
 =====================  ===============================  ====================================
 global_aesthetics      theval.global_aesthetics         theval.global_aesthetics
-mouth_quality          theval.mouth_quality             theval.mouth_quality
-face_quality           theval.face_quality              theval.face_quality
+mouth_quality          theval.mouth_quality (SPAQ)      theval.mouth_quality.compat (KonIQ)
+face_quality           theval.face_quality              theval.face_quality.compat
 lip_dynamics           theval.lip_dynamics              theval.lip_dynamics.compat
 head_motion            theval.head_motion (FaceXFormer) theval.head_motion (FaceXFormer)
 eyebrow_dynamics       theval.eyebrow_dynamics          theval.eyebrow_dynamics.compat
@@ -100,8 +100,8 @@ class Slot:
 
 SLOTS: tuple[Slot, ...] = (
     Slot("global_aesthetics", "quality", "Global aesthetic", "theval.global_aesthetics", "theval.global_aesthetics"),
-    Slot("mouth_quality", "quality", "Mouth quality", "theval.mouth_quality", "theval.mouth_quality"),
-    Slot("face_quality", "quality", "Face quality", "theval.face_quality", "theval.face_quality"),
+    Slot("mouth_quality", "quality", "Mouth quality", "theval.mouth_quality", "theval.mouth_quality.compat"),
+    Slot("face_quality", "quality", "Face quality", "theval.face_quality", "theval.face_quality.compat"),
     Slot("lip_dynamics", "naturalness", "Lip dynamics", "theval.lip_dynamics", "theval.lip_dynamics.compat"),
     Slot("head_motion", "naturalness", "Head motion dynamics", "theval.head_motion", "theval.head_motion"),
     Slot(
@@ -467,7 +467,8 @@ def theval_markdown(res: THEvalResult) -> str:
     lines = ["# THEval scores", ""]
     variant = res.variant if res.requested_variant == res.variant else f"{res.variant} (from '{res.requested_variant}')"
     lines.append(f"- Metric variant: **{variant}**; head motion: **{res.head_motion}** ({res.slots['head_motion']})")
-    lines.append(f"- GT values: {res.gt_source}" + (" — **FORCED** onto other variants" if res.forced_reference else ""))
+    forced = " — **FORCED** onto other variants" if res.forced_reference else ""
+    lines.append(f"- GT values: {res.gt_source}{forced}")
     lines.append(
         "- Per metric: s = 1 − |m − m_GT| / |m_GT| (m = the model's mean over its clips; can be negative). "
         "Dimension = mean of its available metric scores; final = equal-weight mean of the available "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Mapping
@@ -123,7 +124,7 @@ def radar_png_bytes(
     ax.set_theta_direction(-1)
     ax.set_ylim(r_lo, r_hi)
     ax.set_xticks(angles)
-    ax.set_xticklabels([str(c) for c in scores.columns], fontsize=9)
+    ax.set_xticklabels([textwrap.fill(str(c), 16) for c in scores.columns], fontsize=9)
     ax.tick_params(axis="y", labelsize=7)
     cmap = matplotlib.colormaps["tab10" if len(scores) <= 10 else "tab20"]
     for i, (model, row) in enumerate(scores.iterrows()):
@@ -142,7 +143,7 @@ def radar_png_bytes(
         fig.suptitle(title, fontsize=12)
     if subtitle:
         fig.text(0.5, 0.02, subtitle, ha="center", fontsize=8, wrap=True)
-    fig.subplots_adjust(left=0.08, right=0.72, top=0.88, bottom=0.1)
+    fig.subplots_adjust(left=0.12, right=0.70, top=0.88, bottom=0.1)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()

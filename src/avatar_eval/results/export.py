@@ -8,7 +8,8 @@ Files (all under the run directory, written with temp file + rename through
 * ``leaderboard.md``: models as rows, metrics as columns, cells ``mean [lo, hi] n=N`` with the
   metric's direction (↑ / ↓ / ≈GT) in the header and a footnote for every skipped / error reason.
 
-:func:`read_table` reads either format back with the same dtypes (missing strings as ``None``).
+:func:`read_table` reads either format back with the same dtypes (missing or empty strings as
+``None``: CSV cannot tell them apart, so neither format does).
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def _schema_for(df: pd.DataFrame) -> dict[str, str]:
 
 
 def _normalise(df: pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
-    """Fixed dtypes: float64, int64, and object strings with ``None`` for missing."""
+    """Fixed dtypes: float64, int64, and object strings with ``None`` for missing or empty."""
     df = df.copy()
     for c, kind in schema.items():
         if c not in df.columns:
@@ -174,10 +175,19 @@ def _normalise(df: pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
         elif kind == _INT:
             df[c] = pd.to_numeric(s).astype("int64")
         else:
-            o = s.astype(object)
-            df[c] = o.where(pd.notna(o), None).map(lambda v: v if v is None else str(v))
-            df[c] = df[c].astype(object)
+            # one representation of "no string": None (CSV cannot tell "" from missing)
+            vals = [None if _is_missing(v) or v == "" else str(v) for v in s.tolist()]
+            df[c] = pd.Series(vals, index=df.index, dtype=object)
     return df
+
+
+def _is_missing(v: object) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
 
 
 def _parquet_bytes(df: pd.DataFrame, schema: Mapping[str, str]) -> bytes:

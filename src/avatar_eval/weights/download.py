@@ -9,14 +9,15 @@ into place once every required file is there.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .spec import WeightSpec
 
@@ -64,7 +65,7 @@ def _stream_url(url: str, out: Path, progress: Progress | None, timeout: float) 
             os.fsync(f.fileno())
     except urllib.error.HTTPError as e:
         raise DownloadError(f"HTTP {e.code} {e.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as e:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
         raise DownloadError(f"{type(e).__name__}: {reason}") from None
     if total is not None and done != total:
@@ -138,6 +139,7 @@ def fetch_file(
                 raise ChecksumMismatch("size", f"{spec.size_bytes} bytes", f"{size} bytes", url)
             if spec.sha256 is not None and digest != spec.sha256:
                 raise ChecksumMismatch("sha256", spec.sha256, digest, url)
+            os.chmod(out, 0o644)  # mkstemp makes 0600; weights dirs may be shared
             os.replace(out, dest)
             return digest
         except DownloadError as e:
@@ -186,6 +188,7 @@ def fetch_dir(spec: WeightSpec, dest: Path) -> None:
         missing = missing_files(spec, tmp)
         if missing:
             raise DownloadError(f"snapshot of {spec.hf_repo} lacks {', '.join(missing)}")
+        os.chmod(tmp, 0o755)  # mkdtemp makes 0700
         if dest.is_dir():
             old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
             os.replace(dest, old)  # replaces the empty placeholder directory

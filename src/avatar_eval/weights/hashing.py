@@ -55,9 +55,23 @@ def cached_sha256(
             pass
     digest = sha256_file(p)
     if rec_path is not None:
-        _write_record(rec_path, {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                                 "sha256": digest})
+        _write_record(
+            rec_path,
+            {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest},
+        )
     return digest
+
+
+def record_sha256(
+    path: str | os.PathLike[str], digest: str, index_dir: str | os.PathLike[str]
+) -> None:
+    """Remember a digest computed elsewhere (e.g. while downloading) for ``path`` as it is now."""
+    p = Path(path).resolve()
+    st = p.stat()
+    _write_record(
+        _record_path(p, Path(index_dir)),
+        {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest},
+    )
 
 
 def _write_record(rec_path: Path, rec: dict[str, object]) -> None:

@@ -10,10 +10,10 @@ from typing import Literal
 from ..errors import WeightsUnavailable
 from .download import DownloadError, Progress
 from .resolve import (
-    is_present,
     cache_dir,
     check_file,
     download_weight,
+    is_present,
     locate,
     offline_reason,
     weight_sha256,

@@ -11,13 +11,20 @@ Environment:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import WeightsUnavailable
-from .download import ChecksumMismatch, DownloadError, Progress, fetch_dir, fetch_file, missing_files
-from .hashing import cached_sha256, tree_sha256
+from .download import (
+    ChecksumMismatch,
+    DownloadError,
+    Progress,
+    fetch_dir,
+    fetch_file,
+    missing_files,
+)
+from .hashing import cached_sha256, record_sha256, tree_sha256
 from .spec import WeightSpec, get_weight_spec
 
 WEIGHTS_DIR_ENV = "AVATAR_EVAL_WEIGHTS_DIR"
@@ -131,7 +138,9 @@ def check_file(spec: WeightSpec, path: Path, origin: str) -> Path:
     if spec.kind == "file" and spec.sha256 is not None:
         actual = cached_sha256(path, hash_index_dir())
         if actual != spec.sha256:
-            raise WeightsUnavailable(_mismatch_message(spec, f"{path} ({origin})", spec.sha256, actual))
+            raise WeightsUnavailable(
+                _mismatch_message(spec, f"{path} ({origin})", spec.sha256, actual)
+            )
     return path
 
 
@@ -145,9 +154,7 @@ def _unavailable(spec: WeightSpec, tried: list[str]) -> WeightsUnavailable:
     )
 
 
-def download_weight(
-    spec: WeightSpec, dest: Path, *, progress: Progress | None = None
-) -> Path:
+def download_weight(spec: WeightSpec, dest: Path, *, progress: Progress | None = None) -> Path:
     """Fetch ``spec`` to ``dest`` and verify it; translate failures into WeightsUnavailable.
 
     Raises :class:`DownloadError` (unchanged) when the bytes cannot be fetched, so the caller can
@@ -157,7 +164,8 @@ def download_weight(
         if spec.kind == "dir":
             fetch_dir(spec, dest)
         else:
-            fetch_file(spec, dest, progress=progress)
+            digest = fetch_file(spec, dest, progress=progress)
+            record_sha256(dest, digest, hash_index_dir())  # no rehash on the next resolve
     except ChecksumMismatch as e:
         if e.what == "sha256":
             raise WeightsUnavailable(
@@ -192,7 +200,8 @@ def resolve_weight(
         p = Path(path).expanduser()
         if not is_present(spec, p):
             raise WeightsUnavailable(
-                f"weight {spec.name!r}: the path given explicitly, {p}, is {_absent_reason(spec, p)}."
+                f"weight {spec.name!r}: the path given explicitly, {p}, is "
+                f"{_absent_reason(spec, p)}."
             )
         return check_file(spec, p, "explicit path")
     tried: list[str] = []

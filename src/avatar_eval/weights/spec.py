@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 from ..errors import UnknownNameError
 
@@ -15,7 +16,7 @@ WeightKind = Literal["file", "dir"]
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
-#: Hugging Face endpoint used for ``hf_repo`` weights (``HF_ENDPOINT`` overrides, as in huggingface_hub)
+#: Hugging Face endpoint for ``hf_repo`` weights (``HF_ENDPOINT`` overrides it, as in the hub)
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 
 
@@ -70,7 +71,9 @@ class WeightSpec:
             raise ValueError(f"weight {self.name!r}: kind must be 'file' or 'dir'")
         if self.sha256 is not None and not _SHA256_RE.match(self.sha256):
             raise ValueError(f"weight {self.name!r}: sha256 must be 64 lower-case hex digits")
-        if self.sha256_prefix is not None and not re.fullmatch(r"[0-9a-f]{4,63}", self.sha256_prefix):
+        if self.sha256_prefix is not None and not re.fullmatch(
+            r"[0-9a-f]{4,63}", self.sha256_prefix
+        ):
             raise ValueError(f"weight {self.name!r}: sha256_prefix must be hex")
         if self.kind == "file" and not (self.url or (self.hf_repo and self.hf_file)):
             raise ValueError(f"weight {self.name!r}: a file needs url or hf_repo + hf_file")
@@ -78,7 +81,9 @@ class WeightSpec:
             if not self.hf_repo or not self.files:
                 raise ValueError(f"weight {self.name!r}: a directory needs hf_repo and files")
             if self.sha256 is not None or self.archive_member:
-                raise ValueError(f"weight {self.name!r}: a directory has no single sha256 / archive")
+                raise ValueError(
+                    f"weight {self.name!r}: a directory has no single sha256 / archive"
+                )
         if self.archive_member and not self.url:
             raise ValueError(f"weight {self.name!r}: archive_member needs url")
         if not self.env_var:

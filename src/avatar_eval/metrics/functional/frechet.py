@@ -1,0 +1,120 @@
+"""Fréchet distance between Gaussians fitted to feature sets (FID, FVD, edge FID).
+
+``d² = |μ1 − μ2|² + tr(Σ1) + tr(Σ2) − 2 tr((Σ1 Σ2)^½)``
+
+* :func:`frechet_distance` follows pytorch-fid's ``calculate_frechet_distance`` (scipy ``sqrtm``;
+  ``eps·I`` added to both covariances when the product's root is not finite; an imaginary part
+  above 1e-3 is an error).
+* :func:`frechet_distance_jwbdh` reproduces JWB-DH's ``calculate_fid`` (FID / E-FID: no imaginary
+  check) and :func:`fvd_jwbdh` its ``compute_fvd`` (one-sample covariance = 1e-6·I, 1e-6·I added
+  before ``sqrtm`` but not in the trace term).
+* :func:`feature_stats` warns (:class:`FewSamplesWarning`) when there are fewer samples than
+  feature dimensions: the covariance is then singular and the distance is biased, which is the
+  case of JWB-DH's 16-frame per-pair FID (2048-d features from 16 frames).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "FewSamplesWarning",
+    "feature_stats",
+    "frechet_distance",
+    "frechet_from_features",
+    "frechet_distance_jwbdh",
+    "fvd_jwbdh",
+]
+
+
+class FewSamplesWarning(UserWarning):
+    """Fewer samples than feature dimensions: singular covariance, biased Fréchet distance."""
+
+
+def feature_stats(feats: np.ndarray, *, warn: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, covariance) of an (N, D) feature matrix; covariance with ``ddof=1`` (np.cov)."""
+    f = np.asarray(feats, dtype=np.float64)
+    if f.ndim != 2:
+        raise ValueError(f"features must be (N, D), got shape {f.shape}")
+    n, d = f.shape
+    if n < 2:
+        raise ValueError(f"need at least 2 samples for a covariance, got {n}")
+    if warn and n < d:
+        warnings.warn(
+            f"Fréchet distance from {n} samples of {d}-d features: the covariance is singular "
+            "and the value is biased (use at least as many samples as dimensions)",
+            FewSamplesWarning,
+            stacklevel=2,
+        )
+    return f.mean(axis=0), np.cov(f, rowvar=False)
+
+
+def frechet_distance(
+    mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, eps: float = 1e-6
+) -> float:
+    from scipy import linalg
+
+    mu1 = np.atleast_1d(np.asarray(mu1, dtype=np.float64))
+    mu2 = np.atleast_1d(np.asarray(mu2, dtype=np.float64))
+    sigma1 = np.atleast_2d(np.asarray(sigma1, dtype=np.float64))
+    sigma2 = np.atleast_2d(np.asarray(sigma2, dtype=np.float64))
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
+        raise ValueError("mean vectors / covariances have different shapes")
+    diff = mu1 - mu2
+    covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+    if not np.isfinite(covmean).all():
+        offset = np.eye(sigma1.shape[0]) * eps
+        covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+    if np.iscomplexobj(covmean):
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+            m = np.max(np.abs(covmean.imag))
+            raise ValueError(f"sqrtm has an imaginary component {m}")
+        covmean = covmean.real
+    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def frechet_from_features(a: np.ndarray, b: np.ndarray, *, warn: bool = True) -> float:
+    mu1, s1 = feature_stats(a, warn=warn)
+    mu2, s2 = feature_stats(b, warn=warn)
+    return frechet_distance(mu1, s1, mu2, s2)
+
+
+def frechet_distance_jwbdh(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
+    """JWB-DH ``FID_calculate.calculate_fid`` on two feature sets (GT first, generated second)."""
+    from scipy import linalg
+
+    mu1, s1 = feature_stats(a, warn=False)
+    mu2, s2 = feature_stats(b, warn=False)
+    diff = mu1 - mu2
+    covmean, _ = linalg.sqrtm(s1.dot(s2), disp=False)
+    if not np.isfinite(covmean).all():
+        offset = np.eye(s1.shape[0]) * eps
+        covmean = linalg.sqrtm((s1 + offset).dot(s2 + offset))
+    if np.iscomplexobj(covmean):
+        covmean = covmean.real
+    return float(diff.dot(diff) + np.trace(s1 + s2 - 2 * covmean))
+
+
+def fvd_jwbdh(feats_fake: np.ndarray, feats_real: np.ndarray, eps: float = 1e-6) -> float:
+    """JWB-DH ``compute_fvd``: works on one video per side (covariance 1e-6·I for N == 1)."""
+    from scipy import linalg
+
+    def stats(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        f = np.asarray(f, dtype=np.float64)
+        mu = f.mean(axis=0)
+        if f.shape[0] == 1:
+            sigma = np.eye(f.shape[1]) * 1e-6
+        else:
+            sigma = np.atleast_2d(np.cov(f, rowvar=False))
+        return mu, sigma
+
+    mu_g, s_g = stats(feats_fake)
+    mu_r, s_r = stats(feats_real)
+    eye = np.eye(s_g.shape[0]) * eps
+    m = float(np.square(mu_g - mu_r).sum())
+    s, _ = linalg.sqrtm(np.dot(s_g + eye, s_r + eye), disp=False)
+    if np.iscomplexobj(s):
+        s = s.real
+    return float(m + np.trace(s_g + s_r - 2 * s))

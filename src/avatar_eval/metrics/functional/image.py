@@ -1,0 +1,150 @@
+"""Per-image formulas of the JWB-DH co-speech metrics (numpy / OpenCV, no model).
+
+* :func:`ssim` reproduces ``skimage.metrics.structural_similarity`` (uniform 7×7 window, sample
+  covariance, ``K1=0.01``, ``K2=0.03``, reflect borders, mean over the valid interior, mean over
+  channels) and agrees with it to 1e-6 on uint8 images; it filters with OpenCV's box filter
+  (``BORDER_REFLECT`` = scipy's ``reflect``) so a 1080p frame costs milliseconds, not a second.
+* :func:`psnr` is ``skimage.metrics.peak_signal_noise_ratio`` (``inf`` for identical images).
+* :func:`pixel_cosine` is JWB-DH's "CSIM": cosine of the flattened raw pixels (0 for a black image).
+* :func:`canny_edges_rgb` is JWB-DH's E-FID input: ``Canny(gray, 100, 200)`` as a 3-channel image.
+* :func:`jwbdh_ssim_win_size` is the window rule of JWB-DH's ``FID_calculate.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "ssim",
+    "psnr",
+    "mse",
+    "pixel_cosine",
+    "canny_edges_rgb",
+    "jwbdh_ssim_win_size",
+    "resize_to",
+]
+
+
+def _as_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    return a, b
+
+
+def _box(img: np.ndarray, win: int) -> np.ndarray:
+    import cv2
+
+    return cv2.boxFilter(img, cv2.CV_64F, (win, win), normalize=True, borderType=cv2.BORDER_REFLECT)
+
+
+def _ssim_channel(x: np.ndarray, y: np.ndarray, win: int, data_range: float, k1: float, k2: float) -> float:
+    np_ = win * win
+    cov_norm = np_ / (np_ - 1.0)  # use_sample_covariance=True (skimage default)
+    ux = _box(x, win)
+    uy = _box(y, win)
+    uxx = _box(x * x, win)
+    uyy = _box(y * y, win)
+    uxy = _box(x * y, win)
+    vx = cov_norm * (uxx - ux * ux)
+    vy = cov_norm * (uyy - uy * uy)
+    vxy = cov_norm * (uxy - ux * uy)
+    c1 = (k1 * data_range) ** 2
+    c2 = (k2 * data_range) ** 2
+    a1 = 2 * ux * uy + c1
+    a2 = 2 * vxy + c2
+    b1 = ux**2 + uy**2 + c1
+    b2 = vx + vy + c2
+    s = (a1 * a2) / (b1 * b2)
+    pad = (win - 1) // 2
+    return float(s[pad : s.shape[0] - pad, pad : s.shape[1] - pad].mean(dtype=np.float64))
+
+
+def ssim(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    data_range: float = 255.0,
+    win_size: int = 7,
+    k1: float = 0.01,
+    k2: float = 0.03,
+) -> float:
+    """Mean SSIM of two images (H×W or H×W×C; channels averaged), skimage's definition.
+
+    >>> import numpy as np
+    >>> x = (np.arange(64 * 64 * 3) % 251).astype(np.uint8).reshape(64, 64, 3)
+    >>> round(ssim(x, x), 6)
+    1.0
+    """
+    a, b = _as_pair(a, b)
+    if win_size % 2 != 1 or win_size < 3:
+        raise ValueError("win_size must be odd and >= 3")
+    if min(a.shape[0], a.shape[1]) < win_size:
+        raise ValueError(f"image {a.shape[:2]} smaller than the SSIM window {win_size}")
+    x = a.astype(np.float64)
+    y = b.astype(np.float64)
+    if x.ndim == 2:
+        return _ssim_channel(x, y, win_size, data_range, k1, k2)
+    vals = [_ssim_channel(x[..., c], y[..., c], win_size, data_range, k1, k2) for c in range(x.shape[2])]
+    return float(np.mean(vals))
+
+
+def mse(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = _as_pair(a, b)
+    d = a.astype(np.float64) - b.astype(np.float64)
+    return float(np.mean(d * d))
+
+
+def psnr(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> float:
+    """PSNR in dB; ``inf`` for identical images (as scikit-image)."""
+    m = mse(a, b)
+    if m == 0.0:
+        return float("inf")
+    return float(10.0 * np.log10((data_range**2) / m))
+
+
+def pixel_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of the flattened pixels (float64); 0 when either image is all zero."""
+    a, b = _as_pair(a, b)
+    x = a.reshape(-1).astype(np.float64)
+    y = b.reshape(-1).astype(np.float64)
+    na = np.linalg.norm(x)
+    nb = np.linalg.norm(y)
+    if na == 0 or nb == 0:
+        return 0.0
+    return float(np.dot(x, y) / (na * nb))
+
+
+def canny_edges_rgb(rgb: np.ndarray, low: int = 100, high: int = 200) -> np.ndarray:
+    """Canny edge map of an RGB uint8 image as an H×W×3 uint8 image (JWB-DH's E-FID input).
+
+    JWB-DH converts its BGR frames with ``COLOR_BGR2GRAY``; on our RGB frames that is
+    ``COLOR_RGB2GRAY`` (same weights per colour), so the edge maps are identical.
+    """
+    import cv2
+
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    edges = cv2.Canny(gray, low, high)
+    return cv2.cvtColor(edges, cv2.COLOR_GRAY2RGB)
+
+
+def jwbdh_ssim_win_size(h: int, w: int) -> int:
+    """JWB-DH's window: the largest odd number <= min(H, W), clipped to [3, 7]."""
+    m = min(h, w)
+    win = m if m % 2 == 1 else m - 1
+    return max(min(win, 7), 3)
+
+
+def resize_to(img: np.ndarray, width: int, height: int, interpolation: str = "auto") -> np.ndarray:
+    """Resize with OpenCV; ``auto`` = INTER_AREA when shrinking, INTER_LINEAR otherwise."""
+    import cv2
+
+    if img.shape[1] == width and img.shape[0] == height:
+        return img
+    if interpolation == "auto":
+        interp = cv2.INTER_AREA if (width < img.shape[1] and height < img.shape[0]) else cv2.INTER_LINEAR
+    else:
+        interp = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
+                  "nearest": cv2.INTER_NEAREST}[interpolation]
+    return cv2.resize(img, (int(width), int(height)), interpolation=interp)

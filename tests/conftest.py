@@ -1,0 +1,25 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("AVATAR_EVAL_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+CLIPS = REPO / "examples" / "clips"
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def clips() -> Path:
+    return CLIPS
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    d = SHARED / "data"
+    if not d.is_dir():
+        pytest.skip(f"{d} is not present (the shared test media live beside the repository)")
+    return d

