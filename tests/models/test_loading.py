@@ -188,7 +188,7 @@ def test_syncnet_layout_and_shapes(tmp_path):
     src = SyncNet()
     sd = src.state_dict()
     assert sd["netcnnaud.0.weight"].shape == (64, 1, 3, 3) and sd["netcnnlip.0.weight"].shape == (96, 3, 5, 7, 7)
-    assert sd["netfcaud.3.weight"].shape == (1024, 512) and "netcnnlip.29.running_var" in sd
+    assert sd["netfcaud.3.weight"].shape == (1024, 512) and "netcnnlip.19.running_var" in sd and sd["netcnnaud.18.weight"].shape == (512, 256, 5, 4)
     f = tmp_path / "syncnet_v2.model"
     torch.save(sd, f)
     m = load_syncnet(f)
@@ -202,7 +202,7 @@ def test_s3fd_layout_and_detection_plumbing(tmp_path):
     src = S3FDNet()
     sd = src.state_dict()
     assert sd["L2Norm3_3.weight"].shape == (256,) and sd["conf.0.weight"].shape == (4, 256, 3, 3)
-    assert sd["vgg.30.weight"].shape == (1024, 512, 3, 3) and sd["extras.3.weight"].shape == (256, 128, 3, 3)
+    assert sd["vgg.31.weight"].shape == (1024, 512, 3, 3) and sd["vgg.33.weight"].shape == (1024, 1024, 1, 1) and sd["extras.3.weight"].shape == (256, 128, 3, 3)
     f = tmp_path / "sfd_face.pth"
     torch.save(sd, f)
     det = load_s3fd(f)

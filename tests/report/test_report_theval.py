@@ -95,7 +95,8 @@ def test_missing_metric_is_listed_not_invented():
     assert res.missing("Method") == {"lip_sync": "theval.lip_sync not computed for this model"}
     assert res.used("Method") == ORDER[:-1]
     md = res.to_markdown()
-    assert "7/8" in md and "lip_sync" in md
+    assert "7/8" in md and "| Method | 0.7571 |" in md
+    assert "- Method · lip_sync: theval.lip_sync not computed for this model" in md
 
 
 def test_skipped_metric_reason_and_missing_gt():
@@ -108,6 +109,20 @@ def test_skipped_metric_reason_and_missing_gt():
     assert "no GT value" in miss["mouth_quality"]
     assert "not computed in this run" in miss["global_aesthetics"]
     assert res.table.set_index("model").loc["m", "final"] == pytest.approx(0.5)
+
+
+def test_missing_reasons_grouped_across_models():
+    recs = _records({"gt": {"lip_dynamics": [2.0]}, "a": {"lip_dynamics": [1.0]}, "b": {"lip_dynamics": [3.0]}})
+    recs += [Record("a", "c0", "theval.lip_sync", "skipped", reason="undefined")]
+    res = theval_score(recs)
+    lines = res.missing_reasons()
+    assert "all models · global_aesthetics: theval.global_aesthetics not computed in this run" in lines
+    assert "a · lip_sync: no clip with a value (1 skipped: undefined x1)" in lines
+    assert "b · lip_sync: theval.lip_sync not computed for this model" in lines
+    assert res.missing_slots("a") == [k for k in ORDER if k != "lip_dynamics"]
+    # the GT lacks lip_sync while a model has records of it: a note says so
+    assert any(n.startswith("lip_sync: no GT value") for n in res.notes)
+    assert not any(n.startswith("global_aesthetics: no GT value") for n in res.notes)
 
 
 def test_zero_gt_is_a_clear_error():
@@ -148,6 +163,9 @@ def test_mesh_pose_head_motion_only_when_asked_and_labelled():
     assert asked.table.set_index("model").loc["m", "score.head_motion"] == pytest.approx(0.5)
     assert any("different pose estimator" in n for n in asked.notes)
     assert "mesh_pose" in asked.to_markdown()
+    from avatar_eval.report.radar import theval_radar_frame
+
+    assert list(theval_radar_frame(asked).columns) == ["head motion (mesh_pose)"]
 
 
 # README leaderboard of GitHub Newbyl/THEval @ cfe23fe (= paper Table 1): normalised scores in
@@ -243,3 +261,14 @@ def test_accepts_aggregate_frame_and_records_alike():
     a = theval_score(recs).table
     b = theval_score(aggregate(recs, n_boot=0)).table
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_slot_metric_names_are_registered_with_their_variant():
+    """Contract with the metrics modules: every name a slot can use exists, with that variant."""
+    from avatar_eval.metrics.registry import get_metric_class
+
+    for s in SLOTS:
+        assert get_metric_class(s.paper).variant == "paper", s.paper
+        assert get_metric_class(s.compat).variant == ("paper" if s.compat == s.paper else "compat"), s.compat
+        assert get_metric_class(s.paper).higher_is_better is None
+    assert get_metric_class("theval.head_motion.mesh_pose").variant == "mesh_pose"

@@ -97,10 +97,20 @@ def test_array_input_matches_file(asr, transcribe, data_dir):
 
 
 def test_non_english_is_flagged_and_english_is_not(transcribe, repo_data, data_dir):
+    """espeak-ng French and German through the English-only model: the language is recorded as
+    assumed, and the heuristic flags both — French through a repetition loop (gzip compression
+    ratio > 2.4), German through a low mean log-probability (< -0.8)."""
+    from avatar_eval.speech.asr import NON_ENGLISH_COMPRESSION, NON_ENGLISH_LOGPROB
+
     fr = transcribe(data_dir / "synthetic" / "fr_espeak.wav")
-    assert fr.language == ENGLISH_ONLY_LANGUAGE
-    assert fr.suspect_non_english and "suspect_non_english" in fr.flags
-    assert fr.avg_logprob < -0.8
+    de = transcribe(data_dir / "synthetic" / "de_espeak.wav")
+    for tr in (fr, de):
+        assert tr.language == ENGLISH_ONLY_LANGUAGE
+        assert tr.suspect_non_english and "suspect_non_english" in tr.flags
+    assert max(s.compression_ratio for s in fr.segments) > NON_ENGLISH_COMPRESSION
+    assert de.avg_logprob < NON_ENGLISH_LOGPROB
+    # what the French speech was: its WER against the French script is useless, and far above English
+    assert score_texts((data_dir / "synthetic" / "fr_espeak.txt").read_text(), fr.text).wer > 0.9
     for items in repo_data.values():
         for p, _ in items:
             tr = transcribe(p)

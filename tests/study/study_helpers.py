@@ -66,7 +66,7 @@ def make_video(path: Path, *, seed: int = 0, n_frames: int = 12, size: int = 64,
 
 
 def make_run(root: Path, models=MODELS, samples=SAMPLES, metric_values=None,
-             manifest_form: str = "samples") -> Path:
+             manifest_form: str = "runner") -> Path:
     """A run directory: videos, run.json with a manifest, records.jsonl.
 
     ``metric_values``: {metric: {model: value}} written for every sample (plus small per-sample
@@ -82,7 +82,10 @@ def make_run(root: Path, models=MODELS, samples=SAMPLES, metric_values=None,
             table.setdefault(m, {})[s] = str(p)
             k += 1
     run.mkdir(parents=True, exist_ok=True)
-    if manifest_form == "samples":
+    if manifest_form == "runner":  # what pipeline.runner.write_run_json stores
+        manifest = [{"id": s, "gt": table["gt"][s], "models": {m: table[m][s] for m in models}}
+                    for s in samples]
+    elif manifest_form == "samples":
         manifest = {"samples": [
             {"id": s, "gt": table["gt"][s],
              "videos": {m: table[m][s] for m in models}} for s in samples]}

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
-import types
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -344,7 +341,7 @@ def test_metric_values_per_sample_dataset_and_regions():
     assert mv["m@face"]["per_model"] == {"alpha": 5.0}
 
 
-def test_extra_score_tables_and_theval_hook(tmp_path, monkeypatch):
+def test_extra_score_tables(tmp_path):
     wide = tmp_path / "theval_scores.csv"
     wide.write_text("model,final,lip\nalpha,0.9,0.1\nbeta,0.8,0.2\ngamma,0.7,0.4\n"
                     "delta,0.5,0.3\n")
@@ -353,21 +350,44 @@ def test_extra_score_tables_and_theval_hook(tmp_path, monkeypatch):
                     "delta,judge,1\n")
     scores = {**load_score_table(wide), **load_score_table(long)}
     assert set(scores) == {"final", "lip", "judge"}
-    fake = types.ModuleType("avatar_eval.protocols.theval_score")
-    fake.model_scores = lambda records: {"alpha": {"final": 0.9}, "beta": {"final": 0.7},
-                                         "gamma": {"final": 0.8}, "delta": {"final": 0.1}}
-    monkeypatch.setitem(sys.modules, "avatar_eval.protocols.theval_score", fake)
     votes = synthetic_votes(n_participants=40, trials=12, seed=8)
     res = analyze_votes(votes, protocol="2afc", dimensions=["realism"], models=MODELS,
                         records=_records({"m.up": METRIC_VALUES["m.up"]}), scores=scores,
                         options=AnalysisOptions(n_boot=300, n_boot_human=0, directions=DIRS))
     corr = res.correlation.set_index("metric")
-    assert {"final", "lip", "judge", "theval_score.final", "m.up"} <= set(corr.index)
+    assert {"final", "lip", "judge", "m.up"} <= set(corr.index)
     wr = res.win_rates.set_index("model")["win_rate"]
     ref = sps.spearmanr([scores["judge"][m] for m in MODELS], [wr[m] for m in MODELS])
     assert corr.loc["judge", "rho"] == pytest.approx(ref.statistic)
     assert corr.loc["final", "rho"] == pytest.approx(1.0)
-    assert corr.loc["theval_score.final", "source"] == "scores"
+    assert corr.loc["final", "source"] == "scores"
+
+
+def test_theval_final_and_dimension_scores_are_correlated():
+    ts = pytest.importorskip("avatar_eval.protocols.theval_score")
+    slots = ts.slot_metrics("paper")
+    off = {"alpha": 0.05, "beta": 0.1, "gamma": 0.3, "delta": 0.6}  # distance to GT
+    values = {metric: {**{m: 1.0 + d for m, d in off.items()}, "gt": 1.0}
+              for metric in slots.values()}
+    recs = _records(values)
+    votes = synthetic_votes(n_participants=60, trials=16, seed=12)
+    res = analyze_votes(votes, protocol="2afc", dimensions=["realism"], models=MODELS,
+                        samples=SAMPLES, records=recs,
+                        options=AnalysisOptions(n_boot=300, n_boot_human=0))
+    corr = res.correlation.set_index("metric")
+    names = {"THEval final", "THEval quality", "THEval naturalness", "THEval synchronization"}
+    assert names <= set(corr.index)
+    final = ts.theval_score(recs, variant="paper", models=MODELS).final_scores()
+    wr = res.win_rates.set_index("model")["win_rate"]
+    ref = sps.spearmanr([final[m] for m in MODELS], [wr[m] for m in MODELS])
+    assert corr.loc["THEval final", "rho"] == pytest.approx(ref.statistic)
+    assert corr.loc["THEval final", "p"] == pytest.approx(ref.pvalue)
+    assert corr.loc["THEval final", "source"] == "theval_score"
+    # every THEval metric is "closer to GT": its aligned rho equals the final score's
+    lip = corr.loc[slots["lip_dynamics"]]
+    assert lip["direction"] == "closer to GT"
+    assert lip["rho_aligned"] == pytest.approx(ref.statistic)
+    assert any("THEval scores" in n for n in res.notes)
 
 
 def test_written_outputs(tmp_path):

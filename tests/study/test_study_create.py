@@ -18,7 +18,7 @@ from avatar_eval.study.sources import SourceError, collect_videos, load_run_vide
 from study_helpers import MODELS, SAMPLES, make_run, sharpness
 
 
-def test_run_manifest_forms(tmp_path, study_run):
+def test_run_manifest_forms(tmp_path, study_run, monkeypatch):
     table = load_run_videos(study_run)
     assert set(table) == set(MODELS) | {"gt"}
     assert all(set(v) == set(SAMPLES) for v in table.values())
@@ -37,7 +37,27 @@ def test_run_manifest_forms(tmp_path, study_run):
     (run3 / "run.json").write_text(json.dumps({"manifest": {"path": str(
         study_run.parent / "manifest.yaml")}}))
     assert load_run_videos(run3) == table
-    # flat rows
+    # the runner's own form, from a real Manifest (relative paths against the run's cwd too)
+    from avatar_eval.pipeline.manifest import Manifest, Sample
+
+    man = Manifest([Sample(id=s, gt=str(table["gt"][s]),
+                           models={m: str(table[m][s]) for m in MODELS}) for s in SAMPLES])
+    (run3 / "run.json").write_text(json.dumps({"manifest": man.to_list()}))
+    assert load_run_videos(run3) == table
+    # paths relative to the directory the runner was started in
+    monkeypatch.chdir(study_run.parent)
+    run4 = tmp_path / "elsewhere" / "run4"
+    run4.mkdir(parents=True)
+    (run4 / "run.json").write_text(json.dumps({"manifest": [
+        {"id": s, "gt": f"videos/gt/{s}.mp4", "models": {m: f"videos/{m}/{s}.mp4"
+                                                          for m in MODELS}} for s in SAMPLES]}))
+    assert {m: {s: p.resolve() for s, p in ss.items()}
+            for m, ss in load_run_videos(run4).items()} == table
+    # {"samples": [...]} with "videos", and flat rows
+    (run3 / "run.json").write_text(json.dumps({"manifest": {"samples": [
+        {"id": s, "gt": str(table["gt"][s]), "videos": {m: str(table[m][s]) for m in MODELS}}
+        for s in SAMPLES]}}))
+    assert load_run_videos(run3) == table
     rows = [{"model": m, "sample_id": s, "path": str(p)} for m, ss in table.items()
             for s, p in ss.items()]
     (run3 / "run.json").write_text(json.dumps({"manifest": rows}))

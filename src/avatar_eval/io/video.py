@@ -136,7 +136,8 @@ def iter_frames(path: str | os.PathLike[str], threads: int = 0) -> Iterator[Fram
 def decode_audio(path: str | os.PathLike[str], sr: int | None = 16000) -> tuple[np.ndarray, int]:
     """Decode the first audio stream to float32 mono at ``sr`` (native rate when ``sr`` is None).
 
-    Down-mixing and resampling are FFmpeg's (libswresample), as ffmpeg/moviepy would do.
+    Channels are averaged (as librosa, torchaudio and silero's ``read_audio`` do: FFmpeg's own
+    down-mix uses other coefficients), then resampled with a polyphase filter.
     Raises :class:`InputError` when the file has no audio stream or it does not decode.
     """
     import av
@@ -145,18 +146,27 @@ def decode_audio(path: str | os.PathLike[str], sr: int | None = 16000) -> tuple[
         if not c.streams.audio:
             raise InputError(f"{Path(path).name}: no audio track")
         st = c.streams.audio[0]
-        rate = sr or st.rate
-        res = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        native = int(st.rate or st.codec_context.sample_rate or 0)
+        res = av.AudioResampler(format="fltp", layout=st.layout.name if st.layout else None, rate=native or None)
         chunks: list[np.ndarray] = []
         try:
             for fr in c.decode(st):
                 for out in res.resample(fr):
-                    chunks.append(out.to_ndarray().reshape(-1))
+                    chunks.append(out.to_ndarray())
             for out in res.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.append(out.to_ndarray())
         except Exception as e:
             if not chunks:
                 raise InputError(f"{Path(path).name}: audio does not decode ({e})") from e
     if not chunks:
         raise InputError(f"{Path(path).name}: the audio track is empty")
-    return np.concatenate(chunks).astype(np.float32, copy=False), int(rate)
+    x = np.concatenate(chunks, axis=1).mean(axis=0).astype(np.float32)
+    rate = sr or native
+    if native and rate != native:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+
+        g = gcd(int(rate), native)
+        x = resample_poly(x.astype(np.float64), int(rate) // g, native // g).astype(np.float32)
+    return x, int(rate)

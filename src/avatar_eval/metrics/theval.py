@@ -303,7 +303,7 @@ PAPER = [
 ]
 COMPAT = [
     "theval.global_aesthetics",
-    "theval.face_quality",
+    "theval.face_quality.compat",
     "theval.mouth_quality.compat",
     "theval.lip_dynamics.compat",
     "theval.head_motion",

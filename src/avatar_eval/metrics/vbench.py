@@ -19,7 +19,6 @@ replace RAFT/AMT-S with OpenCV DIS flow (see :mod:`avatar_eval.metrics.functiona
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -42,7 +41,6 @@ CropFn = Callable[["Frame"], "np.ndarray | None"]
 # ---------------------------------------------------------------------------------------------
 
 _REGION_PROVIDERS: dict[str, Callable[["ClipContext"], CropFn]] = {}
-_CTX_CROPS: "weakref.WeakKeyDictionary[Any, dict[str, CropFn]]" = weakref.WeakKeyDictionary()
 
 
 def _memo(fn: CropFn) -> CropFn:
@@ -59,7 +57,7 @@ def _memo(fn: CropFn) -> CropFn:
 def crop_fn(ctx: "ClipContext", region: str) -> CropFn:
     if region == "full":
         return lambda frame: frame.rgb
-    per = _CTX_CROPS.setdefault(ctx, {})
+    per = ctx.__dict__.setdefault("_vbench_region_crops", {})  # lives and dies with the clip context
     if region not in per:
         per[region] = _memo(_REGION_PROVIDERS[region](ctx))
     return per[region]

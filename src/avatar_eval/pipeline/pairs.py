@@ -1,7 +1,8 @@
 """Pair pass: a generated clip and its GT clip decoded together, frame-aligned by a stated rule.
 
 ``pair_prepare(pair, metric_names)`` is what the runner calls before the pair metrics of a
-(generated, GT) pair. It
+(generated, GT) pair. Pass every metric the clip will compute (sample and dataset metrics too):
+their frame artifacts are then fed to the generated clip in the same pass. It
 
 1. plans the alignment (:func:`plan_alignment`; refuses bad pairs with :class:`InputError`);
 2. decodes both clips in lockstep ONCE: every frame artifact the metrics need on either clip that
@@ -241,16 +242,19 @@ def pair_prepare(pair: "PairContext", metric_names: Iterable[str]) -> None:
 
     names: list[str] = []
     clip: list[str] = []
+    gen_only: list[str] = []
     for m in metric_names:
         cls = get_metric_class(m)
         if cls.level != "pair":
+            gen_only.extend(cls.requires)  # fed to the generated clip in the same pass (one decode)
             continue
         names.extend(getattr(cls, "pair_requires", ()))
         clip.extend(cls.requires)
-    _prepare(pair, list(dict.fromkeys(names)), tuple(dict.fromkeys(clip)))
+    _prepare(pair, list(dict.fromkeys(names)), tuple(dict.fromkeys(clip)), tuple(dict.fromkeys(gen_only)))
 
 
-def _prepare(pair: "PairContext", names: list[str], clip_requires: tuple[str, ...]) -> None:
+def _prepare(pair: "PairContext", names: list[str], clip_requires: tuple[str, ...],
+             gen_extra: tuple[str, ...] = ()) -> None:
     from .artifacts import get_spec
 
     _load()
@@ -265,12 +269,13 @@ def _prepare(pair: "PairContext", names: list[str], clip_requires: tuple[str, ..
     specs = [_PAIR_ARTIFACTS[n] for n in todo]
     clip_need = list(dict.fromkeys(list(clip_requires) + [r for s in specs for r in s.clip_requires]))
     frame_need = [n for n in clip_need if get_spec(n).kind == "frame"]
+    gen_need = list(dict.fromkeys(frame_need + [n for n in gen_extra if get_spec(n).kind == "frame"]))
     lock = [s for s in specs if s.kind == "frames"]
     if lock:
-        _lockstep(pair, al, lock, frame_need)
+        _lockstep(pair, al, lock, gen_need, frame_need)
     else:
         # no pixels needed together: each clip computes what it lacks in its own single pass
-        pair.gen.prepare(frame_need)
+        pair.gen.prepare(gen_need)
         pair.gt.prepare(frame_need)
     for s in specs:
         if s.kind != "value" or s.name in c:
@@ -336,12 +341,13 @@ class _Feeder:
         self.analyzers = {}
 
 
-def _lockstep(pair: "PairContext", al: Alignment, specs: list[PairArtifactSpec], frame_need: list[str]) -> None:
+def _lockstep(pair: "PairContext", al: Alignment, specs: list[PairArtifactSpec], gen_need: list[str],
+              gt_need: list[str]) -> None:
     from ..io.video import iter_frames
 
     c = _cache(pair)
-    fg = _Feeder(pair.gen, frame_need)
-    ft = _Feeder(pair.gt, frame_need)
+    fg = _Feeder(pair.gen, gen_need)
+    ft = _Feeder(pair.gt, gt_need)
     analyzers: dict[str, PairAnalyzer] = {}
     for s in specs:
         try:

@@ -210,6 +210,19 @@ class THEvalResult:
     def to_markdown(self) -> str:
         return theval_markdown(self)
 
+    def missing_reasons(self) -> list[str]:
+        """One line per (slot, reason): ``"all models · slot: reason"`` when every model shares it."""
+        miss = self.long[self.long["status"] == "missing"]
+        models = list(self.table["model"])
+        lines = []
+        for (slot, reason), grp in miss.groupby(["slot", "reason"], sort=False):
+            who = "all models" if len(models) > 1 and set(grp["model"]) == set(models) else ", ".join(grp["model"])
+            lines.append(f"{who} · {slot}: {reason}")
+        return lines
+
+    def missing_slots(self, model: str) -> list[str]:
+        return list(self.missing(model))
+
 
 def _pick_rows(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Summary rows of one metric: sample-level if any (else dataset-level), one region."""
@@ -425,7 +438,8 @@ def theval_score(
                 "compare final scores only between rows with the same metric set"
             )
     for key, why in gt_missing.items():
-        notes.append(f"{key}: {why}")
+        if slots[key] in present:  # absent metrics are already reported per model
+            notes.append(f"{key}: {why}")
     return THEvalResult(
         variant=variant,
         requested_variant=requested,
@@ -485,7 +499,7 @@ def theval_markdown(res: THEvalResult) -> str:
             lines.append(
                 f"| {esc(r['model'])} | {_f(r['final'])} | {_f(r['quality'])} | {_f(r['naturalness'])} | "
                 f"{_f(r['synchronization'])} | {r['n_used']}/{r['n_slots']}: {esc(', '.join(used)) or '—'} | "
-                f"{esc(r['missing']) or '—'} |"
+                f"{esc(', '.join(res.missing_slots(r['model']))) or '—'} |"
             )
         lines += ["", "## Per-metric scores", ""]
         lines.append("| model | " + " | ".join(s.key for s in SLOTS) + " |")
@@ -494,6 +508,9 @@ def theval_markdown(res: THEvalResult) -> str:
             lines.append(
                 f"| {esc(r['model'])} | " + " | ".join(_f(r[f'score.{s.key}']) for s in SLOTS) + " |"
             )
+        reasons = res.missing_reasons()
+        if reasons:
+            lines += ["", "## Why metrics are missing", ""] + [f"- {esc(x)}" for x in reasons]
     lines += ["", "## GT values", "", "| slot | dimension | metric | GT value |", "|---|---|---|---|"]
     for s in SLOTS:
         lines.append(f"| {s.key} | {s.dimension} | {res.slots[s.key]} | {_f(res.gt_values[s.key], 6)} |")

@@ -150,7 +150,8 @@ def build_reports(
         if what.startswith("theval"):
             r = result.theval
             assert r is not None
-            title = f"THEval scores ({r.variant} variant, GT: {r.gt_source.split(' (')[0]})"
+            hm = "" if r.head_motion == "facexformer" else f", head motion: {r.head_motion}"
+            title = f"THEval scores ({r.variant} variant{hm}, GT: {r.gt_source.split(' (')[0]})"
             sub = "1 − |m − m_GT| / |m_GT| per axis; 1 = the GT value"
         else:
             title = "Per-metric scores, normalised across models"

@@ -40,7 +40,11 @@ def theval_radar_frame(result: "THEvalResult", kind: Literal["metrics", "dimensi
     t = result.table.set_index("model")
     if kind == "metrics":
         df = t[[f"score.{s.key}" for s in SLOTS]].copy()
-        df.columns = [s.key.replace("_", " ") for s in SLOTS]
+        df.columns = [
+            s.key.replace("_", " ") + (f" ({result.head_motion})" if s.key == "head_motion"
+                                       and result.head_motion != "facexformer" else "")
+            for s in SLOTS
+        ]
     elif kind == "dimensions":
         df = t[list(DIMENSIONS)].copy()
     else:

@@ -113,7 +113,7 @@ def theval_table(result: Any) -> Table:
             _f(r["naturalness"]),
             _f(r["synchronization"]),
             f"{r['n_used']}/{len(SLOTS)}",
-            r["missing"] or "—",
+            ", ".join(result.missing_slots(r["model"])) or "—",
         )
     return t
 
@@ -175,5 +175,7 @@ def show_run(
             console.print(f"[red]THEval score not computed:[/red] {e}")
             return
         console.print(theval_table(res))
+        for line in res.missing_reasons():
+            console.print(f"  missing: {line}", markup=False)
         for n in res.notes:
             console.print(f"  note: {n}", markup=False)

@@ -35,6 +35,8 @@ __all__ = [
     "ARROWS",
     "RECORD_COLUMNS",
     "Direction",
+    "cell_text",
+    "column_label",
     "export_run",
     "leaderboard_markdown",
     "metric_direction",

@@ -341,6 +341,12 @@ def media_duration(path: str | os.PathLike[str]) -> float | None:
 class WhisperAsr:
     """A faster-whisper model, loaded once, transcribing files or arrays.
 
+    Decoding is deterministic by default: beam search at temperature 0 only. Whisper's
+    temperature fallback (re-decoding a window by sampling at 0.2 ... 1.0 when it looks like a
+    loop or has a low log-probability) is ``temperature_fallback=True``; it can rescue a hard
+    window but makes the transcript — and so the WER — change from run to run (CTranslate2's
+    sampling is not reproducible even with ``set_random_seed``), so it is off.
+
     ``language=None``: English for an English-only model (recorded as assumed), detection for a
     multilingual one. ``transcribe`` is serialised by a lock (one CTranslate2 model instance).
     """
@@ -356,6 +362,7 @@ class WhisperAsr:
         language: str | None = None,
         word_timestamps: bool = True,
         condition_on_previous_text: bool = False,
+        temperature_fallback: bool = False,
         max_duration_s: float = DEFAULT_MAX_DURATION_S,
     ):
         self.ref = model if isinstance(model, AsrModelRef) else resolve_asr_model(model)
@@ -366,6 +373,7 @@ class WhisperAsr:
         self.language = language
         self.word_timestamps = word_timestamps
         self.condition_on_previous_text = condition_on_previous_text
+        self.temperature_fallback = temperature_fallback
         self.max_duration_s = float(max_duration_s)
         self._model = None
         self._lock = threading.Lock()
@@ -381,7 +389,10 @@ class WhisperAsr:
         return {"beam_size": self.beam_size, "language": self.language,
                 "compute_type": self.compute_type, "word_timestamps": self.word_timestamps,
                 "condition_on_previous_text": self.condition_on_previous_text,
-                "max_duration_s": self.max_duration_s}
+                "temperature": list(self._temperatures()), "max_duration_s": self.max_duration_s}
+
+    def _temperatures(self) -> tuple[float, ...]:
+        return (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if self.temperature_fallback else (0.0,)
 
     @property
     def model(self):
@@ -432,7 +443,7 @@ class WhisperAsr:
         with self._lock:
             seg_iter, info = self.model.transcribe(
                 wav, language=lang, beam_size=self.beam_size,
-                word_timestamps=self.word_timestamps,
+                word_timestamps=self.word_timestamps, temperature=list(self._temperatures()),
                 condition_on_previous_text=self.condition_on_previous_text)
             segs = list(seg_iter)
         words = [Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))

@@ -322,38 +322,34 @@ def _orient(values: dict[str, float], hib: bool | None, gt: float | None
     return {m: -abs(v - gt) for m, v in values.items()}
 
 
-def theval_closeness(m: float, gt: float) -> float:
-    """THEval's normalised score 1 − |m − m_GT| / |m_GT| (−|m − m_GT| when m_GT = 0)."""
-    return 1 - abs(m - gt) / abs(gt) if gt != 0 else -abs(m - gt)
+def theval_tables(records: list[Record], models: Sequence[str]
+                  ) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """THEval final and dimension scores per model (``avatar_eval.protocols.theval_score``).
 
-
-def _theval_tables(records: list[Record], models: Sequence[str]) -> dict[str, dict[str, float]]:
-    """THEval dimension / final scores from ``avatar_eval.protocols.theval_score`` if present.
-
-    Accepted shapes of its ``model_scores(records)`` (or ``theval_scores``) result:
-    ``{model: {score_name: value}}`` or a DataFrame indexed by model. Absent → {}.
+    Returns ``({"THEval final" | "THEval quality" | ...: {model: score}}, notes)``; empty when
+    the run has no THEval metric or the scorer is unavailable / refuses (the reason is noted).
     """
     try:
-        mod = importlib.import_module("avatar_eval.protocols.theval_score")
-    except Exception:
-        return {}
-    fn = getattr(mod, "model_scores", None) or getattr(mod, "theval_scores", None)
-    if fn is None:
-        return {}
+        from ..protocols import theval_score as ts
+    except Exception as e:  # written concurrently; the analysis must not depend on it
+        return {}, [f"THEval final score unavailable ({type(e).__name__}: {e})"]
     try:
-        res = fn(records)
-    except Exception:
-        return {}
-    if isinstance(res, pd.DataFrame):
-        res = {str(m): row.dropna().to_dict() for m, row in res.iterrows()}
+        if ts.detect_variant({r.metric for r in records}) is None:
+            return {}, []
+        res = ts.theval_score(records, variant="auto",
+                              models=[m for m in models if m != GT_MODEL])
+    except Exception as e:
+        return {}, [f"THEval final score not computed: {e}"]
     out: dict[str, dict[str, float]] = {}
-    for m, scores in (res or {}).items():
-        for name, v in (scores or {}).items():
-            try:
-                out.setdefault(f"theval_score.{name}", {})[str(m)] = float(v)
-            except (TypeError, ValueError):
-                continue
-    return out
+    for col in ("final", *ts.DIMENSIONS):
+        vals = {str(m): float(v) for m, v in zip(res.table["model"], res.table[col])
+                if v is not None and np.isfinite(v)}
+        if vals:
+            out[f"THEval {col}"] = vals
+    notes = [f"THEval scores ({res.variant} variant; GT from {res.gt_source}): "
+             + ", ".join(f"{m}: {n}/{k} metrics" for m, n, k in
+                         zip(res.table["model"], res.table["n_used"], res.table["n_slots"]))]
+    return out, notes + [f"THEval: {n}" for n in res.notes]
 
 
 def load_score_table(path: str | os.PathLike[str]) -> dict[str, dict[str, float]]:
@@ -426,7 +422,9 @@ def correlation_table(votes: pd.DataFrame, human: pd.DataFrame, dim: str,
         models = sorted(m for m in vals if m in hwr)
         raw = spearman_with_ci([vals[m] for m in models], [hwr[m] for m in models],
                                n_boot=opts.n_boot, seed=opts.seed + k, level=opts.level)
-        rows.append({"metric": key, "source": "scores", "direction": "higher",
+        rows.append({"metric": key,
+                     "source": "theval_score" if key.startswith("THEval ") else "scores",
+                     "direction": "higher",
                      "n_models": raw["n"], "rho": raw["rho"], "p": raw["p"],
                      "ci_low": raw["ci_low"], "ci_high": raw["ci_high"],
                      "rho_aligned": raw["rho"], "ci_aligned_low": raw["ci_low"],
@@ -434,7 +432,8 @@ def correlation_table(votes: pd.DataFrame, human: pd.DataFrame, dim: str,
                      "n_boot_valid": raw["n_boot_valid"], "pair_rho": math.nan,
                      "pair_p": math.nan, "pair_ci_low": math.nan, "pair_ci_high": math.nan,
                      "n_pairs": 0, "pair_agreement": math.nan,
-                     "note": "external per-model score (higher = better)"})
+                     "note": ("THEval score (higher = better)" if key.startswith("THEval ")
+                              else "external per-model score (higher = better)")})
     return pd.DataFrame(rows)
 
 
@@ -523,7 +522,9 @@ def analyze_votes(votes: pd.DataFrame, *, protocol: str, dimensions: Sequence[st
     if records is not None:
         records = list(records)
         mvals = metric_values(records, models, samples)
-        extra.update(_theval_tables(records, models))
+        tv, tv_notes = theval_tables(records, models)
+        extra.update(tv)
+        notes.extend(tv_notes)
     for name, vals in (scores or {}).items():
         extra[name] = vals
     corr = correlation_table(keep, wr, human_dim, mvals, extra, opts) if (mvals or extra) \

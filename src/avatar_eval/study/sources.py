@@ -61,7 +61,13 @@ def _resolve(p: Any, base: Path) -> Path:
     if not isinstance(p, (str, os.PathLike)):
         raise SourceError(f"expected a path, got {p!r}")
     q = Path(os.path.expanduser(str(p)))
-    return q if q.is_absolute() else (base / q)
+    if q.is_absolute():
+        return q
+    # relative to the file that names it; a runner started elsewhere may have stored paths
+    # relative to its working directory, so fall back to that when only it exists
+    if not (base / q).exists() and q.exists():
+        return q.resolve()
+    return base / q
 
 
 def _add(table: VideoTable, model: str, sample: str, path: Path) -> None:

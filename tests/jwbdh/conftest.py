@@ -1,0 +1,49 @@
+"""Shared fixtures: small real clips cut from ../shared (see tests/data/jwbdh/make_clips.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "jwbdh"
+
+
+@pytest.fixture(autouse=True)
+def _offline_weights(tmp_path_factory, monkeypatch):
+    """No network, no user weights: every weight resolves to WeightsUnavailable unless a test
+    passes an explicit path. Feature cache in a temp dir."""
+    monkeypatch.setenv("AVATAR_EVAL_OFFLINE", "1")
+    monkeypatch.setenv("AVATAR_EVAL_CACHE", str(tmp_path_factory.mktemp("wcache") / "weights"))
+    monkeypatch.setenv("AVATAR_EVAL_FEATURE_CACHE", str(tmp_path_factory.mktemp("fcache")))
+    monkeypatch.delenv("AVATAR_EVAL_WEIGHTS_DIR", raising=False)
+    for k in list(os.environ):
+        if k.startswith("AVATAR_EVAL_W_"):
+            monkeypatch.delenv(k)
+
+
+def clip(name: str) -> str:
+    p = DATA / name
+    assert p.exists(), f"missing test clip {p} (regenerate with tests/data/jwbdh/make_clips.py)"
+    return str(p)
+
+
+@pytest.fixture(scope="session")
+def halfbody():
+    from avatar_eval.pipeline.context import ClipContext
+    import avatar_eval.regions.artifacts  # noqa: F401
+
+    ctx = ClipContext(clip("halfbody_24f.mp4"), sample_id="hb", model="gt")
+    ctx.prepare(["region_tracks", "region_crops", "region_crops.compat", "first_frames16"])
+    return ctx
+
+
+@pytest.fixture(scope="session")
+def halfbody_masked():
+    from avatar_eval.pipeline.context import ClipContext
+    import avatar_eval.regions.artifacts  # noqa: F401
+
+    ctx = ClipContext(clip("halfbody_masked_24f.mp4"), sample_id="hb", model="m")
+    ctx.prepare(["region_tracks", "region_crops"])
+    return ctx
