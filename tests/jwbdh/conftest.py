@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "jwbdh"
+from jwbdh_data import clip
 
 
 @pytest.fixture(autouse=True)
@@ -21,12 +21,6 @@ def _offline_weights(tmp_path_factory, monkeypatch):
     for k in list(os.environ):
         if k.startswith("AVATAR_EVAL_W_"):
             monkeypatch.delenv(k)
-
-
-def clip(name: str) -> str:
-    p = DATA / name
-    assert p.exists(), f"missing test clip {p} (regenerate with tests/data/jwbdh/make_clips.py)"
-    return str(p)
 
 
 @pytest.fixture(scope="session")

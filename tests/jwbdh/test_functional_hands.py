@@ -29,7 +29,7 @@ def test_hkv_reference_and_invariances():
     v3, _ = FH.hkv(p[rng.permutation(T)])
     assert v2 == pytest.approx(v, rel=1e-9) and v3 == pytest.approx(v, rel=1e-12)
     # static hands: zero; scale: squared
-    assert FH.hkv(np.repeat(p[:1], T, axis=0))[0] == 0.0
+    assert FH.hkv(np.repeat(p[:1], T, axis=0))[0] == pytest.approx(0.0, abs=1e-20)
     assert FH.hkv(p, scale=10.0)[0] == pytest.approx(v / 100, rel=1e-12)
 
 

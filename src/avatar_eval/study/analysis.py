@@ -22,7 +22,6 @@ Input: the votes (from the study database, or an exported CSV / JSONL) and optio
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 import math
 import os

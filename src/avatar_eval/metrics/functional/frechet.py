@@ -33,6 +33,16 @@ class FewSamplesWarning(UserWarning):
     """Fewer samples than feature dimensions: singular covariance, biased Fréchet distance."""
 
 
+def _sqrtm(m: np.ndarray) -> np.ndarray:
+    """scipy ``sqrtm(m, disp=False)`` (pytorch-fid's call) without SciPy's deprecation noise."""
+    from scipy import linalg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        out = linalg.sqrtm(m, disp=False)
+    return out[0] if isinstance(out, tuple) else out
+
+
 def feature_stats(feats: np.ndarray, *, warn: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(mean, covariance) of an (N, D) feature matrix; covariance with ``ddof=1`` (np.cov)."""
     f = np.asarray(feats, dtype=np.float64)
@@ -54,8 +64,6 @@ def feature_stats(feats: np.ndarray, *, warn: bool = True) -> tuple[np.ndarray, 
 def frechet_distance(
     mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, eps: float = 1e-6
 ) -> float:
-    from scipy import linalg
-
     mu1 = np.atleast_1d(np.asarray(mu1, dtype=np.float64))
     mu2 = np.atleast_1d(np.asarray(mu2, dtype=np.float64))
     sigma1 = np.atleast_2d(np.asarray(sigma1, dtype=np.float64))
@@ -63,10 +71,10 @@ def frechet_distance(
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise ValueError("mean vectors / covariances have different shapes")
     diff = mu1 - mu2
-    covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+    covmean = _sqrtm(sigma1.dot(sigma2))
     if not np.isfinite(covmean).all():
         offset = np.eye(sigma1.shape[0]) * eps
-        covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+        covmean = _sqrtm((sigma1 + offset).dot(sigma2 + offset))
     if np.iscomplexobj(covmean):
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
             m = np.max(np.abs(covmean.imag))
@@ -83,15 +91,13 @@ def frechet_from_features(a: np.ndarray, b: np.ndarray, *, warn: bool = True) ->
 
 def frechet_distance_jwbdh(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
     """JWB-DH ``FID_calculate.calculate_fid`` on two feature sets (GT first, generated second)."""
-    from scipy import linalg
-
     mu1, s1 = feature_stats(a, warn=False)
     mu2, s2 = feature_stats(b, warn=False)
     diff = mu1 - mu2
-    covmean, _ = linalg.sqrtm(s1.dot(s2), disp=False)
+    covmean = _sqrtm(s1.dot(s2))
     if not np.isfinite(covmean).all():
         offset = np.eye(s1.shape[0]) * eps
-        covmean = linalg.sqrtm((s1 + offset).dot(s2 + offset))
+        covmean = _sqrtm((s1 + offset).dot(s2 + offset))
     if np.iscomplexobj(covmean):
         covmean = covmean.real
     return float(diff.dot(diff) + np.trace(s1 + s2 - 2 * covmean))
@@ -99,8 +105,6 @@ def frechet_distance_jwbdh(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> f
 
 def fvd_jwbdh(feats_fake: np.ndarray, feats_real: np.ndarray, eps: float = 1e-6) -> float:
     """JWB-DH ``compute_fvd``: works on one video per side (covariance 1e-6·I for N == 1)."""
-    from scipy import linalg
-
     def stats(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         f = np.asarray(f, dtype=np.float64)
         mu = f.mean(axis=0)
@@ -114,7 +118,7 @@ def fvd_jwbdh(feats_fake: np.ndarray, feats_real: np.ndarray, eps: float = 1e-6)
     mu_r, s_r = stats(feats_real)
     eye = np.eye(s_g.shape[0]) * eps
     m = float(np.square(mu_g - mu_r).sum())
-    s, _ = linalg.sqrtm(np.dot(s_g + eye, s_r + eye), disp=False)
+    s = _sqrtm(np.dot(s_g + eye, s_r + eye))
     if np.iscomplexobj(s):
         s = s.real
     return float(m + np.trace(s_g + s_r - 2 * s))

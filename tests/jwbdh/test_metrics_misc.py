@@ -1,0 +1,157 @@
+"""HKC/HKV on real tracks, table building, feature cache, suites and metadata."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from avatar_eval.errors import WeightsUnavailable
+from avatar_eval.metrics.registry import get_metric, get_metric_class, list_metrics, resolve_metrics
+from avatar_eval.results.schema import Record
+
+
+def test_hkc_hkv_mediapipe(halfbody, halfbody_masked):
+    hkc = get_metric("hands.hkc.mediapipe")
+    hkv = get_metric("hands.hkv.mediapipe")
+    full = hkc.compute(halfbody)
+    masked = hkc.compute(halfbody_masked)
+    t = halfbody.get("region_tracks")
+    assert full.value == pytest.approx(float(np.nanmean(t.hand_score)), rel=1e-6)  # both hands on all frames
+    # 8 of 24 frames without hands count as 0 confidence
+    tm = halfbody_masked.get("region_tracks")
+    assert masked.value == pytest.approx(float(np.nan_to_num(tm.hand_score).mean()), rel=1e-6)
+    assert masked.value < full.value
+    v = hkv.compute(halfbody)
+    ref = np.mean([t.hands[:, h, :, :2].astype(np.float64).var(axis=0).mean() for h in range(2)])
+    assert v.value == pytest.approx(ref, rel=1e-6)
+    assert v.details["frames_left_hand"] == 24 and v.details["n_hands"] == 2
+    assert hkv.compute(halfbody_masked).details["frames_left_hand"] == 16
+
+
+def test_dwpose_variants_unavailable_offline(halfbody):
+    from avatar_eval.pipeline.context import ClipContext
+
+    ctx = ClipContext(halfbody.video_path)
+    with pytest.raises(WeightsUnavailable, match="dwpose"):
+        get_metric("hands.hkc.dwpose").compute(ctx)
+    assert ctx.decode_count == 0, "no decode for an analyzer whose weights are missing"
+
+
+def test_dwpose_postprocessing_pieces():
+    from avatar_eval.regions import dwpose as D
+
+    sx = np.zeros((1, 3, 20), np.float32)
+    sy = np.zeros((1, 3, 30), np.float32)
+    sx[0, 0, 7], sy[0, 0, 11] = 0.9, 0.6
+    sx[0, 1, 3], sy[0, 1, 4] = 0.5, 0.8
+    locs, vals = D.simcc_maximum(sx, sy)
+    assert locs[0, 0].tolist() == [7, 11] and vals[0, 0] == pytest.approx(0.6)
+    assert vals[0, 1] == pytest.approx(0.5) and locs[0, 2].tolist() == [-1, -1]
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], float)
+    assert D.nms(boxes, np.array([0.9, 0.8, 0.7]), 0.45) == [0, 2]
+    # the public code's slices: face 24:92 is the 68 face points shifted by one (includes the left-hand root)
+    assert D.JWBDH_SLICES["face"] == slice(24, 92) and D.WHOLEBODY_SLICES["face"] == slice(23, 91)
+    assert len(range(133)[D.JWBDH_SLICES["right_hand"]]) == 20  # 113:134 on 133 points: one point short
+
+
+def _rec(model, sid, metric, value=None, status="ok", details=None, reason=None):
+    return Record(model=model, sample_id=sid, metric=metric, status=status, value=value, details=details or {},
+                  reason=reason, message=None if status == "ok" else "x")
+
+
+def test_table_from_records(tmp_path):
+    from avatar_eval.protocols.jwbdh import bootstrap_ci, build_table, parse_metric, to_markdown, wide_table, write_tables
+
+    assert parse_metric("jwbdh.face.ssim") == ("ssim", "face", "default")
+    assert parse_metric("jwbdh.hands.fid.compat") == ("fid", "hands", "compat")
+    assert parse_metric("vbench.subject_consistency") == ("subject_consistency", "full", "default")
+    assert parse_metric("vbench.dynamic_degree.left_hand") == ("dynamic_degree", "left_hand", "default")
+    assert parse_metric("theval.lip_dynamics") is None
+    recs = [_rec("A", f"s{i}", "jwbdh.face.ssim", 0.5 + 0.1 * i, details={"n_frames": 10}) for i in range(4)]
+    recs += [_rec("A", "s9", "jwbdh.face.ssim", status="skipped", reason="undefined")]
+    recs += [_rec("A", "__dataset__", "jwbdh.full.fid", 12.5, details={"n_gen": 300, "n_gen_clips": 3})]
+    recs += [_rec("B", "__dataset__", "jwbdh.full.fid", status="skipped", reason="weights_unavailable")]
+    recs += [_rec("gt", "s0", "jwbdh.face.ssim", 1.0)]
+    long = build_table(recs, n_boot=500)
+    row = long[(long.model == "A") & (long.metric == "ssim")].iloc[0]
+    assert row.value == pytest.approx(0.65) and row.n_clips == 4 and row.n_frames == 40 and row.n_skipped == 1
+    assert row.ci_low <= row.value <= row.ci_high
+    fid = long[(long.model == "A") & (long.metric == "fid")].iloc[0]
+    assert fid.value == 12.5 and fid.n_frames == 300 and fid.n_clips == 3 and np.isnan(fid.ci_low)
+    b = long[(long.model == "B")].iloc[0]
+    assert np.isnan(b.value) and b.reason == "weights_unavailable"
+    assert "gt" not in set(long.model)
+    zero = build_table(recs, failed_as_zero=True)
+    assert zero[(zero.model == "A") & (zero.metric == "ssim")].iloc[0].value == pytest.approx((0.5 + 0.6 + 0.7 + 0.8) / 5)
+    paths = write_tables(long, tmp_path)
+    assert paths["md"].read_text().count("| A |") >= 1 and "weights_unavailable" in paths["md"].read_text()
+    import pandas as pd
+
+    assert len(pd.read_parquet(paths["parquet"])) == len(long) == len(pd.read_csv(paths["csv"]))
+    w = wide_table(long)
+    assert "Face · SSIM↑" in w.columns
+    lo, hi = bootstrap_ci(np.array([1.0, 1.0, 1.0]))
+    assert lo == hi == 1.0
+    assert "JWB-DH" in to_markdown(long)
+
+
+def test_feature_cache_by_content(tmp_path):
+    from avatar_eval.cache import FeatureCache
+
+    src = tmp_path / "a.bin"
+    src.write_bytes(b"abc" * 100)
+    cache = FeatureCache(tmp_path / "cache")
+    calls = []
+    f = lambda: (calls.append(1), np.arange(6.0).reshape(2, 3))[1]  # noqa: E731
+    a = cache.get_or_compute(src, "k.v1", f)
+    shutil.copy(src, tmp_path / "b.bin")  # same content elsewhere: hit
+    b = cache.get_or_compute(tmp_path / "b.bin", "k.v1", f)
+    assert len(calls) == 1 and np.array_equal(a, b)
+    cache.get_or_compute(src, "k.v2", f)  # another feature key: miss
+    (tmp_path / "b.bin").write_bytes(b"xyz")  # edited content: miss
+    cache.get_or_compute(tmp_path / "b.bin", "k.v1", f)
+    assert len(calls) == 3 and cache.hits == 1
+    with pytest.raises(ValueError):
+        cache.path(src, "bad key/../x")
+
+
+def test_suites_and_metadata():
+    names = resolve_metrics(["jwbdh"])
+    for r in ("full", "face", "hands", "left_hand", "right_hand"):
+        for m in ("ssim", "psnr", "pixel_csim", "fid", "edge_fid", "fvd"):
+            assert f"jwbdh.{r}.{m}" in names
+    assert "vbench.subject_consistency.face" in names and "vbench.imaging_quality.hands" in names
+    assert "jwbdh.face.expression_fid" in names
+    compat = resolve_metrics(["jwbdh.compat"])
+    assert "jwbdh.hands.fvd.compat" in compat and "vbench.motion_smoothness.face.compat" in compat
+    for cls in list_metrics("jwbdh"):
+        assert cls.description and cls.level in ("pair", "dataset")
+        assert cls.region in ("full", "face", "hands", "left_hand", "right_hand")
+    assert get_metric_class("jwbdh.full.fid").weights == ("fid_inception",)
+    assert get_metric_class("jwbdh.face.fid.compat").weights == ("inception_v3_torchvision",)
+    assert get_metric_class("jwbdh.face.fvd.compat").requires == ("region_crops.compat",)
+
+
+def test_expression_fid_is_clearly_unavailable(halfbody):
+    with pytest.raises(WeightsUnavailable, match="3DMM"):
+        get_metric("jwbdh.face.expression_fid").features(halfbody)
+
+
+def test_dataset_fid_reduce_invariances():
+    rng = np.random.default_rng(0)
+    m = get_metric("jwbdh.full.fid")
+    gen = [rng.normal(size=(40, 8)) + 0.3 for _ in range(3)]
+    gt = [rng.normal(size=(50, 8)) for _ in range(2)]
+    v = m.reduce(gen, gt)
+    assert v.details["n_gen"] == 120 and v.details["n_gt_clips"] == 2
+    assert m.reduce(gen[::-1], gt).value == pytest.approx(v.value, rel=1e-9)  # clip order
+    assert m.reduce([np.concatenate(gen)], gt).value == pytest.approx(v.value, rel=1e-9)  # batching into clips
+    with pytest.warns(UserWarning):
+        few = m.reduce([rng.normal(size=(5, 8))], [rng.normal(size=(6, 8))])
+    assert few.details["few_samples_warning"]
+    fvd = get_metric("jwbdh.face.fvd")
+    from avatar_eval.errors import MetricUndefined
+
+    with pytest.raises(MetricUndefined):
+        fvd.reduce([rng.normal(size=(1, 8))], [rng.normal(size=(1, 8))])
