@@ -49,14 +49,15 @@ def test_wer_then_table(tmp_path, data_dir):
     r = runner.invoke(app, ["wer", "-u", str(utt), "-s", f"lib={data_dir / 'librivox'}", "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert "3 transcribed (1 errors" in r.stderr
+    assert "| lib | 12.50 | – | 25.00 | – | 0.00 | – |" in r.stdout  # plain Markdown, not wrapped
     recs = [json.loads(l) for l in (out / "records.jsonl").read_text().splitlines()]
     assert {x["status"] for x in recs} == {"ok", "error"}
     r = runner.invoke(app, ["table", "-o", str(out), "--format", "csv"])
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("system,is_baseline,overall_wer")
     md = (out / "speech_table1.md").read_text()
-    # 2 errors / 15 words: "ill disposed" -> "old sposed" (measured, docs/speech.md)
-    assert "| lib | 13.33 | – | 25.00 | – | 0.00 | – |" in md
+    # 2 errors / 16 words: "ill disposed" -> "old sposed" (measured, docs/speech.md)
+    assert "| lib | 12.50 | – | 25.00 | – | 0.00 | – |" in md
     summary = json.loads((out / "speech_summary.json").read_text())
     assert summary["wer_errors"]["lib"]["overall"] == 1
     # resume: nothing transcribed again

@@ -170,3 +170,19 @@ def test_database_refuses_another_study(tmp_path, study_run):
     cfg_b, _ = create_study(tmp_path / "b", run_dir=study_run, gold_per_participant=0)
     with pytest.raises(ValueError, match="belongs to study"):
         Store(cfg_b, f"sqlite:///{tmp_path / 'a' / 'study.db'}")
+
+
+def test_schema_and_locking_query_compile_for_postgresql():
+    """No PostgreSQL server here: at least the DDL and the row lock compile for its dialect."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    from avatar_eval.study.db import Base, Vote
+
+    ddl = "\n".join(str(CreateTable(t).compile(dialect=postgresql.dialect()))
+                    for t in Base.metadata.sorted_tables)
+    assert "CONSTRAINT uq_vote_once UNIQUE (participant_id, trial_id, dimension)" in ddl
+    assert "token_hash VARCHAR(64)" in ddl
+    q = select(Participant).where(Participant.id == 1).with_for_update()
+    assert "FOR UPDATE" in str(q.compile(dialect=postgresql.dialect()))
+    assert Vote.__table__.c.answer.type.length == 8

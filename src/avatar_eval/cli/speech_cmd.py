@@ -146,7 +146,7 @@ def wer(
         _fail(str(e))
     _err.print(f"{s.done} transcribed ({s.errors} errors, {s.skipped} skipped), {s.resumed} resumed "
                f"from {store.path}", highlight=False)
-    _out.print(table1_markdown(summarize(store.records()), details=True), highlight=False, markup=False)
+    sys.stdout.write(table1_markdown(summarize(store.records()), details=True))
 
 
 def _make_judge(backend: str, judge_model: str | None, base_url: str | None, api_key_env: str | None,
@@ -210,8 +210,7 @@ def judge(
     _err.print(f"{s.done} judged ({s.errors} errors), {s.resumed} resumed; judge {j.identity}",
                highlight=False)
     unavailable = [r for r in store.records() if r.reason == "judge_unavailable"]
-    _out.print(table1_markdown(summarize(store.records(), baseline=baseline)), highlight=False,
-               markup=False)
+    sys.stdout.write(table1_markdown(summarize(store.records(), baseline=baseline)))
     if unavailable and s.done and s.errors == s.done:
         _fail(unavailable[0].message or "judge unavailable")
 
