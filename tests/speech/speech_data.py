@@ -55,3 +55,21 @@ def REPO_DATASETS() -> dict[str, list[tuple[Path, str]]]:
 def shuffled(refs: list[str]) -> list[str]:
     """A derangement of the references: each hypothesis gets another utterance's text."""
     return refs[1:] + refs[:1]
+
+
+def silent_flac(path: Path, seconds: int, sr: int = 8000) -> Path:
+    """A FLAC of silence (tiny on disk whatever its duration): the very-long-audio case."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as c:
+        st = c.add_stream("flac", rate=sr, layout="mono")
+        z = np.zeros((1, sr * 10), np.int16)
+        for _ in range(seconds // 10):
+            fr = av.AudioFrame.from_ndarray(z, format="s16", layout="mono")
+            fr.sample_rate = sr
+            for pkt in st.encode(fr):
+                c.mux(pkt)
+        for pkt in st.encode(None):
+            c.mux(pkt)
+    return path

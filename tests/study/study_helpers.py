@@ -21,7 +21,7 @@ SAMPLES = ["s1", "s2", "s3"]
 
 
 def make_video(path: Path, *, seed: int = 0, n_frames: int = 12, size: int = 64, fps: int = 12,
-               audio: bool = True) -> Path:
+               audio: bool = True, codec: str = "libx264") -> Path:
     """A short H.264 / AAC MP4 with sharp moving stripes (so blur is measurable)."""
     import av
 
@@ -29,10 +29,11 @@ def make_video(path: Path, *, seed: int = 0, n_frames: int = 12, size: int = 64,
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 255, size=3)
     with av.open(str(path), "w", format="mp4") as out:
-        vs = out.add_stream("libx264", rate=fps)
+        vs = out.add_stream(codec, rate=fps)
         vs.width = vs.height = size
         vs.pix_fmt = "yuv420p"
-        vs.options = {"preset": "ultrafast"}
+        if codec == "libx264":
+            vs.options = {"preset": "ultrafast"}
         a_s = None
         if audio:
             a_s = out.add_stream("aac", rate=16000)

@@ -15,7 +15,7 @@ from avatar_eval.study.create import StudyError, create_study
 from avatar_eval.study.db import Participant, Store, Trial
 from avatar_eval.study.sources import SourceError, collect_videos, load_run_videos
 
-from study_helpers import MODELS, SAMPLES, make_run, sharpness
+from study_helpers import MODELS, SAMPLES, make_run, make_video, sharpness
 
 
 def test_run_manifest_forms(tmp_path, study_run, monkeypatch):
@@ -186,3 +186,20 @@ def test_schema_and_locking_query_compile_for_postgresql():
     q = select(Participant).where(Participant.id == 1).with_for_update()
     assert "FOR UPDATE" in str(q.compile(dialect=postgresql.dialect()))
     assert Vote.__table__.c.answer.type.length == 8
+
+
+def test_videos_browsers_cannot_play_are_flagged(tmp_path):
+    from avatar_eval.study.create import StudyWarning
+    from typer.testing import CliRunner
+
+    from avatar_eval.cli.study_cmd import app
+
+    a = make_video(tmp_path / "a.mp4", audio=False)
+    b = make_video(tmp_path / "b.mp4", audio=False, codec="mpeg4")  # MPEG-4 Part 2
+    mapping = tmp_path / "m.json"
+    mapping.write_text(json.dumps({"a": {"s1": str(a)}, "b": {"s1": str(b)}}))
+    with pytest.warns(StudyWarning, match=r"b\.mp4 \(mpeg4\)"):
+        create_study(tmp_path / "s", videos=mapping, gold_per_participant=0)
+    res = CliRunner().invoke(app, ["create", "--videos", str(mapping), "--out",
+                                   str(tmp_path / "s2"), "--gold", "0"])
+    assert res.exit_code == 0 and "warning:" in res.output and "mpeg4" in res.output

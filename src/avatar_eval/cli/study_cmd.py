@@ -55,22 +55,31 @@ def create(
     overwrite: bool = typer.Option(False, help="Replace an existing study directory."),
 ) -> None:
     """Make a study from a run: pairs of models on the same clips, gold trials, invites."""
+    import warnings
+
     from ..study.create import StudyError, create_study
 
     if run_dir is None and videos is None:
         raise typer.BadParameter("give a RUN_DIR or --videos MAPPING")
     try:
-        cfg, invites = create_study(
-            out, run_dir=run_dir, videos=videos, protocol=protocol, models=_split(models),
-            samples=_split(samples), dimensions=_split(dimensions), pairs_per_participant=pairs,
-            gold_per_participant=gold, gold_dimension=gold_dimension, include_gt=include_gt,
-            target=target, title=title,
-            instructions=instructions.read_text("utf-8") if instructions else None,
-            require_full_play=not no_full_play, seed=seed, participants=participants,
-            base_url=base_url, db_url=db, overwrite=overwrite)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cfg, invites = create_study(
+                out, run_dir=run_dir, videos=videos, protocol=protocol, models=_split(models),
+                samples=_split(samples), dimensions=_split(dimensions), pairs_per_participant=pairs,
+                gold_per_participant=gold, gold_dimension=gold_dimension, include_gt=include_gt,
+                target=target, title=title,
+                instructions=instructions.read_text("utf-8") if instructions else None,
+                require_full_play=not no_full_play, seed=seed, participants=participants,
+                base_url=base_url, db_url=db, overwrite=overwrite)
     except (StudyError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2)
+    from ..study.create import StudyWarning
+
+    for w in caught:
+        if issubclass(w.category, StudyWarning):
+            typer.echo(f"warning: {w.message}", err=True)
     from ..study.config import load_or_create_secrets
 
     sec = load_or_create_secrets(out)

@@ -150,6 +150,10 @@ def create_app(study_dir: str | os.PathLike[str], db_url: str | None = None, *,
         return HTMLResponse(render("message.html", title=cfg.title,
                                    message="Please open the invite link you were given."))
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/i/{token}")
     def invite(token: str, request: Request) -> Response:
         check_auth_budget(request)

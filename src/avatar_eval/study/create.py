@@ -24,6 +24,30 @@ class StudyError(ValueError):
     pass
 
 
+class StudyWarning(UserWarning):
+    """Something a study will run with, but participants may not see as intended."""
+
+
+#: video codecs that current Chromium / Firefox / Safari builds play in an MP4 / WebM container
+BROWSER_CODECS = {"h264", "vp8", "vp9", "av1", "hevc"}
+
+
+def browser_codec_problems(paths) -> list[str]:
+    """Files whose video codec browsers are unlikely to play (e.g. MPEG-4 Part 2, MPEG-1)."""
+    import av
+
+    bad = []
+    for p in paths:
+        try:
+            with av.open(str(p)) as c:
+                name = c.streams.video[0].codec_context.name if c.streams.video else "none"
+        except Exception as e:  # unreadable: report as such
+            name = f"unreadable ({type(e).__name__})"
+        if name not in BROWSER_CODECS:
+            bad.append(f"{p} ({name})")
+    return bad
+
+
 def _vid() -> str:
     return secrets.token_hex(16)
 
@@ -115,6 +139,15 @@ def create_study(
             vid = _vid()
             video_table[vid] = VideoEntry(str(table[m][s]), m, s, "clip")
             clips.setdefault(m, {})[s] = vid
+
+    problems = browser_codec_problems(e.path for e in video_table.values())
+    if problems:
+        import warnings
+
+        warnings.warn(StudyWarning(
+            f"{len(problems)} video(s) use a codec web browsers may not play (re-encode them to "
+            f"H.264 / yuv420p MP4, e.g. ffmpeg -c:v libx264 -pix_fmt yuv420p -c:a aac): "
+            + "; ".join(problems[:5])), stacklevel=2)
 
     gold: list[dict[str, str]] = []
     if gold_per_participant > 0:

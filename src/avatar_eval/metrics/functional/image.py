@@ -39,26 +39,41 @@ def _box(img: np.ndarray, win: int) -> np.ndarray:
     return cv2.boxFilter(img, cv2.CV_64F, (win, win), normalize=True, borderType=cv2.BORDER_REFLECT)
 
 
-def _ssim_channel(x: np.ndarray, y: np.ndarray, win: int, data_range: float, k1: float, k2: float) -> float:
+def _ssim_map_mean(x: np.ndarray, y: np.ndarray, win: int, data_range: float, k1: float, k2: float) -> np.ndarray:
+    """Mean SSIM per channel of float64 H×W×C images (C <= 4: OpenCV filters all channels at once)."""
     np_ = win * win
     cov_norm = np_ / (np_ - 1.0)  # use_sample_covariance=True (skimage default)
+    c1 = (k1 * data_range) ** 2
+    c2 = (k2 * data_range) ** 2
     ux = _box(x, win)
     uy = _box(y, win)
     uxx = _box(x * x, win)
     uyy = _box(y * y, win)
     uxy = _box(x * y, win)
-    vx = cov_norm * (uxx - ux * ux)
-    vy = cov_norm * (uyy - uy * uy)
-    vxy = cov_norm * (uxy - ux * uy)
-    c1 = (k1 * data_range) ** 2
-    c2 = (k2 * data_range) ** 2
-    a1 = 2 * ux * uy + c1
-    a2 = 2 * vxy + c2
-    b1 = ux**2 + uy**2 + c1
-    b2 = vx + vy + c2
-    s = (a1 * a2) / (b1 * b2)
+    uxuy = ux * uy
+    ux *= ux  # ux², in place from here on
+    uy *= uy
+    # B2 = vx + vy + C2 = cov·(uxx − ux² + uyy − uy²) + C2
+    uxx -= ux
+    uxx += uyy
+    uxx -= uy
+    uxx *= cov_norm
+    uxx += c2
+    # A2 = 2·cov·(uxy − ux·uy) + C2
+    uxy -= uxuy
+    uxy *= 2 * cov_norm
+    uxy += c2
+    # A1 = 2·ux·uy + C1 ; B1 = ux² + uy² + C1
+    uxuy *= 2
+    uxuy += c1
+    ux += uy
+    ux += c1
+    uxuy *= uxy  # A1·A2
+    ux *= uxx  # B1·B2
+    uxuy /= ux
     pad = (win - 1) // 2
-    return float(s[pad : s.shape[0] - pad, pad : s.shape[1] - pad].mean(dtype=np.float64))
+    s = uxuy[pad : uxuy.shape[0] - pad, pad : uxuy.shape[1] - pad]
+    return s.reshape(-1, s.shape[-1] if s.ndim == 3 else 1).mean(axis=0, dtype=np.float64)
 
 
 def ssim(
@@ -84,10 +99,10 @@ def ssim(
         raise ValueError(f"image {a.shape[:2]} smaller than the SSIM window {win_size}")
     x = a.astype(np.float64)
     y = b.astype(np.float64)
-    if x.ndim == 2:
-        return _ssim_channel(x, y, win_size, data_range, k1, k2)
-    vals = [_ssim_channel(x[..., c], y[..., c], win_size, data_range, k1, k2) for c in range(x.shape[2])]
-    return float(np.mean(vals))
+    if x.ndim == 3 and x.shape[2] > 4:
+        vals = [_ssim_map_mean(x[..., c], y[..., c], win_size, data_range, k1, k2)[0] for c in range(x.shape[2])]
+        return float(np.mean(vals))
+    return float(np.mean(_ssim_map_mean(x, y, win_size, data_range, k1, k2)))
 
 
 def mse(a: np.ndarray, b: np.ndarray) -> float:

@@ -22,7 +22,7 @@ from avatar_eval.speech.asr import ENGLISH_ONLY_LANGUAGE, AudioTooLong, WhisperA
 from avatar_eval.speech.normalize import normalize_text
 from avatar_eval.speech.wer import aggregate_scores, score_texts
 
-from speech_data import DATASETS, shuffled
+from speech_data import DATASETS, silent_flac, shuffled
 
 #: corpus-WER bounds per dataset (measured value in the comment)
 BOUNDS = {
@@ -147,24 +147,8 @@ def test_video_without_audio_track(asr, tmp_path):
         asr.transcribe(p)
 
 
-def _silent_flac(path: Path, seconds: int, sr: int = 8000) -> Path:
-    import av
-
-    with av.open(str(path), "w") as c:
-        st = c.add_stream("flac", rate=sr, layout="mono")
-        z = np.zeros((1, sr * 10), np.int16)
-        for _ in range(seconds // 10):
-            fr = av.AudioFrame.from_ndarray(z, format="s16", layout="mono")
-            fr.sample_rate = sr
-            for pkt in st.encode(fr):
-                c.mux(pkt)
-        for pkt in st.encode(None):
-            c.mux(pkt)
-    return path
-
-
 def test_very_long_audio_refused_before_decoding(asr, tmp_path, data_dir):
-    long = _silent_flac(tmp_path / "long.flac", 1260)  # 21 min > the 20 min default limit
+    long = silent_flac(tmp_path / "long.flac", 1260)  # 21 min > the 20 min default limit
     t0 = time.perf_counter()
     with pytest.raises(AudioTooLong, match="above the limit of 1200 s"):
         asr.transcribe(long)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import wave
 from pathlib import Path
@@ -18,7 +17,7 @@ from avatar_eval.speech.judge import (
 )
 from avatar_eval.speech.utterances import Utterance
 
-from fake_api import FakeAudioLLM
+from speech_fake_api import FakeAudioLLM
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from avatar_eval.cli.speech_cmd import app
 
-from fake_api import FakeAudioLLM
+from speech_fake_api import FakeAudioLLM
 
 runner = CliRunner()
 

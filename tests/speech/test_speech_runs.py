@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import shutil
 import wave
 
@@ -106,7 +105,7 @@ def test_wer_run_errors_resume_and_table(tts_like, asr, transcribe, tmp_path):
     assert len(st) == 12 and st.path.with_suffix(".jsonl.torn").exists()
 
     summ = summarize(st.records())
-    assert summ.wer["good"]["overall"].wer <= 0.15  # LibriVox + GRID, see test_asr_real bounds
+    assert summ.wer["good"]["overall"].wer <= 0.15  # LibriVox + GRID, see test_speech_asr_real bounds
     assert summ.wer_errors["broken"]["overall"] == 2
     assert summ.wer["broken"]["overall"].wer > summ.wer["good"]["overall"].wer
     assert summ.flagged == {"broken": 1}
@@ -116,11 +115,11 @@ def test_wer_run_errors_resume_and_table(tts_like, asr, transcribe, tmp_path):
 
 
 def test_very_long_audio_is_a_per_item_error(asr, tmp_path):
-    from test_asr_real import _silent_flac
+    from speech_data import silent_flac
 
     sysdir = tmp_path / "s"
     sysdir.mkdir()
-    _silent_flac(sysdir / "long.flac", 1260)
+    silent_flac(sysdir / "long.flac", 1260)
     store = RecordStore(tmp_path / "r.jsonl")
     s = run_wer([Utterance("long", "hello")], {"s": sysdir}, store, asr)
     r = store.get("s", "long", WER_METRIC)
@@ -139,13 +138,12 @@ def test_empty_reference_is_skipped_not_scored(asr, transcribe, data_dir, tmp_pa
 # judging with a local command, the table, human votes
 # ---------------------------------------------------------------------------------------------
 JUDGE_SCRIPT = r'''
-import io, json, sys, wave
-import numpy as np
+import array, json, math, sys, wave
 req = json.load(sys.stdin)
 def rms(p):
     with wave.open(p) as w:
-        x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(float)
-    return float(np.sqrt(np.mean(x * x)))
+        x = array.array("h", w.readframes(w.getnframes()))
+    return math.sqrt(sum(v * v for v in x) / len(x))
 a, b = rms(sys.argv[1]), rms(sys.argv[2])
 if abs(a - b) < 1e-6 * max(a, b, 1):
     print("VERDICT: tie")
