@@ -169,7 +169,11 @@ def load_i3d(path: str | Path | None = None) -> nn.Module:
 
         path = resolve_weight("i3d_torchscript")
     try:
-        return TorchScriptI3D(torch.jit.load(str(path), map_location="cpu").eval()).eval()
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return TorchScriptI3D(torch.jit.load(str(path), map_location="cpu").eval()).eval()
     except RuntimeError:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
         return load_i3d_state(state)
