@@ -191,3 +191,9 @@ for _k, _w in (("arcface", ("arcface_w600k_r50",)), ("dlib", ("dlib_face_resnet_
     register(type(f"PairCsim_{_k}", (_PairCsim,), dict(
         name=f"jwbdh.face.csim_{_k}", version="1", requires=(f"face_embeddings.{_k}",), weights=_w,
         description=f"Identity CSIM: mean cosine of {_k} embeddings of GT vs generated faces on aligned frames")))
+
+
+# dlib weights are catalogued when the identity metrics are registered
+from ..models.dlib_face import register_dlib_weights as _reg_dlib  # noqa: E402
+
+_reg_dlib()
