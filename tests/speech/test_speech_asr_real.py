@@ -4,9 +4,10 @@ Bounds (docs/speech.md, "Measured WER"): measured corpus WERs are LibriVox 4.2% 
 words), JFK + goforward + one_two_three 0%, GRID 14.3% (6 / 42), all 15 clips 6.3%. The Whisper
 paper reports about 5.6% for tiny.en on LibriSpeech test-clean. Each bound sits above the upper
 end of the 95% bootstrap CI of our measurement and at 2-3x the published read-speech rate, so
-int8 / CPU-kernel differences pass while a real regression (wrong sample rate or channel mix, a
-broken normaliser, a wrong model, a misaligned reference) fails: those give 30-100%+. A shuffled
-pairing of references and hypotheses must be far worse (>= 60% and >= 4x the real WER).
+int8 / CPU-kernel differences pass while a real regression fails: audio decoded at 11.025 kHz but
+fed as 16 kHz (1.45x too fast) measured 16.9% LibriVox, 38.1% GRID, 19.7% overall (three bounds
+fail; mutation checked). A shuffled pairing of references and hypotheses must be far worse
+(>= 60% and >= 4x the real WER; measured 81-166%).
 """
 
 from __future__ import annotations
@@ -177,3 +178,48 @@ def test_shared_all_and_language_flags(transcribe, shared_data):
     assert agg.wer <= BOUNDS["all"], agg
     assert shuf.wer >= 0.8
     assert not any(transcribe(p).suspect_non_english for p, _ in items)
+
+
+# ---- the multilingual branch (no multilingual model ships offline: a stand-in decoder) --------
+class _Seg:
+    def __init__(self, text, lp=-0.3, cr=1.2):
+        self.start, self.end, self.text = 0.0, 1.0, text
+        self.avg_logprob, self.no_speech_prob, self.compression_ratio = lp, 0.01, cr
+        self.words = []
+
+
+class _Info:
+    def __init__(self, language, p):
+        self.language, self.language_probability = language, p
+
+
+class _FakeModel:
+    def __init__(self, language, p):
+        self.language, self.p, self.calls = language, p, []
+
+    def transcribe(self, wav, **kw):
+        self.calls.append(kw)
+        return iter([_Seg(" bonjour à tous")]), _Info(kw.get("language") or self.language, self.p)
+
+
+def test_multilingual_model_records_detected_language(tmp_path):
+    from avatar_eval.speech.asr import resolve_asr_model
+
+    d = tmp_path / "faster-whisper-small"
+    d.mkdir()
+    (d / "model.bin").write_bytes(b"x")
+    (d / "config.json").write_text('{"lang_ids": [50259, 50260]}')
+    (d / "vocabulary.txt").write_text("t\n" * 51865)  # multilingual vocabulary size
+    ref = resolve_asr_model(d)
+    assert ref.name == "small" and ref.source == "path" and not ref.english_only
+    asr = WhisperAsr(ref)
+    asr._model = _FakeModel("fr", 0.97)
+    tr = asr.transcribe((np.zeros(16000, np.float32), 16000))
+    assert asr._model.calls[0]["language"] is None  # detection, not forced
+    assert tr.language == "fr" and tr.language_probability == 0.97
+    assert tr.suspect_non_english and tr.flags == ["non_english"]
+    forced = WhisperAsr(ref, language="en")
+    forced._model = _FakeModel("fr", 0.97)
+    tr = forced.transcribe((np.zeros(16000, np.float32), 16000))
+    assert forced._model.calls[0]["language"] == "en" and tr.language == "en (forced)"
+    assert not tr.suspect_non_english

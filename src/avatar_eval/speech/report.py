@@ -217,7 +217,7 @@ def table1_rows(s: SpeechSummary) -> list[dict[str, Any]]:
         for cat in [OVERALL] + s.categories:
             w = s.wer.get(sysname, {}).get(cat)
             wr = s.win.get(sysname, {}).get(cat)
-            p = cat
+            p = cat or "uncategorised"
             row[f"{p}_wer"] = w.wer if w else None
             row[f"{p}_wer_lo"] = w.wer_ci[0] if w and w.wer_ci else None
             row[f"{p}_wer_hi"] = w.wer_ci[1] if w and w.wer_ci else None
@@ -248,7 +248,8 @@ def table1_csv(s: SpeechSummary) -> str:
 
 
 def table1_markdown(s: SpeechSummary, *, details: bool = True) -> str:
-    cats = [OVERALL] + [c for c in s.categories]
+    # a set without categories shows the overall columns only
+    cats = [OVERALL] + [c for c in s.categories if s.categories != [""]]
     head = ["System"]
     for c in cats:
         head += [f"{_label(c)} WER ↓", f"{_label(c)} Win-Rate ↑"]
