@@ -127,6 +127,10 @@ def test_bad_audio_is_a_clear_input_error(asr, tmp_path):
     junk.write_bytes(b"RIFF\x00\x00\x00\x00not really a wave file" * 20)
     with pytest.raises(InputError):
         asr.transcribe(junk)
+    junk_flac = tmp_path / "junk.flac"  # PyAV opens it, then fails on a 0-channel layout
+    junk_flac.write_bytes(b"not a flac at all" * 10)
+    with pytest.raises(InputError, match="junk.flac"):
+        asr.transcribe(junk_flac)
     with pytest.raises(InputError, match="not found"):
         asr.transcribe(tmp_path / "missing.wav")
 

@@ -340,3 +340,22 @@ def test_position_biased_judge_is_measured(two_systems, tmp_path, monkeypatch):
     assert w.n == 40 and w.win_rate == pytest.approx(expected) and w.ties == 0
     pb = s.position_bias[0]
     assert pb.slot_a_share == 1.0 and pb.slot_a_wins == 40 and pb.slot_a_share_ci[0] > 0.9
+
+
+def test_bad_template_and_undecodable_audio(two_systems, tmp_path, monkeypatch):
+    from avatar_eval.errors import InputError
+
+    monkeypatch.setenv("K", "k")
+    utts, systems = two_systems
+    j = HttpJudge("m", base_url="http://127.0.0.1:9/v1", api_key_env="K")
+    with pytest.raises(InputError, match="template"):
+        run_judging(utts, systems, "quiet", j, RecordStore(tmp_path / "r.jsonl"), template="{nope}")
+    # an unreadable candidate file (not WAV/MP3, so it must be decoded) is a per-item bad_input
+    (systems["loud"] / "u0.wav").unlink()
+    (systems["loud"] / "u0.flac").write_bytes(b"not a flac at all" * 10)
+    store = RecordStore(tmp_path / "r2.jsonl")
+    with FakeAudioLLM(key="k") as srv:
+        j = HttpJudge("m", base_url=srv.url, api_key_env="K", timeout_s=5)
+        s = run_judging(utts, systems, "quiet", j, store)
+    r = store.get("loud", "u0", JUDGE_METRIC)
+    assert s.errors == 1 and r.reason == "bad_input" and "u0.flac" in r.message

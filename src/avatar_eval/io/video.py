@@ -147,9 +147,9 @@ def decode_audio(path: str | os.PathLike[str], sr: int | None = 16000) -> tuple[
             raise InputError(f"{Path(path).name}: no audio track")
         st = c.streams.audio[0]
         native = int(st.rate or st.codec_context.sample_rate or 0)
-        res = av.AudioResampler(format="fltp", layout=st.layout.name if st.layout else None, rate=native or None)
         chunks: list[np.ndarray] = []
         try:
+            res = av.AudioResampler(format="fltp", layout=st.layout.name if st.layout else None, rate=native or None)
             for fr in c.decode(st):
                 for out in res.resample(fr):
                     chunks.append(out.to_ndarray())

@@ -24,6 +24,7 @@ _METRIC_MODULES = [
     "avatar_eval.metrics.syncnet",
     "avatar_eval.metrics.idc",
     "avatar_eval.metrics.qalign",
+    "avatar_eval.speech.metric",
 ]
 _loaded = False
 

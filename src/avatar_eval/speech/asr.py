@@ -411,7 +411,12 @@ class WhisperAsr:
         dur = media_duration(path)
         if dur is not None and dur > self.max_duration_s:
             raise AudioTooLong(self._too_long_msg(Path(path).name, dur))
-        wav, _ = decode_audio(path, SAMPLE_RATE)
+        try:
+            wav, _ = decode_audio(path, SAMPLE_RATE)
+        except InputError:
+            raise
+        except Exception as e:  # noqa: BLE001 - e.g. PyAV's ValueError on a garbage stream
+            raise InputError(f"{Path(path).name}: audio does not decode ({type(e).__name__}: {e})") from e
         return wav
 
     def _too_long_msg(self, name: str, dur: float) -> str:

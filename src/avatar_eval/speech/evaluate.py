@@ -234,6 +234,9 @@ def judge_one(
                 details["answers"] = [x[:2000] for x in answers]
                 return _error(candidate, utt.id, JUDGE_METRIC, "judge_error", e, details,
                               time.perf_counter() - t0)
+            except InputError as e:  # an audio file the backend cannot encode
+                return _error(candidate, utt.id, JUDGE_METRIC, "bad_input", e, details,
+                              time.perf_counter() - t0)
             except Exception as e:  # noqa: BLE001
                 details["answers"] = [x[:2000] for x in answers]
                 return _error(candidate, utt.id, JUDGE_METRIC, "exception", e, details,
@@ -280,6 +283,14 @@ def run_judging(
         raise InputError(f"baseline {baseline!r} is not among the systems: {', '.join(systems)}")
     folders = _folders(systems)
     cache = cache if cache is not None else VerdictCache(None)
+    if template is not None and utterances:
+        try:
+            render_prompt(utterances[0], template)
+        except (KeyError, IndexError, ValueError) as e:
+            raise InputError(
+                f"judge prompt template: {type(e).__name__} {e} (fields: {{text}}, {{tts_prompt}}, "
+                "{category}, {category_label}, {criteria}, {utterance_id}; write literal braces as {{ }})"
+            ) from e
     summary = RunSummary()
     todo: list[tuple[str, Utterance, Path, Path]] = []
     for cand in folders:

@@ -201,9 +201,15 @@ def encode_audio(path: str | os.PathLike[str]) -> tuple[bytes, str]:
     suf = p.suffix.lower()
     if suf in (".wav", ".mp3"):
         return p.read_bytes(), suf[1:]
+    from ..errors import InputError
     from ..io.video import decode_audio
 
-    wav, sr = decode_audio(p, None)
+    try:
+        wav, sr = decode_audio(p, None)
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - e.g. PyAV's ValueError on a garbage stream
+        raise InputError(f"{p.name}: audio does not decode ({type(e).__name__}: {e})") from e
     pcm = (np.clip(wav, -1.0, 1.0) * 32767.0).round().astype("<i2")
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
