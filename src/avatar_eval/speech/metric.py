@@ -40,7 +40,7 @@ def shared_asr(model: str | None = None, beam_size: int = 5,
 class SpeechWer(Metric):
     name = "speech.wer"
     version = "1"
-    protocol = "jwbdh"
+    protocol = "speech"  # JWB-DH Table 1 (speech part); registered apart from the region metrics
     variant = "paper"
     higher_is_better = False
     requires = ("audio16k",)
