@@ -23,8 +23,9 @@ def test_hkc_hkv_mediapipe(halfbody, halfbody_masked):
     assert masked.value == pytest.approx(float(np.nan_to_num(tm.hand_score).mean()), rel=1e-6)
     assert masked.value < full.value
     v = hkv.compute(halfbody)
-    ref = np.mean([t.hands[:, h, :, :2].astype(np.float64).var(axis=0).mean() for h in range(2)])
+    ref = np.mean([(t.hands[:, h, :, :2].astype(np.float64) / t.height).var(axis=0).mean() for h in range(2)])
     assert v.value == pytest.approx(ref, rel=1e-6)
+    assert v.details["hkv_px2"] == pytest.approx(ref * t.height**2, rel=1e-6)
     assert v.details["frames_left_hand"] == 24 and v.details["n_hands"] == 2
     assert hkv.compute(halfbody_masked).details["frames_left_hand"] == 16
 

@@ -9,8 +9,9 @@ variance), from the shared hand tracks. Two estimators, named apart:
   detector CyberHost used: HKC is the mean score of the 42 hand keypoints over frames.
 
 HKV: temporal variance (ddof=0) of each hand keypoint's x and y over the frames where that hand
-was found (DWPose: keypoint score > 0.3), averaged over keypoints, axes and hands; pixels² of the
-source frame (``details.hkv_norm`` divides by the frame height²). Higher = richer hand motion.
+was found (DWPose: keypoint score > 0.3), averaged over keypoints, axes and hands, with positions
+in units of the frame height (so a model rendering at another resolution than the GT is
+comparable); ``details.hkv_px2`` gives it in source pixels². Higher = richer hand motion.
 Details report both hands separately and the frames each used.
 """
 
@@ -77,6 +78,7 @@ class _HKV(Metric):
 
     def compute(self, ctx):
         pts, sc, H, T = (_mediapipe if self.source == "mediapipe" else _dwpose)(ctx)
+        pts = pts / float(H)  # positions in frame heights
         if self.source == "dwpose":
             # a hand counts on a frame when all its kept points exist: use per-keypoint NaNs
             vals = []
@@ -98,7 +100,7 @@ class _HKV(Metric):
                 raise MetricUndefined("no hand found on two frames")
         found = np.isfinite(pts[..., 0]).any(axis=-1)
         return MetricValue(val, {
-            "n_frames": T, "n_hands": n_hands, "hkv_norm": val / float(H * H) if H else None,
+            "n_frames": T, "n_hands": n_hands, "hkv_px2": val * float(H * H), "units": "frame height²",
             **{f"hkv_{s}": (per[s] if np.isfinite(per[s]) else None) for s in SIDES},
             **{f"frames_{s}": int(found[:, i].sum()) for i, s in enumerate(SIDES)},
         })
@@ -111,7 +113,7 @@ for _src, _req, _w, _var in (("mediapipe", ("region_tracks",), (), "mediapipe"),
         description=f"HKC (CyberHost): mean hand keypoint confidence over frames and both hands, {_src}")))
     register(type(f"HKV_{_src}", (_HKV,), dict(
         name=f"hands.hkv.{_src}", version="1", source=_src, requires=_req, weights=_w, variant=_var,
-        description=f"HKV (CyberHost): temporal variance of hand keypoint positions (px²), {_src}")))
+        description=f"HKV (CyberHost): temporal variance of hand keypoint positions (frame heights²), {_src}")))
 
 register_suite("hands", ["hands.hkc.mediapipe", "hands.hkv.mediapipe", "hands.hkc.dwpose", "hands.hkv.dwpose"],
                "CyberHost hand metrics: HKC / HKV with MediaPipe (offline) and DWPose (ONNX weights)")

@@ -344,7 +344,8 @@ class InceptionFeatureAnalyzer(FrameAnalyzer):
         if frame.index % self.stride:
             return
         self.buf.append(IM.canny_edges_rgb(img) if self.edges else img)
-        if len(self.buf) >= self.batch:
+        # bounded memory: at most ~200 MB of float32 input per forward (16 crops, ~2 full-HD frames)
+        if len(self.buf) >= max(1, min(self.batch, int(2e8 // (img.size * 4)))):
             self._flush()
 
     def _flush(self) -> None:

@@ -17,7 +17,7 @@ class _Failure:
     exc: BaseException
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: contexts are used as (weak) dict keys
 class ClipContext:
     """Everything known about one clip of one model (or of the GT).
 
@@ -135,7 +135,7 @@ class ClipContext:
         self._cache.clear()
 
 
-@dataclass
+@dataclass(eq=False)
 class PairContext:
     """A generated clip and the GT clip it is compared with (same sample id)."""
 

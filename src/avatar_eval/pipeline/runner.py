@@ -114,7 +114,8 @@ def process_job(job: Job) -> dict[str, Any]:
             except ImportError:
                 pair_prepare = None
             if pair_prepare is not None:
-                pair_prepare(pair_ctx, [m.name for m in pair_metrics])
+                # all names: the pair pass also feeds the generated clip's own artifacts (one decode)
+                pair_prepare(pair_ctx, [m.name for m in [*metrics, *dmetrics]])
         try:
             ctx.prepare(needed)
         except Exception:  # noqa: BLE001 - failures are cached per artifact and surface per metric
