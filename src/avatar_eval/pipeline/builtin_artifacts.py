@@ -50,15 +50,6 @@ register_frame_artifact(
 )
 
 
-def speech_frame_mask(segments: list[tuple[float, float]], n_frames: int, fps: float) -> np.ndarray:
-    """Frames inside a speech segment: [int(start·fps), int(end·fps)] inclusive (THEval's rule)."""
-    mask = np.zeros(n_frames, dtype=bool)
-    for s, e in segments:
-        a, b = int(s * fps), int(e * fps)
-        mask[max(a, 0) : min(b + 1, n_frames)] = True
-    return mask
-
-
 def require_audio(ctx: "ClipContext") -> None:
     if ctx.audio_path is None and not ctx.info.has_audio:
         raise InputError(f"{ctx.name}: no audio track")

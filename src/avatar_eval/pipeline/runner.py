@@ -72,6 +72,15 @@ def _record_for(metric: Metric, model: str, sample_id: str, fn: Callable[[], Any
         return Record(status="error", reason=type(e).__name__, message=f"{e}\n{tb}", elapsed_s=time.perf_counter() - t0, **base)
 
 
+def _reraise(e: BaseException) -> Callable[[], Any]:
+    """A computation that fails with ``e``, so an earlier failure is recorded like any other."""
+
+    def fail() -> Any:
+        raise e
+
+    return fail
+
+
 def _context(sample: Sample, model: str, video: str, options: dict[str, Any]) -> ClipContext:
     return ClipContext(
         video_path=video,
@@ -142,13 +151,13 @@ def process_job(job: Job) -> dict[str, Any]:
                 np.save(tmp, feats)
                 os.replace(tmp, path)
             except Exception as e:  # noqa: BLE001
-                records.append(_record_for(m, job.model, job.sample.id, lambda e=e: (_ for _ in ()).throw(e)))
+                records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
         timings = dict(ctx.timings)
         n_frames = ctx.frames_decoded
         timings["decode_passes"] = ctx.decode_count
     except Exception as e:  # noqa: BLE001 - probe failure etc.: every pending metric gets the error
         for m in metrics:
-            records.append(_record_for(m, job.model, job.sample.id, lambda e=e: (_ for _ in ()).throw(e)))
+            records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
     finally:
         ctx.release()
     timings["total"] = time.perf_counter() - t_start

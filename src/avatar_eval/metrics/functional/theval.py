@@ -115,11 +115,7 @@ def silent_frames(segments: list[tuple[float, float]], n_frames: int, fps: float
     A speech segment [s, e] (seconds) removes frames int(s·fps) … int(e·fps) inclusive; the
     remaining runs shorter than ``min_silence_s · fps`` frames are dropped.
     """
-    silent = np.ones(max(n_frames, 0), dtype=bool)
-    for s, e in segments:
-        a, b = int(s * fps), int(e * fps)
-        if a < n_frames:
-            silent[max(a, 0) : min(b + 1, n_frames)] = False
+    silent = ~speech_mask(segments, n_frames, fps)
     keep: list[int] = []
     need = min_silence_s * fps
     i = 0
