@@ -114,21 +114,70 @@ def test_clip_torchscript_archive_layout(tmp_path):
         load_clip(g, tiny)
 
 
-def test_clip_preprocess_matches_torchvision_rules():
-    from avatar_eval.models.clip import vbench_clip_preprocess
+def _vbench_float_resize(img: np.ndarray, size: tuple[int, int], mode: str) -> torch.Tensor:
+    """What VBench's Resize computes on ``load_video``'s output: ``torch.Tensor(frames)`` is a
+    float32 tensor (not uint8), so torchvision's resize is one interpolate with no clamp and no
+    rounding back to uint8."""
+    x = torch.Tensor(img).permute(0, 3, 1, 2)
+    assert x.dtype == torch.float32  # the legacy constructor VBench uses makes floats from uint8
+    return torch.nn.functional.interpolate(x, size=size, mode=mode, align_corners=False)
 
-    img = np.random.default_rng(1).integers(0, 255, (1, 288, 512, 3), dtype=np.uint8)
+
+def test_clip_preprocess_matches_vbench_float_path():
+    from avatar_eval.models.clip import CLIP_MEAN, CLIP_STD, vbench_clip_preprocess
+
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (1, 288, 512, 3), dtype=np.uint8)
+    img[0, ::2, ::2] = 255  # hard edges: bicubic overshoots past [0, 255]
+    img[0, 1::2, 1::2] = 0
     x = vbench_clip_preprocess(img)
     assert tuple(x.shape) == (1, 3, 224, 224)
     # resize 288×512 → 224×398 (int(224·512/288)), centre crop left = round((398 − 224)/2) = 87
+    r = _vbench_float_resize(img, (224, 398), "bicubic")[..., 87:87 + 224]
+    back = (x[0] * torch.tensor(CLIP_STD).view(3, 1, 1) + torch.tensor(CLIP_MEAN).view(3, 1, 1)) * 255
+    torch.testing.assert_close(back, r[0], rtol=0, atol=2e-3)
+    # the VBench numbers keep fractions and the bicubic overshoot: no uint8 rounding, no clamp
+    assert float((back - back.round()).abs().max()) > 0.1
+    assert float(back.min()) < -1.0 and float(back.max()) > 256.0
+
+
+def test_dino_preprocess_matches_vbench_float_path():
+    from avatar_eval.models.dino import IMAGENET_MEAN, IMAGENET_STD, vbench_dino_preprocess
+
+    img = np.random.default_rng(2).integers(0, 255, (2, 240, 454, 3), dtype=np.uint8)
+    x = vbench_dino_preprocess(img)
+    assert tuple(x.shape) == (2, 3, 224, 423)  # short side 224, long int(224·454/240), no crop
+    r = _vbench_float_resize(img, (224, 423), "bilinear") / 255.0
+    r = (r - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    torch.testing.assert_close(x, r, rtol=0, atol=1e-5)
+    # a rounded (uint8) resize would be up to half a level off: 0.5/255/0.225 ≈ 8.7e-3
     from avatar_eval.models.common import to_tensor_uint8, tv_resize_uint8
 
-    r = tv_resize_uint8(to_tensor_uint8(img), (224, 398), "bicubic")
-    assert r.dtype == torch.uint8
-    from avatar_eval.models.clip import CLIP_MEAN, CLIP_STD
+    q = tv_resize_uint8(to_tensor_uint8(img), (224, 423), "bilinear").float() / 255.0
+    q = (q - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    assert float((q - r).abs().max()) > 5e-3
 
-    back = (x[0, 0] * CLIP_STD[0] + CLIP_MEAN[0]) * 255
-    torch.testing.assert_close(back, r[0, 0, :, 87:87 + 224].float(), rtol=0, atol=1e-3)
+
+def test_musiq_analyzer_preprocess_matches_vbench_float_path():
+    import types
+
+    from avatar_eval.metrics.vbench import MusiqSpaqAnalyzer
+
+    img = np.random.default_rng(3).integers(0, 255, (2, 300, 700, 3), dtype=np.uint8)
+    seen = {}
+
+    def model(x):
+        seen["x"] = x
+        return torch.zeros(x.shape[0], 1)
+
+    MusiqSpaqAnalyzer.run(types.SimpleNamespace(model=model, mode="longer", device="cpu"), list(img))
+    # VBench imaging_quality.transform('longer'): Resize((int(s·h), int(s·w))) on floats, then /255
+    r = _vbench_float_resize(img, (int(512 / 700 * 300), 512), "bilinear") / 255.0
+    torch.testing.assert_close(seen["x"], r, rtol=0, atol=1e-6)
+    big = np.random.default_rng(4).integers(0, 255, (1, 600, 800, 3), dtype=np.uint8)
+    MusiqSpaqAnalyzer.run(types.SimpleNamespace(model=model, mode="shorter_centercrop", device="cpu"), list(big))
+    r = _vbench_float_resize(big, (512, 682), "bilinear")[..., :, 85:85 + 512] / 255.0  # CenterCrop(512)
+    torch.testing.assert_close(seen["x"], r, rtol=0, atol=1e-6)
 
 
 def test_laion_head_layout(tmp_path):

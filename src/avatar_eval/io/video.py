@@ -76,8 +76,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         elif c.duration is not None:
             duration = c.duration / 1_000_000
         n = int(vs.frames or 0)
-        if n <= 0:
-            n = int(round(duration * fps))
+        if n <= 0:  # as OpenCV's CAP_PROP_FRAME_COUNT: container duration × fps, half rounded up
+            d = c.duration / 1_000_000 if c.duration else duration
+            n = int(math.floor(d * fps + 0.5))
         a = c.streams.audio[0] if c.streams.audio else None
         return VideoInfo(
             path=str(path),

@@ -41,11 +41,34 @@ register_frame_artifact(
     _mesh(refine=True, resize=(256, 256)),
     "Face Mesh as THEval lip_dynamics.py: frames resized to 256×256 (aspect not kept), refine on.",
 )
+def _sync_mesh(ctx: "ClipContext"):
+    from ..io.compat_readers import decord_index_map
+    from ..regions.face_mesh import FaceMeshAnalyzer
+
+    feed = decord_index_map(ctx.video_path, ctx.info.n_frames)
+    return FaceMeshAnalyzer(ctx, refine=False, swap_rb=True, feed=feed)
+
+
 register_frame_artifact(
     "face_mesh.theval_sync",
-    _mesh(refine=False, swap_rb=True),
-    "Face Mesh as THEval lip_sync.py: full resolution, R/B swapped (decord RGB + COLOR_BGR2RGB), refine off.",
+    _sync_mesh,
+    "Face Mesh as THEval lip_sync.py: full resolution, R/B swapped (decord RGB + COLOR_BGR2RGB), refine off, "
+    "frames in the order decord returns them (io/compat_readers.py).",
 )
+
+
+@artifact("audio44k.moviepy", "Audio as lip_sync.py reads it: moviepy 1.0.3's 44.1 kHz export of the video's "
+          "track, replayed (io/compat_readers.py); a manifest audio file is read as it is.")
+def _audio_moviepy(ctx: "ClipContext") -> tuple[np.ndarray, int]:
+    from ..io.compat_readers import MoviepyExportError, ffmpeg_listed_duration, moviepy_audio_export
+
+    wav, sr = ctx.get("audio44k")
+    if ctx.audio_path:  # --audio_folder: librosa.load of the given file
+        return wav, sr
+    try:
+        return moviepy_audio_export(wav, sr, ffmpeg_listed_duration(ctx.video_path)), sr
+    except MoviepyExportError as e:
+        raise MetricUndefined(str(e)) from e
 
 
 @artifact("vad.theval_sync", "VAD as lip_sync.py sees it: on the 44.1 kHz export, resampled back to 16 kHz.")
@@ -54,30 +77,41 @@ def _vad_sync(ctx: "ClipContext") -> list[tuple[float, float]]:
 
     from ..audio.vad import DEFAULT_VAD, speech_segments
 
-    wav, sr = ctx.get("audio44k")
+    wav, sr = ctx.get("audio44k.moviepy")
     w16 = resample_poly(wav.astype(np.float64), 160, 441).astype(np.float32)
     return speech_segments(w16, 16000, model=ctx.options.get("vad_model", DEFAULT_VAD))
 
 
 @artifact("theval.silent_frames_compat", "Silent frame indices as silent_lip_stability.py computes them.")
 def _silent_frames_compat(ctx: "ClipContext") -> np.ndarray:
+    from ..io.compat_readers import opencv_frame_count
+
     require_audio(ctx)
-    info = ctx.info
-    return F.silent_frames(ctx.get("vad"), info.n_frames, info.fps)
+    return F.silent_frames(ctx.get("vad"), opencv_frame_count(ctx.video_path), ctx.info.fps)
 
 
 def _silent_mesh(ctx: "ClipContext"):
+    from ..io.compat_readers import opencv_frame_count, opencv_seek_map
     from ..regions.face_mesh import FaceMeshAnalyzer
 
-    frames = ctx.get("theval.silent_frames_compat")
-    return FaceMeshAnalyzer(ctx, refine=True, resize=(256, 256), only_frames=set(int(i) for i in frames))
+    frames = [int(i) for i in ctx.get("theval.silent_frames_compat")]
+    landed = opencv_seek_map(ctx.video_path, frames, opencv_frame_count(ctx.video_path))
+    if landed is None:
+        return FaceMeshAnalyzer(ctx, refine=True, resize=(256, 256), only_frames=set(frames))
+    feed: list[int] = []
+    for i in landed:  # the public code stops at the first failed read
+        if i is None:
+            break
+        feed.append(i)
+    return FaceMeshAnalyzer(ctx, refine=True, resize=(256, 256), feed=feed)
 
 
 register_frame_artifact(
     "face_mesh.theval_silent",
     _silent_mesh,
     "Face Mesh as silent_lip_stability.py: only the silent frames, 256×256, refine on (the tracker "
-    "sees non-consecutive frames, as the official script feeds it).",
+    "sees non-consecutive frames, as the official script feeds it; on unindexed containers the "
+    "frames its CAP_PROP_POS_FRAMES seeks land on, see io/compat_readers.py).",
 )
 
 
@@ -245,13 +279,13 @@ class LipSyncCompat(_THEval):
     name = "theval.lip_sync.compat"
     display = "Lip sync (compat)"
     variant = "compat"
-    requires = ("face_mesh.theval_sync", "vad.theval_sync", "audio44k")
+    requires = ("face_mesh.theval_sync", "vad.theval_sync", "audio44k.moviepy")
     description = "As lip_sync.py: colour-swapped frames, refine off, normalised-coordinate openness, 44.1 kHz RMS."
 
     def compute(self, ctx):
         require_audio(ctx)
         t = ctx.get("face_mesh.theval_sync")
-        wav, sr = ctx.get("audio44k")
+        wav, sr = ctx.get("audio44k.moviepy")
         n = t.n_frames
         times = np.arange(n) / ctx.fps
         o = F.lip_openness_compat(t.landmarks)

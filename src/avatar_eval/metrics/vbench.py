@@ -200,7 +200,11 @@ class MusiqSpaqAnalyzer(_FeatureAnalyzer):
 
         x = C.to_tensor_uint8(imgs)
         h, w = x.shape[-2:]
-        x = C.tv_resize_uint8(x, fv.imaging_resize_size(h, w, self.mode), "bilinear").float().div(255.0).to(self.device)
+        # VBench imaging_quality.transform on load_video's float32 0–255 tensor: float resize, /255
+        x = C.tv_resize_float(x, fv.imaging_resize_size(h, w, self.mode), "bilinear")
+        if self.mode == "shorter_centercrop" and min(h, w) > 512:  # VBench crops only what it resized
+            x = C.tv_center_crop(x, 512)
+        x = x.div(255.0).to(self.device)
         with torch.no_grad():
             return self.model(x).detach().float().cpu().reshape(-1).numpy()
 

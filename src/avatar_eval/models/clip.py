@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .common import declare_weight, load_checkpoint, load_strict, to_tensor_uint8, tv_center_crop, tv_resize_uint8, short_side_size
+from .common import declare_weight, load_checkpoint, load_strict, to_tensor_uint8, tv_center_crop, tv_resize_float, short_side_size
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -144,13 +144,13 @@ def load_clip(path: str | Path, arch: str | ClipArch = "ViT-B/32", device: str =
 
 
 def vbench_clip_preprocess(frames: np.ndarray | list[np.ndarray] | torch.Tensor, size: int = 224) -> torch.Tensor:
-    """VBench ``clip_transform(224)`` on uint8 frames: Resize(224, bicubic, antialias off; clamped
-    and rounded back to uint8), CenterCrop(224), /255, CLIP normalisation."""
+    """VBench ``clip_transform(224)`` as its mp4 path runs it (``load_video`` returns a float32
+    tensor of 0–255 values): Resize(224, bicubic, antialias off) kept in float — no clamp, no
+    rounding —, CenterCrop(224), /255, CLIP normalisation."""
     x = frames if isinstance(frames, torch.Tensor) else to_tensor_uint8(frames)
     h, w = x.shape[-2:]
-    x = tv_resize_uint8(x, short_side_size(h, w, size), "bicubic")
-    x = tv_center_crop(x, size).float().div(255.0)
+    x = tv_resize_float(x, short_side_size(h, w, size), "bicubic")
+    x = tv_center_crop(x, size).div(255.0)
     mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(CLIP_STD).view(1, 3, 1, 1)
     return (x - mean) / std
-

@@ -291,6 +291,22 @@ def tv_resize_uint8(x: "torch.Tensor", size: tuple[int, int], mode: str = "bilin
     return torch.round(y).to(torch.uint8)
 
 
+def tv_resize_float(x: "torch.Tensor", size: tuple[int, int], mode: str = "bilinear", antialias: bool = False) -> "torch.Tensor":
+    """``torchvision.transforms.functional.resize`` on a float (N,C,H,W) tensor: interpolate
+    (align_corners=False) and nothing else: no clamp (also for bicubic), no rounding. This is what
+    VBench's transforms see: ``vbench.utils.load_video`` returns ``torch.Tensor(frames)``, a
+    float32 tensor of 0–255 values (not uint8), so its ``Resize`` keeps fractional values.
+    A uint8 input is cast to float32 first."""
+    import torch
+    import torch.nn.functional as F
+
+    x = x if x.is_floating_point() else x.to(torch.float32)
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode=mode, align_corners=False if mode in ("bilinear", "bicubic") else None,
+                         antialias=antialias)
+
+
 def tv_center_crop(x: "torch.Tensor", size: int) -> "torch.Tensor":
     """``torchvision.transforms.CenterCrop(size)`` for inputs at least ``size`` on each side."""
     h, w = x.shape[-2:]

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import declare_weight, load_checkpoint, load_strict, to_tensor_uint8, tv_resize_uint8, short_side_size
+from .common import declare_weight, load_checkpoint, load_strict, to_tensor_uint8, tv_resize_float, short_side_size
 
 WEIGHT = declare_weight(
     "dino_vitb16",
@@ -145,12 +145,14 @@ def load_dino(path: str | Path, arch: ViTArch = VITB16, device: str = "cpu") -> 
 
 
 def vbench_dino_preprocess(frames: np.ndarray | list[np.ndarray] | torch.Tensor, size: int = 224) -> torch.Tensor:
-    """VBench ``dino_transform(224)``: Resize(224) on uint8 (bilinear, antialias off, rounded
-    back to uint8), no crop, /255, ImageNet normalisation. (N,H,W,3) uint8 → (N,3,h,w) float."""
+    """VBench ``dino_transform(224)`` as its mp4 path runs it: ``load_video`` hands over
+    ``torch.Tensor(frames)`` — float32 0–255, not uint8 — so ``Resize(224, antialias=False)`` is a
+    plain bilinear interpolation kept in float (no rounding back to uint8), no crop, then /255 and
+    ImageNet normalisation. (N,H,W,3) uint8 → (N,3,h,w) float."""
     x = frames if isinstance(frames, torch.Tensor) else to_tensor_uint8(frames)
     h, w = x.shape[-2:]
-    x = tv_resize_uint8(x, short_side_size(h, w, size), "bilinear")
-    x = x.float().div(255.0)
+    x = tv_resize_float(x, short_side_size(h, w, size), "bilinear")
+    x = x.div(255.0)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return (x - mean) / std

@@ -77,9 +77,27 @@ class SyncNet(nn.Module):
         return self.netfclip(mid.view(mid.size(0), -1))
 
 
+def with_bn_counters(model: nn.Module, sd: dict) -> dict:
+    """``sd`` plus a zero ``num_batches_tracked`` for each BatchNorm whose counter is absent.
+
+    Checkpoints written by PyTorch < 0.4.1 have no such counters; the reference loader
+    (``SyncNetInstance.loadParameters``) copies tensors by name and PyTorch's own BatchNorm loading
+    fills the counter for old files, so such a file must load here too. The counter is not used in
+    eval mode (BatchNorm's ``momentum`` is set), so the numbers do not depend on it. Every other
+    tensor stays required.
+    """
+    out = dict(sd)
+    for name, m in model.named_modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+            k = f"{name}.num_batches_tracked"
+            if k not in out and f"{name}.running_mean" in out:
+                out[k] = torch.tensor(0, dtype=torch.long)
+    return out
+
+
 def load_syncnet(path: str | Path, device: str = "cpu") -> SyncNet:
     model = SyncNet()
-    sd = load_checkpoint(path)
+    sd = with_bn_counters(model, load_checkpoint(path))
     load_strict(model, sd, what="SyncNet (syncnet_v2.model)")
     return model.eval().to(device)
 

@@ -10,6 +10,8 @@ Settings are explicit so the THEval ``compat`` variants can reproduce each offic
 * ``static``: static image mode instead of tracking.
 * ``only_frames``: feed only these frame indices (THEval silent_lip_stability feeds silent
   frames only, so its tracker sees non-consecutive frames).
+* ``feed``: the frame indices to feed, in order, repeats allowed (non-decreasing), for readers
+  that return other frames than asked (see ``io/compat_readers.py``); one track row per entry.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class FaceMeshAnalyzer(FrameAnalyzer):
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         only_frames: set[int] | None = None,
+        feed: list[int] | None = None,
     ):
         super().__init__(ctx)  # type: ignore[arg-type]
         import mediapipe as mp
@@ -80,6 +83,15 @@ class FaceMeshAnalyzer(FrameAnalyzer):
             min_tracking_confidence=min_tracking_confidence,
             only_frames=None if only_frames is None else len(only_frames),
         )
+        if feed is not None:
+            if any(b < a for a, b in zip(feed, feed[1:])):
+                raise ValueError("feed must be non-decreasing: frames arrive in decode order")
+            self.config["feed"] = len(feed)
+        self.counts: dict[int, int] | None = None
+        if feed is not None:
+            self.counts = {}
+            for i in feed:
+                self.counts[int(i)] = self.counts.get(int(i), 0) + 1
         self.refine = refine
         self.resize = resize
         self.swap_rb = swap_rb
@@ -117,9 +129,11 @@ class FaceMeshAnalyzer(FrameAnalyzer):
             self.src_size = (frame.rgb.shape[1], frame.rgb.shape[0])
         if self.only is not None and frame.index not in self.only:
             return
-        self.rows.append(self.process_rgb(frame.rgb))
-        self.times.append(frame.time)
-        self.indices.append(frame.index)
+        reps = 1 if self.counts is None else self.counts.get(frame.index, 0)
+        for _ in range(reps):
+            self.rows.append(self.process_rgb(frame.rgb))
+            self.times.append(frame.time)
+            self.indices.append(frame.index)
 
     def finalize(self) -> FaceTrack:
         n = len(self.rows)

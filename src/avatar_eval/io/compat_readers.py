@@ -1,0 +1,236 @@
+"""Which decoded frame the official THEval readers actually return, as index maps.
+
+The official scripts read frames three ways (see docs/theval.md): sequential ``cv2.VideoCapture``
+reads (lip/eyebrow dynamics), ``cap.set(CAP_PROP_POS_FRAMES, i)`` seeks (silent_lip_stability.py)
+and ``decord.VideoReader.get_batch`` (lip_sync.py). On indexed containers (MP4/MOV, Matroska)
+all three return frame *i* for index *i*. On containers without an index (MPEG program streams
+such as GRID's ``.mpg``) libavformat's timestamp seek lands on a later key frame, and the seek and
+decord readers return other frames than asked for:
+
+* decord starts its batch where a seek to the stream start lands (frame *L₀*, e.g. 12 on GRID:
+  the second GOP) and repeats the last frame to fill its length;
+* OpenCV's ``CAP_PROP_POS_FRAMES`` runs its own search (seek 16 frames early, widen on
+  overshoot, then grab forward), which, replayed on where each seek lands, gives frame *L₀* for
+  index 0, *L₀ + 1* for indices 1 … *L₀ + 1*, and exact frames after that.
+
+The compat metrics do not decode a second time: they map indices to frames of the one decode pass
+with these functions. Seek landings are measured with PyAV (the same libavformat seek the other
+readers call). Checked against OpenCV 4.11 and decord 0.6.0 on the GRID clips and on MP4s
+(``tests/theval/test_compat_readers.py`` pins the GRID maps measured with those readers).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from functools import lru_cache
+
+import av
+import numpy as np
+
+#: demuxers whose seeks are index-based and frame-accurate: every reader gets frame i.
+INDEXED_FORMATS = ("mov", "mp4", "matroska", "webm")
+
+
+def _indexed(fmt_name: str) -> bool:
+    return any(part in INDEXED_FORMATS for part in fmt_name.split(","))
+
+
+def opencv_frame_count(path: str | os.PathLike[str]) -> int:
+    """``CAP_PROP_FRAME_COUNT`` of OpenCV's FFmpeg backend: ``nb_frames``, else
+    ``floor(duration × fps + 0.5)`` with the container duration (stream duration as fallback)."""
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        if vs.frames:
+            return int(vs.frames)
+        fps = float(vs.average_rate or vs.base_rate or 0)
+        sec = (c.duration or 0) / 1_000_000
+        if sec < 1e-6 and vs.duration is not None and vs.time_base is not None:
+            sec = float(vs.duration * vs.time_base)
+        return int(math.floor(sec * fps + 0.5))
+
+
+class SeekLandings:
+    """Frame index at which a backward timestamp seek to frame ``i`` lands (memoised)."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = str(path)
+        self._c = av.open(self.path)
+        self._vs = self._c.streams.video[0]
+        self.indexed = _indexed(self._c.format.name)
+        self.fps = float(self._vs.average_rate or self._vs.base_rate)
+        self._start = self._vs.start_time or 0
+        self._tb = float(self._vs.time_base)
+        self._memo: dict[int, int | None] = {}
+
+    def __call__(self, i: int) -> int | None:
+        if i in self._memo:
+            return self._memo[i]
+        ts = self._start + int(i / self.fps / self._tb + 0.5)
+        got: int | None = None
+        try:
+            self._c.seek(ts, backward=True, any_frame=False, stream=self._vs)
+            for f in self._c.decode(self._vs):
+                pts = f.pts if f.pts is not None else f.dts
+                if pts is not None:
+                    got = int(round((pts - self._start) * self._tb * self.fps))
+                break
+        except (av.FFmpegError, StopIteration):
+            got = None
+        self._memo[i] = got
+        return got
+
+    def close(self) -> None:
+        self._c.close()
+
+
+@lru_cache(maxsize=64)
+def _stream_start_landing(path: str) -> int:
+    sl = SeekLandings(path)
+    try:
+        return 0 if sl.indexed else (sl(0) or 0)
+    finally:
+        sl.close()
+
+
+def decord_index_map(path: str | os.PathLike[str], n_frames: int) -> list[int] | None:
+    """Frames that ``decord.VideoReader(path).get_batch(range(n_frames))`` returns, as indices of
+    the sequential decode (``None``: the identity, as on indexed containers)."""
+    start = _stream_start_landing(str(path))
+    if start <= 0:
+        return None
+    last = n_frames - 1
+    return [min(i + start, last) for i in range(n_frames)]
+
+
+def opencv_seek_map(path: str | os.PathLike[str], targets: list[int], n_decoded: int) -> list[int | None] | None:
+    """Frame that ``cap.set(CAP_PROP_POS_FRAMES, t); cap.read()`` returns for each target
+    (``None`` where the read fails), replaying OpenCV's seek search on measured landings.
+    Returns ``None`` (the identity) on indexed containers."""
+    sl = SeekLandings(path)
+    try:
+        if sl.indexed:
+            return None
+        out: list[int | None] = []
+        for t in targets:
+            out.append(_opencv_seek(sl, int(t), n_decoded))
+        return out
+    finally:
+        sl.close()
+
+
+def _opencv_seek(landing, target: int, n_decoded: int) -> int | None:
+    # CvCapture_FFMPEG::seek (OpenCV 4.x, cap_ffmpeg_impl.hpp) followed by one read.
+    # first_frame_number is 0 (the first grabbed frame is frame 0 on these streams).
+    delta = 16
+    target = min(target, n_decoded)
+    while True:
+        temp = max(target - delta, 0)
+        pos = landing(temp)  # frame the next grab returns
+        if pos is None:
+            return None
+        if target == 0:
+            nxt = pos
+            break
+        grabbed = pos  # grabFrame()
+        if target == 1:
+            nxt = grabbed + 1
+            break
+        if grabbed > target - 1:
+            if temp == 0 or delta >= (2**31 - 1) // 4:
+                nxt = grabbed + 1
+                break
+            delta = delta * 2 if delta < 16 else delta * 3 // 2
+            continue
+        nxt = target  # grabbed forward to target − 1; the read returns the next frame
+        break
+    return nxt if nxt < n_decoded else None
+
+
+# -- moviepy 1.0.3 audio export (THEval lip_sync.py: VideoFileClip(...).audio.write_audiofile) ----
+class MoviepyExportError(ValueError):
+    """The public code's moviepy export fails on this input."""
+
+
+MOVIEPY_BUFFER = 200_000  # AudioFileClip's default buffersize (samples)
+MOVIEPY_CHUNK = 2_000  # write_audiofile's default buffersize
+
+
+def ffmpeg_listed_duration(path: str | os.PathLike[str]) -> float:
+    """The container duration as ``ffmpeg -i`` prints it (hundredths of a second, rounded), which
+    moviepy parses and uses as the clip duration."""
+    with av.open(str(path)) as c:
+        us = int(c.duration or 0)
+    return ((us + 5_000) // 10_000) / 100.0
+
+
+def moviepy_audio_export(stream: "np.ndarray", fps: int, duration: float) -> "np.ndarray":
+    """What ``librosa.load`` reads back from moviepy 1.0.3's ``write_audiofile`` of a clip whose
+    decoded audio (ffmpeg, resampled to ``fps``, mono here) is ``stream``.
+
+    Replays moviepy's reader: a 200 000-sample buffer recentred around the requested samples, whose
+    refill keeps one sample too many (each refill delays the rest by one sample), the index shift
+    it applies once the buffer runs short near the end, the last sample repeated past the data,
+    the ±0.99 clip and int16 truncation of the export, and the clip duration from ffmpeg's
+    listing (which can be longer than the audio stream)."""
+    import numpy as np
+
+    s = np.round(np.clip(stream, -1.0, 32767 / 32768) * 32768).astype(np.float64) / 32768  # s16 pipe
+    half = MOVIEPY_BUFFER // 2
+    pos = 0  # pipe position (samples); moviepy advances it by the requested size even at EOF
+
+    def read(k: int) -> "np.ndarray":
+        nonlocal pos
+        out = s[pos: pos + k]
+        pos += k
+        return out
+
+    def seek(p: int) -> None:
+        nonlocal pos
+        pos = p  # a restart or a skip: either way the pipe continues at p
+
+    buf = read(MOVIEPY_BUFFER)  # __init__: buffer_around(1)
+    start = 0
+
+    def around(f: int) -> None:
+        nonlocal buf, start
+        new = max(0, f - half)
+        cur_end = start + MOVIEPY_BUFFER
+        if new < cur_end < new + MOVIEPY_BUFFER:
+            conserved = cur_end - new + 1
+            buf = np.concatenate([buf[-conserved:], read(MOVIEPY_BUFFER - conserved)])
+        else:
+            seek(new)
+            buf = read(MOVIEPY_BUFFER)
+        start = new
+
+    total = int(fps * duration)
+    nchunks = total // MOVIEPY_CHUNK + 1
+    edges = np.linspace(0, total, nchunks + 1, endpoint=True, dtype=int)
+    out = np.zeros(total, dtype=np.float64)
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b <= a:
+            continue
+        tt = np.arange(a, b) / fps
+        frames = np.round(fps * tt).astype(int)[tt < duration]
+        if frames.size == 0:
+            continue
+        lo, hi = frames.min(), frames.max()
+        if not (0 <= lo - start < len(buf)):
+            around(lo)
+        elif not (0 <= hi - start < len(buf)):
+            around(hi)
+        idx = frames - start
+        if len(buf) < half:
+            idx = idx - (half - len(buf) + 1)
+        if (idx < -len(buf)).any():
+            raise MoviepyExportError(
+                f"moviepy 1.0.3 cannot export this audio ({len(stream) / fps:.2f} s): its reader indexes "
+                "before the start of a buffer shorter than half its size and raises IndexError (the "
+                "public lip_sync.py then writes NaN)")
+        if (idx >= len(buf)).any():  # IndexError: "repeat the last frame instead"
+            idx = np.where(idx >= len(buf), len(buf) - 1, idx)
+        vals = buf[idx]  # negative indices wrap, as numpy does there (audio under 2.27 s: rotated)
+        out[a: a + vals.size] = vals
+    q = (32768 * np.clip(out, -0.99, 0.99)).astype(np.int16)
+    return (q.astype(np.float32) / 32768).astype(np.float32)
