@@ -167,3 +167,11 @@ def test_verify_all_tolerates_missing_weights(register: Register, clean_env: Pat
     assert r.exit_code == 0, r.output
     rows = {x["name"]: x["status"] for x in json.loads(r.stdout)}
     assert rows["good"] == "ok" and rows["topiq_iaa"] == "missing"
+
+
+def test_speech_whisper_sizes_are_listed(clean_env: Path) -> None:
+    """The Whisper sizes the speech module adds are known to the weights CLI too."""
+    r = _run("list", "--json")
+    assert r.exit_code == 0, r.output
+    names = {row["name"] for row in json.loads(r.output)}
+    assert {"whisper_large_v3_ct2", "whisper_tiny_en_ct2"} <= names

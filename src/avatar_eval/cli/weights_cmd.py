@@ -29,6 +29,7 @@ from ..weights import (
     resolve_weight,
     verify_weight,
 )
+from ..speech.asr import register_whisper_weights
 from ..weights.download import Progress as ProgressCallback
 
 app = typer.Typer(
@@ -59,6 +60,7 @@ def _sha_label(spec: WeightSpec) -> str:
 
 
 def _specs(names: list[str] | None) -> list[WeightSpec]:
+    register_whisper_weights()  # the speech module's Whisper sizes, so every name is listed
     try:
         return [get_weight_spec(n) for n in names] if names else list_weights()
     except UnknownNameError as e:
