@@ -96,10 +96,8 @@ def _silent_mesh(ctx: "ClipContext"):
 
     frames = [int(i) for i in ctx.get("theval.silent_frames_compat")]
     landed = opencv_seek_map(ctx.video_path, frames, opencv_frame_count(ctx.video_path))
-    if landed is None:
-        return FaceMeshAnalyzer(ctx, refine=True, resize=(256, 256), only_frames=set(frames))
     feed: list[int] = []
-    for i in landed:  # the public code stops at the first failed read
+    for i in frames if landed is None else landed:  # the public code stops at the first failed read
         if i is None:
             break
         feed.append(i)

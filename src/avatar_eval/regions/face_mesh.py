@@ -8,10 +8,10 @@ Settings are explicit so the THEval ``compat`` variants can reproduce each offic
 * ``swap_rb``: swap R and B before Face Mesh (THEval lip_sync's double conversion).
 * ``refine``: ``refine_landmarks`` (478 points instead of 468).
 * ``static``: static image mode instead of tracking.
-* ``only_frames``: feed only these frame indices (THEval silent_lip_stability feeds silent
-  frames only, so its tracker sees non-consecutive frames).
-* ``feed``: the frame indices to feed, in order, repeats allowed (non-decreasing), for readers
-  that return other frames than asked (see ``io/compat_readers.py``); one track row per entry.
+* ``feed``: feed only these frame indices, in order, repeats allowed (non-decreasing); one track
+  row per entry. THEval silent_lip_stability feeds silent frames only, so its tracker sees
+  non-consecutive frames; readers that return other frames than asked repeat some
+  (``io/compat_readers.py``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class FaceTrack:
     src_width: int  # original frame size
     src_height: int
     times: np.ndarray  # float64 (T,) seconds
-    frame_indices: np.ndarray  # int (T,) indices in the clip (differs from arange with only_frames)
+    frame_indices: np.ndarray  # int (T,) indices in the clip (differs from arange with feed)
     config: dict
 
     @property
@@ -92,7 +92,6 @@ class FaceMeshAnalyzer(FrameAnalyzer):
         static: bool = False,
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
-        only_frames: set[int] | None = None,
         feed: list[int] | None = None,
     ):
         super().__init__(ctx)  # type: ignore[arg-type]
@@ -102,21 +101,18 @@ class FaceMeshAnalyzer(FrameAnalyzer):
             refine=refine, resize=resize, swap_rb=swap_rb, static=static,
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
-            only_frames=None if only_frames is None else len(only_frames),
+            feed=None if feed is None else len(feed),
         )
+        self.counts: dict[int, int] | None = None
         if feed is not None:
             if any(b < a for a, b in zip(feed, feed[1:])):
                 raise ValueError("feed must be non-decreasing: frames arrive in decode order")
-            self.config["feed"] = len(feed)
-        self.counts: dict[int, int] | None = None
-        if feed is not None:
             self.counts = {}
             for i in feed:
                 self.counts[int(i)] = self.counts.get(int(i), 0) + 1
         self.refine = refine
         self.resize = resize
         self.swap_rb = swap_rb
-        self.only = only_frames
         self.n_points = 478 if refine else 468
         self.mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=static,
@@ -147,8 +143,6 @@ class FaceMeshAnalyzer(FrameAnalyzer):
     def update(self, frame: "Frame") -> None:
         if self.src_size is None:
             self.src_size = (frame.rgb.shape[1], frame.rgb.shape[0])
-        if self.only is not None and frame.index not in self.only:
-            return
         reps = 1 if self.counts is None else self.counts.get(frame.index, 0)
         for _ in range(reps):
             self.rows.append(self.process_rgb(frame.rgb))
