@@ -17,10 +17,9 @@ from avatar_eval.io.compat_readers import (
     decord_index_map,
     MoviepyExportError,
     moviepy_audio_export,
-    opencv_frame_count,
     opencv_seek_map,
 )
-from avatar_eval.io.video import iter_frames
+from avatar_eval.io.video import iter_frames, probe
 
 ROOT = Path(__file__).resolve().parents[2]
 GT = ROOT / "examples" / "clips" / "gt"
@@ -46,7 +45,7 @@ def test_opencv_seek_map_matches_opencv(path):
     import cv2
 
     decoded = _decoded(path)
-    n = opencv_frame_count(path)
+    n = probe(path).n_frames  # must be OpenCV's CAP_PROP_FRAME_COUNT
     cap = cv2.VideoCapture(str(path))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == n
     targets = [0, 1, 2, 5, 12, 13, 14, 15, 30, 50, n - 1]

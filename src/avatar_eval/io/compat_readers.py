@@ -21,7 +21,6 @@ readers call). Checked against OpenCV 4.11 and decord 0.6.0 on the GRID clips an
 
 from __future__ import annotations
 
-import math
 import os
 from functools import lru_cache
 
@@ -34,20 +33,6 @@ INDEXED_FORMATS = ("mov", "mp4", "matroska", "webm")
 
 def _indexed(fmt_name: str) -> bool:
     return any(part in INDEXED_FORMATS for part in fmt_name.split(","))
-
-
-def opencv_frame_count(path: str | os.PathLike[str]) -> int:
-    """``CAP_PROP_FRAME_COUNT`` of OpenCV's FFmpeg backend: ``nb_frames``, else
-    ``floor(duration × fps + 0.5)`` with the container duration (stream duration as fallback)."""
-    with av.open(str(path)) as c:
-        vs = c.streams.video[0]
-        if vs.frames:
-            return int(vs.frames)
-        fps = float(vs.average_rate or vs.base_rate or 0)
-        sec = (c.duration or 0) / 1_000_000
-        if sec < 1e-6 and vs.duration is not None and vs.time_base is not None:
-            sec = float(vs.duration * vs.time_base)
-        return int(math.floor(sec * fps + 0.5))
 
 
 class SeekLandings:
@@ -173,7 +158,6 @@ def moviepy_audio_export(stream: "np.ndarray", fps: int, duration: float) -> "np
     it applies once the buffer runs short near the end, the last sample repeated past the data,
     the ±0.99 clip and int16 truncation of the export, and the clip duration from ffmpeg's
     listing (which can be longer than the audio stream)."""
-    import numpy as np
 
     s = np.round(np.clip(stream, -1.0, 32767 / 32768) * 32768).astype(np.float64) / 32768  # s16 pipe
     half = MOVIEPY_BUFFER // 2

@@ -84,18 +84,16 @@ def _vad_sync(ctx: "ClipContext") -> list[tuple[float, float]]:
 
 @artifact("theval.silent_frames_compat", "Silent frame indices as silent_lip_stability.py computes them.")
 def _silent_frames_compat(ctx: "ClipContext") -> np.ndarray:
-    from ..io.compat_readers import opencv_frame_count
-
-    require_audio(ctx)
-    return F.silent_frames(ctx.get("vad"), opencv_frame_count(ctx.video_path), ctx.info.fps)
+    require_audio(ctx)  # info.n_frames is OpenCV's CAP_PROP_FRAME_COUNT (see io.video.probe)
+    return F.silent_frames(ctx.get("vad"), ctx.info.n_frames, ctx.info.fps)
 
 
 def _silent_mesh(ctx: "ClipContext"):
-    from ..io.compat_readers import opencv_frame_count, opencv_seek_map
+    from ..io.compat_readers import opencv_seek_map
     from ..regions.face_mesh import FaceMeshAnalyzer
 
     frames = [int(i) for i in ctx.get("theval.silent_frames_compat")]
-    landed = opencv_seek_map(ctx.video_path, frames, opencv_frame_count(ctx.video_path))
+    landed = opencv_seek_map(ctx.video_path, frames, ctx.info.n_frames)
     feed: list[int] = []
     for i in frames if landed is None else landed:  # the public code stops at the first failed read
         if i is None:
