@@ -99,8 +99,14 @@ def test_array_input_matches_file(asr, transcribe, data_dir):
 
 def test_non_english_is_flagged_and_english_is_not(transcribe, repo_data, data_dir):
     """espeak-ng French and German through the English-only model: the language is recorded as
-    assumed, and the heuristic flags both — French through a repetition loop (gzip compression
-    ratio > 2.4), German through a low mean log-probability (< -0.8)."""
+    assumed, and the heuristic flags both.
+
+    Which rule fires is not asserted, on purpose: CTranslate2 runs Intel MKL on Intel CPUs and
+    oneDNN on AMD ones, and on out-of-domain French tiny.en's beam search then hallucinates
+    different English (gzip compression ratio 20.2 with MKL, 1.41 with oneDNN on a
+    first-generation Zen). The clip is flagged on every path — by the compression rule on one,
+    the log-probability rule on the other — so the flag is what is robust, not the rule.
+    Checked here with ``CT2_USE_MKL=0`` and ``=1`` (docs/reproducibility.md)."""
     from avatar_eval.speech.asr import NON_ENGLISH_COMPRESSION, NON_ENGLISH_LOGPROB
 
     fr = transcribe(data_dir / "synthetic" / "fr_espeak.wav")
@@ -108,8 +114,9 @@ def test_non_english_is_flagged_and_english_is_not(transcribe, repo_data, data_d
     for tr in (fr, de):
         assert tr.language == ENGLISH_ONLY_LANGUAGE
         assert tr.suspect_non_english and "suspect_non_english" in tr.flags
-    assert max(s.compression_ratio for s in fr.segments) > NON_ENGLISH_COMPRESSION
-    assert de.avg_logprob < NON_ENGLISH_LOGPROB
+        # the flag is explained by at least one of the two rules (either may fire, by CPU path)
+        assert (tr.avg_logprob < NON_ENGLISH_LOGPROB
+                or max(s.compression_ratio for s in tr.segments) > NON_ENGLISH_COMPRESSION), tr.text
     # what the French speech was: its WER against the French script is useless, and far above English
     assert score_texts((data_dir / "synthetic" / "fr_espeak.txt").read_text(), fr.text).wer > 0.9
     for items in repo_data.values():

@@ -39,6 +39,24 @@ def _model(name: str):
     raise UnknownNameError(f"unknown VAD model {name!r}; choose one of {', '.join(VAD_MODELS)}")
 
 
+def vad_sha256(name: str = DEFAULT_VAD) -> str:
+    """sha256 of the VAD model file that ``name`` loads (the bundled v5 file or the package's v6)."""
+    if name == "silero-v5":
+        return V5_SHA256
+    if name == "silero-v6":
+        try:
+            import silero_vad
+
+            root = Path(silero_vad.__file__).resolve().parent / "data"
+            for fname in ("silero_vad.jit", "silero_vad.onnx"):
+                if (root / fname).exists():
+                    return hashlib.sha256((root / fname).read_bytes()).hexdigest()
+        except Exception as e:  # noqa: BLE001 - provenance never fails a run
+            return f"unknown ({type(e).__name__}: {e})"
+        return "unknown (no model file found in silero_vad/data)"
+    raise UnknownNameError(f"unknown VAD model {name!r}; choose one of {', '.join(VAD_MODELS)}")
+
+
 def vad_description(name: str = DEFAULT_VAD) -> str:
     try:
         from importlib.metadata import version

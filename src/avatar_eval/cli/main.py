@@ -18,11 +18,12 @@ console = Console()
 
 
 def _mount() -> None:
-    from . import speech_cmd, study_cmd, weights_cmd
+    from . import doctor_cmd, speech_cmd, study_cmd, weights_cmd
 
     app.add_typer(weights_cmd.app, name="weights", help="Model weights: list, where, pull, verify.")
     app.add_typer(speech_cmd.app, name="speech", help="Speech protocol: ASR/WER and pairwise judge win-rates.")
     app.add_typer(study_cmd.app, name="study", help="Human preference studies (2AFC / GSB) and their analysis.")
+    app.command(name="doctor")(doctor_cmd.doctor)
 
 
 @app.command()

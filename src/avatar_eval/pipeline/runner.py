@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -176,18 +175,6 @@ def _worker_init() -> None:
         pass
 
 
-def _library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("numpy", "torch", "mediapipe", "silero-vad", "av", "opencv-contrib-python", "scikit-image", "scipy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
-
-
 def _weights_hashes(metric_names: Iterable[str]) -> dict[str, str | None]:
     names: list[str] = []
     for n in metric_names:
@@ -203,7 +190,8 @@ def _weights_hashes(metric_names: Iterable[str]) -> dict[str, str | None]:
 
 
 def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    from ..audio.vad import DEFAULT_VAD, vad_description
+    from ..audio.vad import DEFAULT_VAD, vad_description, vad_sha256
+    from ..provenance import numeric_environment, package_versions
 
     prev: dict[str, Any] = {}
     if (out / "run.json").exists():
@@ -223,10 +211,13 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
         "manifest": manifest.to_list(),
         "models": manifest.models,
         "has_gt": manifest.has_gt,
-        "vad": {"model": vad, "description": vad_description(vad)},
+        "vad": {"model": vad, "description": vad_description(vad), "sha256": vad_sha256(vad)},
         "face_mesh": "MediaPipe Face Mesh (mediapipe.solutions.face_mesh, bundled model), fresh tracker per clip",
         "weights": _weights_hashes(cfg.metrics),
-        "libraries": _library_versions(),
+        "libraries": package_versions(),
+        # CPU, ISA, kernel paths, thread counts, decoder builds: what can move a number
+        # across installs with identical packages (docs/reproducibility.md)
+        "environment": numeric_environment(),
         **(extra or {}),
     }
     atomic_write_text(out / "run.json", json.dumps(meta, indent=2, default=str))

@@ -98,6 +98,10 @@ def build_reports(
 
     summary = aggregate(records, n_boot=n_boot, seed=seed, confidence=confidence)
     files = export_run(records, run_dir, summary=summary)
+    environment = _environment_note(run_dir)
+    if environment and "leaderboard.md" in files:
+        lb = files["leaderboard.md"]
+        atomic_write_text(lb, lb.read_text().rstrip("\n") + "\n\n" + environment + "\n")
     result = ReportResult(run_dir=run_dir, files=dict(files), summary=summary)
     written: set[str] = set(files)
 
@@ -179,6 +183,7 @@ def build_reports(
             "seed": seed,
             "confidence": confidence,
         },
+        "environment": environment or None,
         "n_records": len(records),
         "files": sorted(result.files),
         "radar": result.radar,
@@ -193,6 +198,32 @@ def build_reports(
     if strict and error is not None:
         raise error
     return result
+
+
+def _environment_note(run_dir: Path) -> str:
+    """The numeric environment recorded in ``run.json`` (CPU, kernel paths, versions, VAD), as a
+    Markdown section; "" when the run directory has no run.json (records exported on their own)."""
+    from ..provenance import environment_summary
+
+    p = run_dir / "run.json"
+    if not p.exists():
+        return ""
+    try:
+        meta = json.loads(p.read_text())
+    except ValueError:
+        return ""
+    env = meta.get("environment")
+    if not isinstance(env, dict):
+        return ""
+    lines = ["## Environment (what can move these numbers)", "", f"- {environment_summary(env)}"]
+    vad = meta.get("vad") or {}
+    if vad:
+        lines.append(f"- VAD: {vad.get('model')} (sha256 {str(vad.get('sha256', '?'))[:16]}…)")
+    weights = meta.get("weights") or {}
+    for name, digest in sorted(weights.items()):
+        lines.append(f"- weights {name}: {digest if digest else 'not found'}")
+    lines.append("- Face Mesh floats depend on the CPU's kernel path; measured spread: docs/reproducibility.md")
+    return "\n".join(lines)
 
 
 def _nan_safe(o: object) -> object:

@@ -1,0 +1,152 @@
+"""Make the THEval decode-fidelity variant clips from ../shared/data with Debian's ffmpeg.
+
+    python benchmarks/make_theval_variants.py [--shared ../shared] [--out /work/scratch/variants] [--list]
+
+Each variant re-encodes (or stream-copies) a real clip of ../shared/data at another size, aspect,
+codec, container, frame rate, GOP or colour tagging: the cases the 27 shared reference clips
+(all ≤ 844 px, square or 4:3, untagged H.264/MPEG-4 or MPEG-1) never exercised. The official THEval
+numbers on these clips are in benchmarks/data/theval_official_on_variants.csv; ``--list`` prints
+the exact ffmpeg command of each clip (``kind`` there is the CSV's ``clip_kind``).
+
+The clips are not committed (some sources are CC BY-NC; see ../shared/data/README.md). Measured
+with ffmpeg 5.1.9 (Debian 12, libx264 164, libx265 3.5); another encoder build gives other bytes,
+hence other values: regenerate and re-run the official scripts rather than trusting old numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+from pathlib import Path
+
+BT709 = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv"]
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+X265 = ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "24", "-pix_fmt", "yuv420p", "-tag:v", "hvc1",
+        "-x265-params", "log-level=error"]
+AAC = ["-c:a", "aac", "-b:a", "128k"]
+
+
+def pad(w: int, h: int) -> str:
+    """Scale to fit w×h keeping the aspect, pad with black (a talking head in an HD frame)."""
+    return f"scale={w}:{h}:force_original_aspect_ratio=decrease:flags=bicubic,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1"
+
+
+def crop_scale(w: int, h: int) -> str:
+    """Crop to the w:h aspect around the centre, then scale (fills the frame)."""
+    return (f"crop='min(iw,ih*{w}/{h})':'min(ih,iw*{h}/{w})',scale={w}:{h}:flags=bicubic,setsar=1")
+
+
+# name, source (under ../shared), kind (CSV clip_kind), ffmpeg output options (after -i)
+VARIANTS: list[tuple[str, str, str, list[str]]] = [
+    ("v01_may_1280x720_h264_bt709_25.mp4", "data/talking_head/real3dportrait_May_5s.mp4",
+     "1280x720 pad, H.264 High, bt709-tagged, 25 fps, GOP 250",
+     ["-vf", pad(1280, 720), *X264, "-g", "250", *BT709, *AAC]),
+    ("v02_may_1280x720_h264_untagged_25.mp4", "data/talking_head/real3dportrait_May_5s.mp4",
+     "1280x720 pad, H.264 High, untagged, 25 fps, GOP 250",
+     ["-vf", pad(1280, 720), *X264, "-g", "250", *AAC]),
+    ("v03_obama_1280x704_h264_bt709_25.mp4", "data/talking_head/edtalk_uncrop_Obama.mp4",
+     "1280x704 pad, H.264 High, bt709-tagged, 25 fps, GOP 250, 20 s",
+     ["-vf", pad(1280, 704), *X264, "-g", "250", *BT709, *AAC]),
+    ("v04_infinitetalk_896x448_h264_untagged_25.mp4", "data/talking_head/infinitetalk_ref_video.mp4",
+     "896x448 pad, H.264 High, untagged, 25 fps, GOP 250, 15 s",
+     ["-vf", pad(896, 448), *X264, "-g", "250", *AAC]),
+    ("v05_float_2304x1152_h264_bt709_25.mp4", "data/same_audio_6_models/float.mp4",
+     "2304x1152 pad, H.264 High, bt709-tagged, 25 fps, GOP 250, 8 s",
+     ["-t", "8", "-vf", pad(2304, 1152), *X264, "-g", "250", *BT709, *AAC]),
+    ("v06_aoc_1080x1920_hevc_bt709_25.mp4", "data/talking_head/sadtalker_WDA_AOC_000.mp4",
+     "1080x1920 pad (portrait), HEVC Main, bt709-tagged, 25 fps, GOP 250",
+     ["-vf", pad(1080, 1920), *X265, "-g", "250", *BT709, *AAC]),
+    ("v07_aoc_720x1280_h264_bt709_25.mp4", "data/talking_head/sadtalker_WDA_AOC_000.mp4",
+     "720x1280 pad (portrait), H.264 High, bt709-tagged, 25 fps, GOP 12",
+     ["-vf", pad(720, 1280), *X264, "-g", "12", *BT709, *AAC]),
+    ("v08_face2_1920x1080_h264_bt709_30.mp4", "data/talking_head/retalking_face_2.mp4",
+     "1920x1080 pad, H.264 High, bt709-tagged, 25->30 fps, GOP 250",
+     ["-vf", pad(1920, 1080) + ",fps=30", *X264, "-g", "250", *BT709, *AAC]),
+    ("v09_aragaki_1280x720_h264_bt709_24.mp4", "data/driven_pairs/aragaki_real_driving.mp4",
+     "1280x720 crop+upscale, H.264 High, bt709-tagged, 25->24 fps, GOP 250",
+     ["-t", "10", "-vf", crop_scale(1280, 720) + ",fps=24", *X264, "-g", "250", *BT709, *AAC]),
+    ("v10_aragaki_1280x720_h264_bt709_50.mp4", "data/driven_pairs/aragaki_generated_aniportrait.mp4",
+     "1280x720 crop+upscale, H.264 High, bt709-tagged, 25->50 fps, GOP 12",
+     ["-t", "6", "-vf", crop_scale(1280, 720) + ",fps=50", *X264, "-g", "12", *BT709, *AAC]),
+    ("v11_creator_1280x720_h264_bt709_30.mp4", "data/whole_body/creator_gesturing_phone.mp4",
+     "1280x720 downscale of a real 1080p30 bt709 clip, H.264 High, bt709-tagged, 30 fps, GOP 250, 8 s",
+     ["-t", "8", "-vf", "scale=1280:720:flags=bicubic", *X264, "-g", "250", *BT709, *AAC]),
+    ("v12_creator_1920x1080_h264_untagged_24.mp4", "data/whole_body/creator_gesturing_phone.mp4",
+     "1920x1080 real clip re-encoded, H.264 High, untagged, 30->24 fps, GOP 250, 6 s",
+     ["-t", "6", "-vf", "fps=24", *X264, "-g", "250", *AAC]),
+    ("v13_creator_1920x1080_copy_bt709_30.mp4", "data/whole_body/creator_gesturing_phone.mp4",
+     "1920x1080 real clip, original H.264 bitstream (stream copy, bt709-tagged), 30 fps, first 6 s",
+     ["-t", "6", "-c", "copy"]),
+    ("v14_seated_1080x1920_hevc_copy_bt709_25.mp4", "data/whole_body/seated_woman_speaking.mp4",
+     "1080x1920 real clip, original HEVC bitstream (stream copy, bt709-tagged), 25 fps, first 6 s",
+     ["-t", "6", "-c", "copy"]),
+    ("v15_seated_720x1280_h264_bt709_25.mp4", "data/whole_body/seated_woman_speaking.mp4",
+     "720x1280 downscale (portrait), H.264 High, bt709-tagged, 25 fps, GOP 25",
+     ["-vf", "scale=720:1280:flags=bicubic", *X264, "-g", "25", *BT709, *AAC]),
+    ("v16_seated_1080x1920_hevc10_bt709_25.mp4", "data/whole_body/seated_woman_speaking.mp4",
+     "1080x1920 real clip, HEVC Main10 (yuv420p10le), bt709-tagged, 25 fps, GOP 250, 5 s",
+     ["-t", "5", "-c:v", "libx265", "-preset", "ultrafast", "-crf", "24", "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1",
+      "-x265-params", "log-level=error", "-g", "250", *BT709, *AAC]),
+    ("v17_may_1280x720_h264_fullrange_25.mp4", "data/talking_head/real3dportrait_May_5s.mp4",
+     "1280x720 pad, H.264 High, full range (yuvj420p, bt709 pc), 25 fps, GOP 250",
+     ["-vf", pad(1280, 720), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuvj420p",
+      "-g", "250", "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "pc", *AAC]),
+    ("v18_katie_1280x720_mpeg4_25.mp4", "data/talking_head/sadtalker_WDA_KatieHill_000.mp4",
+     "1280x720 pad, MPEG-4 part 2 (mpeg4) in MP4, untagged, 25 fps, GOP 12",
+     ["-vf", pad(1280, 720), "-c:v", "mpeg4", "-q:v", "3", "-g", "12", *AAC]),
+    ("v19_katie_1280x720_mpeg4_bt709_avi_25.avi", "data/talking_head/sadtalker_WDA_KatieHill_000.mp4",
+     "1280x720 pad, MPEG-4 part 2 in AVI, bt709-tagged, 25 fps, GOP 250, B-frames",
+     ["-vf", pad(1280, 720), "-c:v", "mpeg4", "-q:v", "3", "-g", "250", "-bf", "2", *BT709,
+      "-c:a", "libmp3lame", "-b:a", "128k"]),
+    ("v20_face4_1280x720_mpeg2_ps_25.mpg", "data/talking_head/retalking_face_4.mp4",
+     "1280x720 pad, MPEG-2 video in MPEG-PS (.mpg), 30->25 fps, GOP 12",
+     ["-vf", pad(1280, 720) + ",fps=25", "-c:v", "mpeg2video", "-q:v", "3", "-g", "12", "-bf", "2",
+      "-c:a", "mp2", "-b:a", "192k", "-f", "mpeg"]),
+    ("v21_face5_720x1280_mpeg1_ps_25.mpg", "data/talking_head/retalking_face_5.mp4",
+     "720x1280 pad (portrait), MPEG-1 video in MPEG-PS (.mpg), 25 fps, GOP 15",
+     ["-vf", pad(720, 1280), "-c:v", "mpeg1video", "-q:v", "3", "-g", "15", "-c:a", "mp2", "-b:a", "192k",
+      "-f", "mpeg"]),
+    ("v22_grid_1280x720_h264_bt709_25.mp4", "data/talking_head/grid/bbaf2n.mpg",
+     "1280x720 crop+upscale of a GRID clip, H.264 High, bt709-tagged, 25 fps, GOP 250, 3 s",
+     ["-vf", crop_scale(1280, 720), *X264, "-g", "250", *BT709, *AAC]),
+    ("v23_kristi_1280x720_h264_bt709_30_long.mp4", "data/talking_head/styletalk_KristiNoem.mp4",
+     "1280x720 pad (256² source), H.264 High, bt709-tagged, 30 fps, GOP 600, 18 s",
+     ["-vf", pad(1280, 720), *X264, "-g", "600", *BT709, *AAC]),
+    ("v24_obama_256x256_h264_bt709_30.mp4", "data/talking_head/styletalk_Obama_clip1.mp4",
+     "256x256 (native), H.264 High re-encode, bt709-tagged, 30 fps, GOP 30, 20 s",
+     [*X264, "-g", "30", *BT709, *AAC]),
+    ("v25_creator_1280x720_h264_bt709_30_long.mp4", "data/whole_body/creator_gesturing_phone.mp4",
+     "1280x720 downscale of a real 1080p30 clip, H.264 High, bt709-tagged, 30 fps, GOP 300, 30 s",
+     ["-t", "30", "-vf", "scale=1280:720:flags=bicubic", *X264, "-g", "300", *BT709, *AAC]),
+]
+
+
+def command(src: Path, dst: Path, opts: list[str]) -> list[str]:
+    return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(src), *opts, str(dst)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared"))
+    ap.add_argument("--out", default="/work/scratch/variants")
+    ap.add_argument("--list", action="store_true", help="print the commands, make nothing")
+    ap.add_argument("--only", nargs="*", default=None, help="names (or prefixes such as v05) to make")
+    a = ap.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, src, kind, opts in VARIANTS:
+        if a.only and not any(name.startswith(p) for p in a.only):
+            continue
+        cmd = command(Path(a.shared) / src, out / name, opts)
+        if a.list:
+            print(f"# {name}: {kind}\n{shlex.join(cmd)}\n")
+            continue
+        if (out / name).exists():
+            continue
+        print(name, flush=True)
+        subprocess.run(cmd, check=True)
+
+
+if __name__ == "__main__":
+    main()
