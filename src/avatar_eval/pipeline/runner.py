@@ -3,7 +3,15 @@
 Work unit = one clip of one model: a worker process builds a :class:`ClipContext`, decodes the
 clip once for every frame artifact the pending metrics need, computes those metrics and returns
 records. The main process appends them to the store as they arrive, so a killed run loses at
-most the clips in flight and a rerun computes only what is missing.
+most the clips in flight.
+
+Resume (:mod:`avatar_eval.results.resume`): every record carries a fingerprint (metric name +
+version, the options it reads, its weights' sha256, its inputs' content hashes, the THEval variant
+and reference); a rerun reuses a record only when the fingerprint matches (errors are retried
+unless ``keep_errors``; ``weights_unavailable`` skips always are). Feature files of dataset metrics
+are named by the same fingerprint. A rerun whose run-level configuration differs from the one in
+``run.json`` is refused (:class:`~avatar_eval.results.resume.RunConfigChanged`) unless
+``overwrite``, which moves the old records aside.
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from .. import __version__
 from ..errors import InputError, MetricUndefined, WeightsUnavailable
 from ..metrics.base import Metric, MetricValue
 from ..metrics.registry import get_metric, resolve_metrics
-from ..results.schema import DATASET, GT_MODEL, Record
+from ..results.resume import FileDigests, RunConfigChanged, config_changes, fingerprint, move_aside, run_config, \
+    run_config_fingerprint
+from ..results.schema import DATASET, GT_MODEL, Record, record_key
 from ..results.store import RecordStore, atomic_write_text
 from .context import ClipContext, PairContext
 from .manifest import Manifest, Sample, file_digest
@@ -38,6 +48,10 @@ class RunConfig:
     theval_variant: str = "paper"
     reference: str | None = None
     reports: bool = True
+    #: reuse ``error`` records (default: retry them)
+    keep_errors: bool = False
+    #: a changed configuration: move the old records aside (``records.jsonl.<timestamp>.bak``) instead of refusing
+    overwrite: bool = False
 
 
 @dataclass
@@ -49,6 +63,8 @@ class Job:
     dataset_metrics: list[str]  # dataset metrics whose features are missing for this clip
     options: dict[str, Any]
     feature_dir: str
+    fingerprints: dict[str, str] = field(default_factory=dict)  # metric -> fingerprint of its record / features
+    feature_paths: dict[str, str] = field(default_factory=dict)  # dataset metric -> feature file to write
 
 
 def _record_for(metric: Metric, model: str, sample_id: str, fn: Callable[[], Any], t0: float | None = None) -> Record:
@@ -92,8 +108,9 @@ def _context(sample: Sample, model: str, video: str, options: dict[str, Any]) ->
     )
 
 
-def feature_path(feature_dir: str, metric: Metric, video: str) -> Path:
-    return Path(feature_dir) / f"{metric.name}-v{metric.version}-{file_digest(video)[:32]}.npy"
+def feature_path(feature_dir: str, metric: Metric, fp: str) -> Path:
+    """The cached features of one clip, named by their fingerprint (see :class:`_Fingerprints`)."""
+    return Path(feature_dir) / f"{metric.name}-v{metric.version}-{fp[:32]}.npy"
 
 
 def process_job(job: Job) -> dict[str, Any]:
@@ -142,7 +159,8 @@ def process_job(job: Job) -> dict[str, Any]:
             else:
                 records.append(_record_for(m, job.model, job.sample.id, lambda m=m: m.compute(ctx), t0))
         for m in dmetrics:
-            path = feature_path(job.feature_dir, m, job.video)
+            path = Path(job.feature_paths[m.name]) if m.name in job.feature_paths else \
+                feature_path(job.feature_dir, m, file_digest(job.video))
             try:
                 feats = np.asarray(m.features(ctx))
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,7 +173,7 @@ def process_job(job: Job) -> dict[str, Any]:
         n_frames = ctx.frames_decoded
         timings["decode_passes"] = ctx.decode_count
     except Exception as e:  # noqa: BLE001 - probe failure etc.: every pending metric gets the error
-        for m in metrics:
+        for m in [*metrics, *dmetrics]:
             records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
     finally:
         ctx.release()
@@ -189,7 +207,12 @@ def _weights_hashes(metric_names: Iterable[str]) -> dict[str, str | None]:
         return {n: f"unresolved ({type(e).__name__})" for n in names}
 
 
-def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[str, Any] | None = None, *,
+                   weights: dict[str, str | None] | None = None, resume: dict[str, Any] | None = None,
+                   manifest_hash: str | None = None) -> dict[str, Any]:
+    """Write ``out/run.json``. ``resume`` is the run-level configuration (:func:`run_config`) that
+    a rerun must match; ``metrics`` / ``weights`` accumulate over the runs that extended this
+    directory (they describe every record in it)."""
     from ..audio.vad import DEFAULT_VAD, vad_description, vad_sha256
     from ..provenance import numeric_environment, package_versions
 
@@ -200,28 +223,129 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
         except ValueError:
             prev = {}
     vad = cfg.options.get("vad_model", DEFAULT_VAD)
+    weights = _weights_hashes(cfg.metrics) if weights is None else weights
+    prev_metrics = prev.get("metrics") if isinstance(prev.get("metrics"), dict) else {}
+    prev_weights = prev.get("weights") if isinstance(prev.get("weights"), dict) else {}
     meta = {
         "avatar_eval_version": __version__,
         "created": prev.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": {"metrics": cfg.metrics, "workers": cfg.workers, "options": cfg.options,
-                   "theval_variant": cfg.theval_variant, "reference": cfg.reference},
-        "metrics": {n: get_metric(n).info() for n in cfg.metrics},
-        "manifest_hash": manifest.hash(),
+                   "theval_variant": cfg.theval_variant, "reference": cfg.reference,
+                   "keep_errors": cfg.keep_errors},
+        "metrics": {**prev_metrics, **{n: get_metric(n).info() for n in cfg.metrics}},
+        "manifest_hash": manifest.hash() if manifest_hash is None else manifest_hash,
         "manifest": manifest.to_list(),
         "models": manifest.models,
         "has_gt": manifest.has_gt,
         "vad": {"model": vad, "description": vad_description(vad), "sha256": vad_sha256(vad)},
         "face_mesh": "MediaPipe Face Mesh (mediapipe.solutions.face_mesh, bundled model), fresh tracker per clip",
-        "weights": _weights_hashes(cfg.metrics),
+        "weights": {**prev_weights, **weights},
         "libraries": package_versions(),
         # CPU, ISA, kernel paths, thread counts, decoder builds: what can move a number
         # across installs with identical packages (docs/reproducibility.md)
         "environment": numeric_environment(),
         **(extra or {}),
     }
+    if resume is not None:
+        # what a rerun into this directory must match (docs/architecture.md, "Resume")
+        meta["resume"] = {"config": resume, "fingerprint": run_config_fingerprint(resume)}
     atomic_write_text(out / "run.json", json.dumps(meta, indent=2, default=str))
     return meta
+
+
+def _effective_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The run options with the defaults the metrics apply filled in (an unset ``vad_model`` is
+    the default VAD, so API runs and CLI runs compare equal)."""
+    from ..audio.vad import DEFAULT_VAD
+
+    return {"vad_model": DEFAULT_VAD, **options}
+
+
+def _previous_config(out: Path) -> dict[str, Any] | None:
+    """The run-level configuration of the records in ``out`` (from ``run.json``), if known."""
+    p = out / "run.json"
+    if not p.exists():
+        return None
+    try:
+        prev = json.loads(p.read_text())
+    except ValueError:
+        return None
+    stored = (prev.get("resume") or {}).get("config")
+    if isinstance(stored, dict):
+        return stored
+    # run.json written before resume fingerprints: rebuild the configuration from what it recorded
+    c = prev.get("config") or {}
+    versions = {n: str(i["version"]) for n, i in (prev.get("metrics") or {}).items()
+                if isinstance(i, dict) and "version" in i}
+    return run_config(_effective_options(c.get("options") or {}), c.get("theval_variant", "paper"),
+                      c.get("reference"), versions)
+
+
+def _claim_run_dir(out: Path, new: dict[str, Any], overwrite: bool) -> tuple[dict[str, Any], list[Path]]:
+    """Refuse a changed configuration (or, with ``overwrite``, move the old run aside).
+
+    Returns the configuration to store (the old metric versions kept: they describe records
+    still in the directory) and the paths moved aside."""
+    records = out / "records.jsonl"
+    has_records = records.exists() and records.stat().st_size > 0
+    if overwrite:
+        moved = move_aside([records, out / "run.json", out / "features"])
+        return new, moved
+    old = _previous_config(out) if has_records else None
+    if old is None:
+        return new, []
+    changes = config_changes(old, new)
+    if changes:
+        raise RunConfigChanged(out, changes)
+    merged = dict(new)
+    merged["metric_versions"] = dict(sorted({**(old.get("metric_versions") or {}), **new["metric_versions"]}.items()))
+    return merged, []
+
+
+def _metric_options(metric: Metric, options: dict[str, Any]) -> dict[str, Any]:
+    """The options a metric reads: ``reads_options`` when the metric declares it, else all."""
+    reads = getattr(metric, "reads_options", None)
+    if reads is None:
+        return dict(options)
+    return {k: options[k] for k in reads if k in options}
+
+
+class _Fingerprints:
+    """Fingerprints of this run's records and feature files (one place; see results/resume.py)."""
+
+    def __init__(self, classes: dict[str, Metric], options: dict[str, Any], weights: dict[str, str | None],
+                 settings: dict[str, Any]):
+        self.classes = classes
+        self.options = {n: _metric_options(m, options) for n, m in classes.items()}
+        self.weights = {n: {w: weights.get(w) for w in m.weights} for n, m in classes.items()}
+        self.settings = settings
+        self.digest = FileDigests()
+        self._inputs: dict[tuple[str, str, bool], dict[str, Any]] = {}
+
+    def inputs(self, sample: Sample, model: str, video: str | None, pair: bool) -> dict[str, Any]:
+        k = (sample.id, model, pair)
+        if k not in self._inputs:
+            d = {"video": self.digest(video), "audio": self.digest(sample.audio),
+                 "reference_image": self.digest(sample.reference_image), "transcript": sample.transcript,
+                 "regions": self.digest(sample.regions)}
+            if pair:
+                d["gt"] = self.digest(sample.gt)
+            self._inputs[k] = d
+        return self._inputs[k]
+
+    def _fp(self, n: str, inputs: Any) -> str:
+        return fingerprint(n, self.classes[n].version, options=self.options[n], weights=self.weights[n],
+                           inputs=inputs, settings=self.settings)
+
+    def clip(self, n: str, sample: Sample, model: str, video: str | None) -> str:
+        """A sample/pair record, or the features of one clip for a dataset metric."""
+        pair = self.classes[n].level == "pair" and model != GT_MODEL
+        return self._fp(n, self.inputs(sample, model, video, pair))
+
+    def dataset(self, n: str, gen: Iterable[str], gt: Iterable[str]) -> str:
+        """A dataset record: the fingerprints of the clip features it reduces."""
+        return self._fp(n, {"gen": sorted(gen), "gt": sorted(gt)})
 
 
 def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStore:
@@ -229,40 +353,97 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
     out.mkdir(parents=True, exist_ok=True)
     names = resolve_metrics(cfg.metrics)
     cfg.metrics = names
+    classes = {n: get_metric(n) for n in names}
+    options = _effective_options(cfg.options)
+    settings = {"theval_variant": cfg.theval_variant, "reference": cfg.reference}  # engine-independent
+    resume_cfg, moved = _claim_run_dir(
+        out, run_config(options, cfg.theval_variant, cfg.reference, {n: m.version for n, m in classes.items()}),
+        cfg.overwrite)
     store = RecordStore(out / "records.jsonl")
     feature_dir = str(out / "features")
-    write_run_json(out, manifest, cfg)
+    weights = _weights_hashes(names)
+    manifest_hash = manifest.hash()
+    write_run_json(out, manifest, cfg, weights=weights, resume=resume_cfg, manifest_hash=manifest_hash)
 
-    classes = {n: get_metric(n) for n in names}
+    fpr = _Fingerprints(classes, options, weights, settings)
+    keep = cfg.keep_errors
     clip_metrics = [n for n in names if classes[n].level in ("sample", "pair")]
     ds_metrics = [n for n in names if classes[n].level == "dataset"]
     models = ([GT_MODEL] if manifest.has_gt else []) + manifest.models
+    counts = {"reused": 0, "written": 0}
+
+    def _add(recs: Iterable[Record]) -> None:
+        recs = list(recs)
+        store.extend(recs)
+        counts["written"] += len(recs)
+
+    # dataset metrics: which models need their dataset record (re)computed, hence features of
+    # their clips and of the GT clips; a reusable dataset record needs no features at all
+    feat_fp: dict[tuple[str, str, str], str] = {}
+    need: dict[str, set[str]] = {}
+    for n in ds_metrics:
+        per_model: dict[str, list[str]] = {m: [] for m in models}
+        for s in manifest.samples:
+            for model in models:
+                v = s.video(model)
+                if v is not None:
+                    feat_fp[(n, model, s.id)] = fp = fpr.clip(n, s, model, v)
+                    per_model[model].append(fp)
+        need[n] = set()
+        for model in manifest.models:
+            full = fpr.dataset(n, per_model[model], per_model.get(GT_MODEL, []))
+            if store.reusable(record_key(model, DATASET, n), full, keep):
+                counts["reused"] += 1
+            else:
+                need[n].add(model)
+        if need[n] and manifest.has_gt:
+            need[n].add(GT_MODEL)
 
     jobs: list[Job] = []
     for s in manifest.samples:
         for model in models:
             video = s.video(model)
-            pending = []
+            pending: list[str] = []
+            fps: dict[str, str] = {}
             for n in clip_metrics:
                 if classes[n].level == "pair" and model == GT_MODEL:
                     continue
-                if not store.has(model, s.id, n):
-                    pending.append(n)
+                fp = fpr.clip(n, s, model, video)
+                if store.reusable(record_key(model, s.id, n), fp, keep):
+                    counts["reused"] += 1
+                    continue
+                pending.append(n)
+                fps[n] = fp
             if video is None:
                 # the model has no clip for this sample: say so once per metric
-                recs = [Record(model=model, sample_id=s.id, metric=n, metric_version=classes[n].version,
-                               region=classes[n].region, status="skipped", reason="missing_clip",
-                               message=f"no video of model {model!r} for sample {s.id!r}") for n in pending]
-                store.extend(recs)
+                _add(Record(model=model, sample_id=s.id, metric=n, metric_version=classes[n].version,
+                            region=classes[n].region, status="skipped", reason="missing_clip",
+                            message=f"no video of model {model!r} for sample {s.id!r}", fingerprint=fps[n])
+                     for n in pending)
                 continue
-            dpend = [n for n in ds_metrics if not store.has(model, DATASET, n) and not feature_path(feature_dir, classes[n], video).exists()]
+            dpend: list[str] = []
+            fpaths: dict[str, str] = {}
+            for n in ds_metrics:
+                if model not in need[n]:
+                    continue
+                fp = feat_fp[(n, model, s.id)]
+                path = feature_path(feature_dir, classes[n], fp)
+                if path.exists() or store.reusable(record_key(model, s.id, n), fp, keep):  # a kept feature error
+                    continue
+                dpend.append(n)
+                fps[n] = fp
+                fpaths[n] = str(path)
             if pending or dpend:
-                jobs.append(Job(model, s, video, pending, dpend, dict(cfg.options), feature_dir))
+                jobs.append(Job(model, s, video, pending, dpend, dict(cfg.options), feature_dir,
+                                fingerprints=fps, feature_paths=fpaths))
 
     stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0}
 
-    def _collect(res: dict[str, Any]) -> None:
-        store.extend(Record.from_dict(d) for d in res["records"])
+    def _collect(job: Job, res: dict[str, Any]) -> None:
+        recs = [Record.from_dict(d) for d in res["records"]]
+        for r in recs:
+            r.fingerprint = job.fingerprints.get(r.metric)
+        _add(recs)
         stats["clips"] += 1
         stats["frames"] += res["n_frames"]
         for k, v in res["timings"].items():
@@ -272,7 +453,7 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
     t0 = time.perf_counter()
     if cfg.workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            _collect(process_job(job))
+            _collect(job, process_job(job))
             bar.advance(f"{job.model}/{job.sample.id}")
     else:
         import multiprocessing as mp
@@ -285,12 +466,13 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
                 for f in done:
                     job = futs[f]
                     try:
-                        _collect(f.result())
+                        _collect(job, f.result())
                     except Exception as e:  # noqa: BLE001 - a crashed worker: record, go on
-                        store.extend(
+                        _add(
                             Record(model=job.model, sample_id=job.sample.id, metric=n, metric_version=classes[n].version,
-                                   region=classes[n].region, status="error", reason="worker_crash", message=repr(e))
-                            for n in job.metrics
+                                   region=classes[n].region, status="error", reason="worker_crash", message=repr(e),
+                                   fingerprint=job.fingerprints.get(n))
+                            for n in [*job.metrics, *job.dataset_metrics]
                         )
                     bar.advance(f"{job.model}/{job.sample.id}")
     bar.close()
@@ -299,20 +481,34 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
     # dataset-level metrics: reduce cached per-clip features, model vs GT
     for n in ds_metrics:
         m = classes[n]
-        gt_feats = _load_feats(manifest, GT_MODEL, m, feature_dir)
+        if not need[n] - {GT_MODEL}:
+            continue
+        gt_items = _feature_items(manifest, GT_MODEL, n, m, feature_dir, feat_fp)
         for model in manifest.models:
-            if store.has(model, DATASET, n):
+            if model not in need[n]:
                 continue
-            feats = _load_feats(manifest, model, m, feature_dir)
-            if not feats or not gt_feats:
-                store.append(Record(model=model, sample_id=DATASET, metric=n, metric_version=m.version, region=m.region,
-                                    status="skipped", reason="no_features",
-                                    message=f"features for {len(feats)} {model} clips and {len(gt_feats)} GT clips"))
+            items = _feature_items(manifest, model, n, m, feature_dir, feat_fp)
+            fp = fpr.dataset(n, [f for f, _ in items], [f for f, _ in gt_items])
+            if store.reusable(record_key(model, DATASET, n), fp, keep):
+                counts["reused"] += 1
                 continue
-            store.append(_record_for(m, model, DATASET, lambda m=m, feats=feats: m.reduce(feats, gt_feats)))
+            if not items or not gt_items:
+                _add([Record(model=model, sample_id=DATASET, metric=n, metric_version=m.version, region=m.region,
+                             status="skipped", reason="no_features", fingerprint=fp,
+                             message=f"features for {len(items)} {model} clips and {len(gt_items)} GT clips")])
+                continue
+            feats = [np.load(p) for _, p in items]
+            gt_feats = [np.load(p) for _, p in gt_items]
+            rec = _record_for(m, model, DATASET, lambda m=m, feats=feats, gt_feats=gt_feats: m.reduce(feats, gt_feats))
+            rec.fingerprint = fp
+            _add([rec])
 
-    write_run_json(out, manifest, cfg, {"last_run": {"wall_s": wall, "clips": stats["clips"], "frames": stats["frames"],
-                                                     "timings_s": stats["timings"]}})
+    last = {"wall_s": wall, "clips": stats["clips"], "frames": stats["frames"], "timings_s": stats["timings"],
+            "records_reused": counts["reused"], "records_written": counts["written"]}
+    if moved:
+        last["moved_aside"] = [str(p) for p in moved]
+    write_run_json(out, manifest, cfg, {"last_run": last}, weights=weights, resume=resume_cfg,
+                   manifest_hash=manifest_hash)
     if cfg.reports:
         build = _report_builder()
         if build is not None:
@@ -320,14 +516,16 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
     return store
 
 
-def _load_feats(manifest: Manifest, model: str, m: Metric, feature_dir: str) -> list[np.ndarray]:
+def _feature_items(manifest: Manifest, model: str, n: str, m: Metric, feature_dir: str,
+                   feat_fp: dict[tuple[str, str, str], str]) -> list[tuple[str, Path]]:
+    """(fingerprint, feature file) of every clip of ``model`` whose features exist (manifest order)."""
     out = []
     for s in manifest.samples:
-        v = s.video(model)
-        if v and Path(v).exists():
-            p = feature_path(feature_dir, m, v)
+        fp = feat_fp.get((n, model, s.id))
+        if fp is not None:
+            p = feature_path(feature_dir, m, fp)
             if p.exists():
-                out.append(np.load(p))
+                out.append((fp, p))
     return out
 
 

@@ -10,6 +10,10 @@ Contract shared by the runner, the report code and the study app.
 * ``error``: an exception on bad input or a bug; ``message`` says what happened.
 
 Distribution-level metrics (FID, FVD, ...) write one record with ``sample_id == DATASET``.
+
+``fingerprint`` is the resume fingerprint (:mod:`avatar_eval.results.resume`): a hash of what the
+value was computed from. A rerun reuses a record only when it matches; records written before it
+existed carry ``None`` and are recomputed.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Record:
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float | None = None
+    fingerprint: str | None = None
 
     @property
     def key(self) -> str:

@@ -3,7 +3,9 @@
 Every record is written as one complete line with a single ``write`` + ``flush`` + ``fsync``. A
 run killed mid-write leaves at most one torn last line; :class:`RecordStore` drops it on open
 (keeping a copy in ``records.jsonl.torn``) so a rerun resumes from every complete record and
-never duplicates one. Whole-file outputs go through :func:`atomic_write_bytes` (temp + rename).
+never duplicates one. What a rerun may reuse is decided by :meth:`RecordStore.reusable` (the
+fingerprint rule of :mod:`avatar_eval.results.resume`). Whole-file outputs go through
+:func:`atomic_write_bytes` (temp + rename).
 """
 
 from __future__ import annotations
@@ -115,7 +117,16 @@ class RecordStore:
         return len(self._records)
 
     def has(self, model: str, sample_id: str, metric: str) -> bool:
+        """A record of this key exists (whatever it was computed from): not a resume test, see
+        :meth:`reusable`."""
         return record_key(model, sample_id, metric) in self._records
+
+    def reusable(self, key: str, fingerprint: str, keep_errors: bool = False) -> bool:
+        """May the stored record of ``key`` (:func:`~.schema.record_key`) be reused instead of a
+        computation with this ``fingerprint``? The one resume rule: :func:`.resume.reusable`."""
+        from .resume import reusable
+
+        return reusable(self._records.get(key), fingerprint, keep_errors)
 
     def get(self, model: str, sample_id: str, metric: str) -> Record | None:
         return self._records.get(record_key(model, sample_id, metric))

@@ -1,0 +1,242 @@
+"""``avatar-eval doctor``: does this install reproduce the reference numbers?
+
+Runs every offline metric (no downloaded weights) through the real runner on the shipped clips
+(``examples/clips``: three real talking-head clips as GT, and two known-answer "models" made from
+them — audio delayed 0.5 s, frames frozen) and compares each value with the expected value stored
+in ``data/doctor_expected.json``, which was recorded with the locked install
+(``requirements/lock.txt``). ``--full`` adds the weight-backed metrics whose weights are present.
+
+Tolerances come from the measured cross-CPU spread (docs/reproducibility.md): MediaPipe's XNNPACK
+picks kernels by CPU, so Face Mesh-based values move by up to a few percent between CPU paths,
+while decode + pixel formulas (SSIM, PSNR, DIS flow) do not move at all. Each tolerance says why.
+A value passes when ``|got − expected| <= max(rel × |expected|, abs)``; a record whose status
+differs from the expected status (ok vs skipped/undefined) fails.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .pipeline.manifest import Manifest, Sample
+from .pipeline.runner import RunConfig, run
+from .results.schema import Record
+
+EXPECTED_FILE = Path(__file__).resolve().parent / "data" / "doctor_expected.json"
+
+#: the known-answer models made from examples/clips/gt (avatar_eval.testing.make_examples)
+MODELS = {"shifted": "audio_shift_0.5s", "frozen": "frozen"}
+#: the GRID clip's sentence (GRID corpus bbaf2n): the ASR check of speech.wer
+TRANSCRIPTS = {"grid_bbaf2n": "bin blue at f two now"}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rel: float
+    abs: float
+    why: str
+
+
+# Tolerances: a margin above the spread measured across CPU paths (native AVX-512 Zen 4 and, under
+# qemu-user, first-generation Zen, Zen 2, Haswell and Skylake; benchmarks/cpu_spread.py), written
+# next to the reason. Matched by the first prefix that fits the metric name.
+TOLERANCES: list[tuple[str, Tolerance]] = [
+    ("theval.silent_lip_stability", Tolerance(0.08, 2e-4, "Face Mesh (XNNPACK kernels chosen by CPU); a median "
+                                              "absolute deviation of a few silent frames moves most")),
+    ("theval.eyebrow_dynamics", Tolerance(0.05, 2e-4, "Face Mesh (XNNPACK kernels chosen by CPU)")),
+    ("theval.lip_dynamics", Tolerance(0.05, 2e-3, "Face Mesh (XNNPACK kernels chosen by CPU)")),
+    ("theval.lip_sync", Tolerance(0.05, 2e-3, "Face Mesh openness (XNNPACK kernels chosen by CPU); RMS is exact")),
+    ("theval.head_motion", Tolerance(0.05, 0.1, "Face Mesh geometry (XNNPACK kernels chosen by CPU)")),
+    ("hands.", Tolerance(0.05, 1e-3, "MediaPipe Hands (XNNPACK kernels chosen by CPU)")),
+    ("jwbdh.face.", Tolerance(0.02, 1e-3, "face crop boxes come from MediaPipe tracks (XNNPACK by CPU); "
+                              "pixel formulas are exact")),
+    ("jwbdh.hands.", Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
+    ("jwbdh.left_hand.", Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
+    ("jwbdh.right_hand.", Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
+    ("vbench.dynamic_degree.dis.", Tolerance(0.0, 1e-9, "region crops from MediaPipe tracks; a decision")),
+    ("vbench.motion_smoothness.dis.", Tolerance(0.01, 1e-4, "region crops from MediaPipe tracks (XNNPACK by CPU)")),
+    ("jwbdh.full.", Tolerance(1e-6, 1e-6, "decode + pixel formula: no CPU-dispatched kernel (float rounding only)")),
+    ("vbench.", Tolerance(1e-5, 1e-6, "OpenCV DIS flow on full frames: deterministic SIMD-free within 1e-5")),
+    ("speech.", Tolerance(0.0, 0.12, "CTranslate2: MKL on Intel, oneDNN elsewhere; one word of six may differ")),
+]
+DEFAULT_TOLERANCE = Tolerance(0.05, 1e-6, "default: 5 % until this metric's spread is measured")
+
+
+def tolerance_for(metric: str) -> Tolerance:
+    for prefix, tol in TOLERANCES:
+        if metric.startswith(prefix):
+            return tol
+    return DEFAULT_TOLERANCE
+
+
+def offline_metrics(full: bool = False) -> list[str]:
+    """Every registered clip-level metric that needs no downloaded weights; with ``full``, also
+    those whose weights resolve on this machine."""
+    from .metrics.registry import get_metric, list_metrics
+
+    names = []
+    for m in list_metrics():
+        n = m if isinstance(m, str) else m.name
+        metric = get_metric(n)
+        if metric.level == "dataset":
+            continue
+        if not metric.weights:
+            names.append(n)
+        elif full and _weights_present(metric.weights):
+            names.append(n)
+    return sorted(names)
+
+
+def _weights_present(names: Iterable[str]) -> bool:
+    from .weights.resolve import locate
+
+    try:
+        return all(locate(n) is not None for n in names)
+    except Exception:  # noqa: BLE001 - an unknown or broken weight entry: not present
+        return False
+
+
+def find_clips(clips: str | Path | None = None) -> Path:
+    """The shipped example clips: an explicit folder, or ``examples/clips`` of the source tree."""
+    cands = [Path(clips)] if clips else [Path(__file__).resolve().parents[2] / "examples" / "clips",
+                                        Path.cwd() / "examples" / "clips"]
+    for c in cands:
+        if (c / "gt").is_dir() and all((c / d).is_dir() for d in MODELS.values()):
+            return c
+    raise FileNotFoundError(
+        "doctor needs the shipped example clips (examples/clips with gt/, audio_shift_0.5s/, frozen/); "
+        f"looked in {', '.join(map(str, cands))}. Run it from a clone of the repository or pass --clips DIR.")
+
+
+def doctor_manifest(clips: Path) -> Manifest:
+    samples = []
+    for p in sorted((clips / "gt").iterdir()):
+        if p.suffix.lower() not in (".mp4", ".mpg"):
+            continue
+        models = {}
+        for model, folder in MODELS.items():
+            cand = sorted((clips / folder).glob(p.stem + ".*"))
+            if cand:
+                models[model] = str(cand[0])
+        samples.append(Sample(id=p.stem, gt=str(p), transcript=TRANSCRIPTS.get(p.stem), models=models))
+    return Manifest(samples, source=str(clips))
+
+
+@dataclass
+class Check:
+    metric: str
+    model: str
+    sample: str
+    expected: float | str
+    got: float | str
+    tol: Tolerance
+    passed: bool
+
+    @property
+    def rel_diff(self) -> float | None:
+        if isinstance(self.expected, float) and isinstance(self.got, float) and self.expected != 0:
+            return (self.got - self.expected) / abs(self.expected)
+        return None
+
+
+@dataclass
+class DoctorResult:
+    checks: list[Check]
+    environment: dict[str, Any]
+    expected_environment: dict[str, Any]
+    missing_expectations: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.missing_expectations
+
+
+def _value(rec: Record) -> float | str:
+    if rec.status == "ok" and rec.value is not None:
+        return float(rec.value)
+    return f"{rec.status}:{rec.reason}"
+
+
+def compute_values(metrics: list[str], clips: Path, out_dir: Path, workers: int = 2) -> dict[str, float | str]:
+    """Run ``metrics`` on the doctor clips; {"metric|model|sample": value or "status:reason"}."""
+    store = run(doctor_manifest(clips), RunConfig(metrics=metrics, out_dir=str(out_dir), workers=workers,
+                                                  reports=False), progress=False)
+    return {f"{r.metric}|{r.model}|{r.sample_id}": _value(r) for r in store.records()}
+
+
+def load_expected(path: Path = EXPECTED_FILE) -> dict[str, Any]:
+    if not path.exists():
+        return {"values": {}, "environment": {}}
+    return json.loads(path.read_text())
+
+
+def compare(expected: dict[str, float | str], got: dict[str, float | str]) -> tuple[list[Check], list[str]]:
+    checks: list[Check] = []
+    missing = []
+    for key in sorted(got):
+        metric, model, sample = key.split("|")
+        tol = tolerance_for(metric)
+        if key not in expected:
+            missing.append(key)
+            continue
+        e, g = expected[key], got[key]
+        if isinstance(e, float) and isinstance(g, float):
+            passed = abs(g - e) <= max(tol.rel * abs(e), tol.abs)
+        else:
+            passed = e == g
+        checks.append(Check(metric, model, sample, e, g, tol, passed))
+    return checks, missing
+
+
+def doctor(full: bool = False, clips: str | Path | None = None, workers: int = 2,
+           expected_path: Path = EXPECTED_FILE, out_dir: str | Path | None = None) -> DoctorResult:
+    from .provenance import numeric_environment
+
+    t0 = time.perf_counter()
+    root = find_clips(clips)
+    exp = load_expected(expected_path)
+    metrics = offline_metrics(full)
+    with tempfile.TemporaryDirectory(prefix="avatar-eval-doctor-") as tmp:
+        got = compute_values(metrics, root, Path(out_dir) if out_dir else Path(tmp), workers)
+    expected = {k: (float(v) if isinstance(v, (int, float)) else v) for k, v in exp.get("values", {}).items()}
+    checks, missing = compare(expected, got)
+    if full:
+        # weight-backed metrics recorded on another machine may be absent here: not a failure
+        missing = [k for k in missing if k.split("|")[0] in offline_metrics(False)]
+    return DoctorResult(checks, numeric_environment(), exp.get("environment", {}), missing,
+                        time.perf_counter() - t0)
+
+
+def record_expected(clips: str | Path | None = None, workers: int = 2, path: Path = EXPECTED_FILE) -> int:
+    """Write the expected values (maintainers: run with the locked install, then commit)."""
+    from .provenance import numeric_environment
+
+    root = find_clips(clips)
+    with tempfile.TemporaryDirectory(prefix="avatar-eval-doctor-") as tmp:
+        got = compute_values(offline_metrics(False), root, Path(tmp), workers)
+    env = numeric_environment()
+    doc = {
+        "note": "expected values of `avatar-eval doctor`; regenerate with `avatar-eval doctor --record` "
+                "on the locked install (requirements/lock.txt)",
+        "environment": {"cpu": env["cpu"], "kernels": env["kernels"], "packages": env["packages"]},
+        "values": {k: got[k] for k in sorted(got)},
+    }
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    return len(got)
+
+
+def fmt(v: float | str) -> str:
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.6g}"
+    return v
+

@@ -1,0 +1,55 @@
+"""``avatar-eval doctor``: the comparison rule, and the real check of this install."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from avatar_eval import doctor as D
+
+
+def test_tolerance_rule_passes_inside_and_fails_outside():
+    tol = D.tolerance_for("theval.lip_dynamics")
+    e = 1.0
+    inside = e * (1 + 0.9 * tol.rel)
+    outside = e * (1 + 1.1 * tol.rel)
+    checks, missing = D.compare({"theval.lip_dynamics|gt|a": e, "theval.lip_dynamics|gt|b": e},
+                                {"theval.lip_dynamics|gt|a": inside, "theval.lip_dynamics|gt|b": outside})
+    assert [c.passed for c in checks] == [True, False] and not missing
+
+
+def test_status_mismatch_and_missing_expectation_fail():
+    checks, missing = D.compare({"theval.lip_sync|muted|a": "skipped:undefined"},
+                                {"theval.lip_sync|muted|a": 0.3, "theval.lip_sync|muted|new": 0.3})
+    assert [c.passed for c in checks] == [False]
+    assert missing == ["theval.lip_sync|muted|new"]
+
+
+def test_every_tolerance_says_why_and_pixel_formulas_are_tight():
+    for _, tol in D.TOLERANCES:
+        assert tol.why and tol.rel >= 0 and tol.abs >= 0
+    # decode + pixel formulas have no CPU-dispatched kernel: a loose tolerance there would hide bugs
+    assert D.tolerance_for("jwbdh.full.ssim").rel <= 1e-5
+
+
+def test_expected_file_covers_every_offline_metric():
+    exp = D.load_expected()["values"]
+    metrics = {k.split("|")[0] for k in exp}
+    assert set(D.offline_metrics()) <= metrics, set(D.offline_metrics()) - metrics
+    # known answers by construction are in the expected values, not only their numbers:
+    # the frozen clip's lip dynamics are far below the moving original's
+    assert exp["theval.lip_dynamics|frozen|may"] < 0.2 * exp["theval.lip_dynamics|gt|may"]
+
+
+@pytest.mark.slow
+def test_doctor_passes_on_this_install(tmp_path):
+    out = tmp_path / "doctor.json"
+    proc = subprocess.run([sys.executable, "-m", "avatar_eval.cli.main", "doctor", "--json", str(out)],
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert res["ok"] and len(res["checks"]) >= 300
+    assert "checks pass" in proc.stdout
