@@ -181,6 +181,10 @@ def numeric_environment() -> dict[str, Any]:
         },
         "env": env,
         "decoders": _decoder_facts(),
+        # io/video.py: channels averaged, then scipy.signal.resample_poly (Kaiser window 5.0) to
+        # the metric's rate; THEval compat's lip-sync replays moviepy's 44.1 kHz export instead
+        "audio_resampler": "scipy.signal.resample_poly (default Kaiser window), channel mean first; "
+                           f"scipy {package_versions(('scipy',)).get('scipy')}",
         "packages": package_versions(),
     }
 
