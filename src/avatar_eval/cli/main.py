@@ -38,8 +38,16 @@ def run(
     theval_variant: str = typer.Option("paper", "--theval-variant", help="Final-score metrics: paper or compat."),
     reference: Optional[str] = typer.Option(None, "--reference", help="Stored GT reference set for the THEval final score."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    keep_errors: bool = typer.Option(False, "--keep-errors", help="On a rerun, keep error records instead of retrying them."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="The --out directory holds another configuration: move its "
+                                   "records aside (records.jsonl.<timestamp>.bak) and start afresh."),
 ) -> None:
-    """Evaluate every clip of every model (and the GT) with the chosen suites; reruns resume."""
+    """Evaluate every clip of every model (and the GT) with the chosen suites; reruns resume.
+
+    A rerun reuses a record only when what it was computed from is unchanged (metric version,
+    options, weights, input file); errors are retried unless --keep-errors. A rerun with another
+    configuration (--vad, --theval-variant, --reference, a metric version) is refused: use a new
+    --out, or --overwrite."""
     from ..errors import AvatarEvalError
     from ..pipeline.manifest import from_folders, load_manifest
     from ..pipeline.runner import RunConfig
@@ -59,15 +67,30 @@ def run(
                 raise typer.BadParameter("give --manifest, or --gt and/or --model NAME=FOLDER")
             man = from_folders(gt, models)
         cfg = RunConfig(metrics=list(suite), out_dir=str(out), workers=workers, options={"vad_model": vad},
-                        theval_variant=theval_variant, reference=reference)
+                        theval_variant=theval_variant, reference=reference, keep_errors=keep_errors,
+                        overwrite=overwrite)
         store = do_run(man, cfg, progress=not no_progress)
     except AvatarEvalError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2)
     recs = store.records()
+    last = _last_run(out)
+    for p in last.get("moved_aside", []):
+        console.print(f"moved aside: {p}")
+    if "records_reused" in last:
+        console.print(f"{last['records_written']} records computed, {last['records_reused']} reused")
     n = {s: sum(r.status == s for r in recs) for s in ("ok", "skipped", "error")}
     console.print(f"{len(recs)} records in {out / 'records.jsonl'}: {n['ok']} ok, {n['skipped']} skipped, {n['error']} error")
     console.print(f"show them with: avatar-eval show {out}")
+
+
+def _last_run(out: Path) -> dict:
+    import json
+
+    try:
+        return json.loads((out / "run.json").read_text()).get("last_run") or {}
+    except (OSError, ValueError):
+        return {}
 
 
 @app.command()

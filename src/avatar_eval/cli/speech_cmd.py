@@ -27,6 +27,8 @@ SysOpt = Annotated[Optional[list[str]], typer.Option(
 AsrOpt = Annotated[Optional[str], typer.Option("--asr-model", help="Whisper name (tiny.en, large-v3, ...) or CTranslate2 model directory; default: the packaged tiny.en")]
 MaxDurOpt = Annotated[float, typer.Option("--max-duration", help="refuse audio longer than this (seconds)")]
 BeamOpt = Annotated[int, typer.Option("--beam-size", help="beam size of the decoder")]
+KeepErrorsOpt = Annotated[bool, typer.Option(
+    "--keep-errors", help="on a rerun, keep error records instead of retrying them (same rule as `avatar-eval run`)")]
 
 
 def _fail(msg: str, code: int = 1) -> None:
@@ -123,10 +125,13 @@ def wer(
     max_duration: MaxDurOpt = 1200.0,
     beam_size: BeamOpt = 5,
     any_category: Annotated[bool, typer.Option("--any-category", help="accept categories beyond the JWB-DH four")] = False,
-    retry_errors: Annotated[bool, typer.Option(help="redo items whose record is an error")] = True,
+    keep_errors: KeepErrorsOpt = False,
+    retry_errors: Annotated[bool, typer.Option(help="older spelling: --no-retry-errors = --keep-errors", hidden=True)] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
-    """Transcribe every system's audio of every utterance and score WER/CER (resumable)."""
+    """Transcribe every system's audio of every utterance and score WER/CER (resumable: a record is
+    reused only when the audio, the reference, the ASR model and options are unchanged; errors are
+    retried unless --keep-errors)."""
     from ..errors import InputError
     from ..results.store import RecordStore
     from ..speech.evaluate import run_wer
@@ -140,7 +145,7 @@ def wer(
     _err.print(f"ASR: faster-whisper {m['engine_version']} {m['name']} ({m['source']}: {m['path']})",
                highlight=False)
     try:
-        s = run_wer(utts, systems, store, asr, retry_errors=retry_errors,
+        s = run_wer(utts, systems, store, asr, keep_errors=keep_errors or not retry_errors,
                     progress=None if quiet else _progress)
     except InputError as e:
         _fail(str(e))
@@ -185,10 +190,13 @@ def judge(
     cache: Annotated[Optional[Path], typer.Option(help="verdict cache (default OUT/judge_cache.jsonl)")] = None,
     template: Annotated[Optional[Path], typer.Option(help="prompt template file ({text}, {tts_prompt}, {criteria}, {category_label})")] = None,
     any_category: Annotated[bool, typer.Option("--any-category")] = False,
-    retry_errors: Annotated[bool, typer.Option(help="redo comparisons whose record is an error")] = True,
+    keep_errors: KeepErrorsOpt = False,
+    retry_errors: Annotated[bool, typer.Option(help="older spelling: --no-retry-errors = --keep-errors", hidden=True)] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
-    """Pairwise judge every candidate against the baseline per utterance (resumable, cached)."""
+    """Pairwise judge every candidate against the baseline per utterance (resumable, cached: a
+    record is reused only when both audio files, the judge, baseline, seed and prompt are unchanged;
+    errors are retried unless --keep-errors)."""
     from ..errors import InputError
     from ..results.store import RecordStore
     from ..speech.evaluate import run_judging
@@ -204,7 +212,7 @@ def judge(
     try:
         s = run_judging(utts, systems, baseline, j, store, cache=vc, seed=seed,
                         parse_retries=parse_retries, template=tmpl, workers=workers,
-                        retry_errors=retry_errors, progress=None if quiet else _progress)
+                        keep_errors=keep_errors or not retry_errors, progress=None if quiet else _progress)
     except InputError as e:
         _fail(str(e))
     _err.print(f"{s.done} judged ({s.errors} errors), {s.resumed} resumed; judge {j.identity}",

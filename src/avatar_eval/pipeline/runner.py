@@ -31,8 +31,9 @@ from .. import __version__
 from ..errors import InputError, MetricUndefined, WeightsUnavailable
 from ..metrics.base import Metric, MetricValue
 from ..metrics.registry import get_metric, resolve_metrics
-from ..results.resume import FileDigests, RunConfigChanged, config_changes, fingerprint, move_aside, run_config, \
-    run_config_fingerprint
+from ..results.resume import (
+    FileDigests, RunConfigChanged, config_changes, fingerprint, move_aside, run_config, run_config_fingerprint,
+)
 from ..results.schema import DATASET, GT_MODEL, Record, record_key
 from ..results.store import RecordStore, atomic_write_text
 from .context import ClipContext, PairContext

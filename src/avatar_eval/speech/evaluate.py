@@ -11,11 +11,14 @@ Records (see ``avatar_eval.results.schema``): ``model`` = system name, ``sample_
   from the study app use ``sample_id = "<utterance id>@<participant>"`` (one record per vote).
 
 Every item is written as soon as it is done (one fsync'd JSONL line), so a killed run loses at
-most the item in flight. A rerun skips items whose record is ``ok`` or ``skipped`` and was made
-with the same ASR model / judge / baseline, and retries ``error`` items (``retry_errors=False``
-keeps them). Bad input is a per-item ``error`` record with a ``reason``: ``missing_audio``,
-``too_long``, ``bad_input``, ``judge_error``, ``judge_unavailable``, ``unparseable_verdict``,
-``exception``; an undefined WER (empty reference) is ``skipped`` / ``undefined``.
+most the item in flight. Resume follows the one rule of :mod:`avatar_eval.results.resume`, like
+the pipeline runner: a record is reused only when its fingerprint matches (metric + version; the
+ASR options and model SHA-256, or the judge identity, baseline, seed and prompt template; the
+content hash of the audio and the utterance's text), ``error`` records are retried unless
+``keep_errors`` (``retry_errors=False`` is the older spelling of the same), and records without a
+fingerprint (earlier versions) are recomputed. Bad input is a per-item ``error`` record with a
+``reason``: ``missing_audio``, ``too_long``, ``bad_input``, ``judge_error``, ``judge_unavailable``,
+``unparseable_verdict``, ``exception``; an undefined WER (empty reference) is ``skipped`` / ``undefined``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..errors import InputError, MetricUndefined
-from ..results.schema import Record
+from ..results.resume import FileDigests, fingerprint
+from ..results.schema import Record, record_key
 from ..results.store import RecordStore
 from .asr import AudioTooLong, WhisperAsr
 from .judge import (
@@ -82,15 +86,33 @@ def _error(model: str, sid: str, metric: str, reason: str, exc: BaseException | 
                   details=details or {}, elapsed_s=elapsed)
 
 
+def _keep(keep_errors: bool | None, retry_errors: bool | None) -> bool:
+    """``keep_errors`` wins; ``retry_errors`` is its older, inverted spelling; default: retry."""
+    if keep_errors is not None:
+        return keep_errors
+    return retry_errors is False
+
+
+def _audio(folder: AudioFolder, utt: Utterance) -> tuple[Path | None, BaseException | None]:
+    try:
+        return folder.find(utt), None
+    except InputError as e:  # MissingAudio, or several files match the id
+        return None, e
+
+
 # --------------------------------------------------------------------------------------------
 # WER
 # --------------------------------------------------------------------------------------------
-def _wer_done(rec: Record | None, model_sha: str, retry_errors: bool) -> bool:
-    if rec is None:
-        return False
-    if rec.status == "error":
-        return not retry_errors
-    return (rec.details.get("asr_model") or {}).get("model_sha256") == model_sha
+def _asr_options(asr: Any) -> dict[str, Any]:
+    opts = getattr(asr, "options", None)
+    return dict(opts()) if callable(opts) else {}
+
+
+def wer_fingerprint(utt: Utterance, audio_digest: str | None, asr_options: dict[str, Any],
+                    model_sha: str | None) -> str:
+    return fingerprint(WER_METRIC, METRIC_VERSION, options=asr_options, weights={"asr_model": model_sha},
+                       inputs={"audio": audio_digest, "reference": utt.text, "category": utt.category,
+                               "language": utt.language})
 
 
 def wer_record(system: str, utt: Utterance, audio: Path | None, asr: WhisperAsr) -> Record:
@@ -139,26 +161,33 @@ def run_wer(
     store: RecordStore,
     asr: WhisperAsr,
     *,
-    retry_errors: bool = True,
+    keep_errors: bool | None = None,
+    retry_errors: bool | None = None,
     progress: Progress | None = None,
 ) -> RunSummary:
     """Transcribe and score every (system, utterance); resumable (see the module doc)."""
     folders = _folders(systems)
+    keep = _keep(keep_errors, retry_errors)
     model_sha = asr.describe()["model_sha256"]
+    options = _asr_options(asr)
+    digest = FileDigests()
     summary = RunSummary()
     for system, folder in folders.items():
         for utt in utterances:
-            if _wer_done(store.get(system, utt.id, WER_METRIC), model_sha, retry_errors):
+            path, find_error = _audio(folder, utt)
+            fp = wer_fingerprint(utt, digest(path), options, model_sha)
+            if store.reusable(record_key(system, utt.id, WER_METRIC), fp, keep):
                 summary.resumed += 1
                 continue
-            try:
-                rec = wer_record(system, utt, folder.find(utt), asr)
-            except MissingAudio as e:
-                rec = _error(system, utt.id, WER_METRIC, "missing_audio", e,
+            if isinstance(find_error, MissingAudio):
+                rec = _error(system, utt.id, WER_METRIC, "missing_audio", find_error,
                              {"category": utt.category, "reference": utt.text})
-            except InputError as e:  # several files match the id
-                rec = _error(system, utt.id, WER_METRIC, "bad_input", e,
+            elif find_error is not None:  # several files match the id
+                rec = _error(system, utt.id, WER_METRIC, "bad_input", find_error,
                              {"category": utt.category, "reference": utt.text})
+            else:
+                rec = wer_record(system, utt, path, asr)
+            rec.fingerprint = fp
             store.append(rec)
             summary.count(rec)
             if progress:
@@ -175,13 +204,21 @@ def candidate_in_slot_a(seed: int, candidate: str, baseline: str, utterance_id: 
     return bool(h[0] & 1)
 
 
-def _judge_done(rec: Record | None, identity: str, baseline: str, retry_errors: bool) -> bool:
-    if rec is None:
-        return False
-    if rec.status == "error":
-        return not retry_errors
-    d = rec.details
-    return d.get("judge") == identity and d.get("baseline") == baseline
+def _template_id(template: str | None) -> str:
+    return TEMPLATE_VERSION if template is None else "custom:" + hashlib.sha256(template.encode()).hexdigest()[:12]
+
+
+def judge_fingerprint(utt: Utterance, identity: str, baseline: str, seed: int, template: str | None,
+                      candidate_digest: str | None, baseline_digest: str | None) -> str:
+    try:
+        prompt = hashlib.sha256(render_prompt(utt, template).encode()).hexdigest()
+    except (KeyError, IndexError, ValueError):
+        prompt = None
+    return fingerprint(JUDGE_METRIC, METRIC_VERSION,
+                       options={"judge": identity, "baseline": baseline, "seed": seed,
+                                "template": _template_id(template)},
+                       inputs={"candidate_audio": candidate_digest, "baseline_audio": baseline_digest,
+                               "prompt": prompt, "category": utt.category})
 
 
 _OUTCOME = {("A", True): "win", ("B", False): "win", ("A", False): "loss", ("B", True): "loss"}
@@ -207,8 +244,7 @@ def judge_one(
         "category": utt.category, "seed": seed,
         "slot_a": candidate if cand_a else baseline, "slot_b": baseline if cand_a else candidate,
         "candidate_slot": "A" if cand_a else "B", "audio_candidate": str(cand_audio),
-        "audio_baseline": str(base_audio), "template": TEMPLATE_VERSION if template is None else
-        "custom:" + hashlib.sha256(template.encode()).hexdigest()[:12],
+        "audio_baseline": str(base_audio), "template": _template_id(template),
     }
     try:
         sha_a, sha_b = file_sha256(a), file_sha256(b)
@@ -275,13 +311,16 @@ def run_judging(
     parse_retries: int = 2,
     template: str | None = None,
     workers: int = 1,
-    retry_errors: bool = True,
+    keep_errors: bool | None = None,
+    retry_errors: bool | None = None,
     progress: Progress | None = None,
 ) -> RunSummary:
     """Judge every candidate (every system but ``baseline``) against the baseline per utterance."""
     if baseline not in systems:
         raise InputError(f"baseline {baseline!r} is not among the systems: {', '.join(systems)}")
     folders = _folders(systems)
+    keep = _keep(keep_errors, retry_errors)
+    digest = FileDigests()
     cache = cache if cache is not None else VerdictCache(None)
     if template is not None and utterances:
         try:
@@ -292,37 +331,40 @@ def run_judging(
                 "{category}, {category_label}, {criteria}, {utterance_id}; write literal braces as {{ }})"
             ) from e
     summary = RunSummary()
-    todo: list[tuple[str, Utterance, Path, Path]] = []
+    todo: list[tuple[str, Utterance, Path, Path, str]] = []
     for cand in folders:
         if cand == baseline:
             continue
         for utt in utterances:
-            if _judge_done(store.get(cand, utt.id, JUDGE_METRIC), judge.identity, baseline, retry_errors):
-                summary.resumed += 1
-                continue
             miss = []
             paths = {}
             for who in (cand, baseline):
-                try:
-                    paths[who] = folders[who].find(utt)
-                except InputError as e:
-                    miss.append(str(e))
+                paths[who], err = _audio(folders[who], utt)
+                if err is not None:
+                    miss.append(str(err))
+            fp = judge_fingerprint(utt, judge.identity, baseline, seed, template,
+                                   digest(paths[cand]), digest(paths[baseline]))
+            if store.reusable(record_key(cand, utt.id, JUDGE_METRIC), fp, keep):
+                summary.resumed += 1
+                continue
             if miss:
                 reason = "missing_audio" if all("no audio" in m for m in miss) else "bad_input"
                 rec = _error(cand, utt.id, JUDGE_METRIC, reason, "; ".join(miss),
                              {"baseline": baseline, "candidate": cand, "judge": judge.identity,
                               "category": utt.category})
+                rec.fingerprint = fp
                 store.append(rec)
                 summary.count(rec)
                 continue
-            todo.append((cand, utt, paths[cand], paths[baseline]))
+            todo.append((cand, utt, paths[cand], paths[baseline], fp))
 
     lock = threading.Lock()
 
-    def work(item: tuple[str, Utterance, Path, Path]) -> None:
-        cand, utt, ca, ba = item
+    def work(item: tuple[str, Utterance, Path, Path, str]) -> None:
+        cand, utt, ca, ba, fp = item
         rec = judge_one(cand, baseline, utt, ca, ba, judge, cache, seed=seed,
                         parse_retries=parse_retries, template=template)
+        rec.fingerprint = fp
         with lock:
             store.append(rec)
             summary.count(rec)
@@ -342,6 +384,8 @@ def run_judging(
 # --------------------------------------------------------------------------------------------
 # human votes from the study app
 # --------------------------------------------------------------------------------------------
+_VOTE_FIELDS = ("study_id", "vote_id", "participant", "kind", "sample_id", "left_model", "right_model",
+                "dimension", "answer")
 _ANSWER_SLOT = {"left": "A", "right": "B", "same": "tie", "tie": "tie", "a": "A", "b": "B"}
 
 
@@ -362,12 +406,18 @@ def import_study_votes(
     store: RecordStore,
     *,
     dimension: str | None = None,
+    keep_errors: bool = True,
 ) -> RunSummary:
     """Turn the study app's vote export (``avatar-eval study export``: one row per vote with
     ``sample_id``, ``left_model``, ``right_model``, ``answer`` left/right/same, ``participant``,
     ``dimension``, ``kind``) into ``speech.judge`` records. Left is slot A. Gold trials, votes of
     pairs without the baseline, and other dimensions (when ``dimension`` is given) are ignored;
-    a vote for an unknown utterance is an ``error`` record."""
+    a vote for an unknown utterance is an ``error`` record.
+
+    Resume: the same rule as every runner, fingerprinted by the vote row, the utterance it names
+    (or its absence) and the baseline. ``keep_errors`` defaults to True here: an import error is a
+    function of exactly those inputs, so retrying it with an unchanged fingerprint gives the same
+    error; a changed export or utterance set changes the fingerprint and is re-imported."""
     by_id = {u.id: u for u in utterances}
     summary = RunSummary()
     for row in _read_rows(Path(path)):
@@ -383,10 +433,13 @@ def import_study_votes(
         who = str(row.get("participant", "")) or "anon"
         sid = f"{uid}@{who}"
         identity = "human:study" + (f":{row.get('study_id')}" if row.get("study_id") else "")
-        if store.has(cand, sid, JUDGE_METRIC):
+        utt = by_id.get(uid)
+        fp = fingerprint(JUDGE_METRIC, METRIC_VERSION, options={"baseline": baseline, "judge": identity},
+                         inputs={"vote": {k: row.get(k) for k in _VOTE_FIELDS},
+                                 "utterance": None if utt is None else [utt.id, utt.category]})
+        if store.reusable(record_key(cand, sid, JUDGE_METRIC), fp, keep_errors):
             summary.resumed += 1
             continue
-        utt = by_id.get(uid)
         ans = _ANSWER_SLOT.get(str(row.get("answer", "")).strip().lower())
         cand_a = left == cand
         details = {"baseline": baseline, "candidate": cand, "judge": identity,
@@ -404,6 +457,7 @@ def import_study_votes(
             details.update(verdict=ans, outcome=outcome)
             rec = Record(model=cand, sample_id=sid, metric=JUDGE_METRIC, status="ok",
                          value=_VALUE[outcome], metric_version=METRIC_VERSION, details=details)
+        rec.fingerprint = fp
         store.append(rec)
         summary.count(rec)
     return summary
