@@ -18,12 +18,13 @@ console = Console()
 
 
 def _mount() -> None:
-    from . import doctor_cmd, speech_cmd, study_cmd, weights_cmd
+    from . import doctor_cmd, report_cmd, speech_cmd, study_cmd, weights_cmd
 
     app.add_typer(weights_cmd.app, name="weights", help="Model weights: list, where, pull, verify.")
     app.add_typer(speech_cmd.app, name="speech", help="Speech protocol: ASR/WER and pairwise judge win-rates.")
     app.add_typer(study_cmd.app, name="study", help="Human preference studies (2AFC / GSB) and their analysis.")
     app.command(name="doctor")(doctor_cmd.doctor)
+    app.command(name="report")(report_cmd.report)
 
 
 @app.command()
@@ -41,13 +42,17 @@ def run(
     keep_errors: bool = typer.Option(False, "--keep-errors", help="On a rerun, keep error records instead of retrying them."),
     overwrite: bool = typer.Option(False, "--overwrite", help="The --out directory holds another configuration: move its "
                                    "records aside (records.jsonl.<timestamp>.bak) and start afresh."),
+    reports: bool = typer.Option(True, "--reports/--no-reports", help="Write the report files after the run "
+                                 "(leaderboard.md, summary.*, theval_scores.*, radar.png, report.json); "
+                                 "`avatar-eval report OUT` writes them later."),
 ) -> None:
     """Evaluate every clip of every model (and the GT) with the chosen suites; reruns resume.
 
     A rerun reuses a record only when what it was computed from is unchanged (metric version,
     options, weights, input file); errors are retried unless --keep-errors. A rerun with another
     configuration (--vad, --theval-variant, --reference, a metric version) is refused: use a new
-    --out, or --overwrite."""
+    --out, or --overwrite. The runner computes records; the report files are written afterwards
+    from them (the same as `avatar-eval report OUT`)."""
     from ..errors import AvatarEvalError
     from ..pipeline.manifest import from_folders, load_manifest
     from ..pipeline.runner import RunConfig
@@ -68,8 +73,13 @@ def run(
             man = from_folders(gt, models)
         cfg = RunConfig(metrics=list(suite), out_dir=str(out), workers=workers, options={"vad_model": vad},
                         theval_variant=theval_variant, reference=reference, keep_errors=keep_errors,
-                        overwrite=overwrite)
+                        overwrite=overwrite, reports=reports)
         store = do_run(man, cfg, progress=not no_progress)
+        if cfg.reports:
+            from ..report.build import build_reports
+
+            build_reports(out, store.records(), theval_variant=cfg.theval_variant,  # type: ignore[arg-type]
+                          reference=cfg.reference)
     except AvatarEvalError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2)
@@ -82,6 +92,8 @@ def run(
     n = {s: sum(r.status == s for r in recs) for s in ("ok", "skipped", "error")}
     console.print(f"{len(recs)} records in {out / 'records.jsonl'}: {n['ok']} ok, {n['skipped']} skipped, {n['error']} error")
     console.print(f"show them with: avatar-eval show {out}")
+    if not cfg.reports:
+        console.print(f"write the report files with: avatar-eval report {out}", soft_wrap=True, highlight=False)
 
 
 def _last_run(out: Path) -> dict:
@@ -119,8 +131,13 @@ def metrics(
         except UnknownNameError as e:
             console.print(f"[red]error:[/red] {e}")
             raise typer.Exit(2)
+        from ..metrics.registry import origin
+
         for k, v in cls.info().items():
             console.print(f"[bold]{k}[/bold]: {v}")
+        o = origin(name)
+        how = "" if o.literal else f"  ({o.how}: the name is assembled in code, not written as a literal)"
+        console.print(f"[bold]defined at[/bold]: {o}{how}", soft_wrap=True, highlight=False)
         return
     t = Table(title="metrics")
     for col in ("name", "variant", "level", "better", "needs", "weights", "description"):

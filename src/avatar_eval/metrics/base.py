@@ -48,6 +48,8 @@ class Metric:
     display: ClassVar[str] = ""
     #: region the value refers to ("full", "face", "mouth", "hands", "left_hand", ...)
     region: ClassVar[str] = "full"
+    #: unit of the value, for reports ("" = unitless or not stated); recorded in run.json
+    units: ClassVar[str] = ""
 
     def compute(self, ctx: "ClipContext") -> MetricValue | float:
         raise NotImplementedError
@@ -67,5 +69,6 @@ class Metric:
             "weights": list(cls.weights),
             "level": cls.level,
             "region": cls.region,
+            "units": cls.units,
             "description": cls.description,
         }

@@ -1,15 +1,24 @@
-"""Metric and suite registry with "did you mean" errors (pyiqa / lm-eval-harness style)."""
+"""Metric and suite registry with "did you mean" errors (pyiqa / lm-eval-harness style).
+
+:func:`origin` says where a metric is defined (file and line, as lm-evaluation-harness's
+``origin()``), for ``avatar-eval metrics NAME``.
+"""
 
 from __future__ import annotations
 
+import ast
 import difflib
 import importlib
-from typing import Iterable
+import sys
+from functools import cache
+from typing import Iterable, NamedTuple
 
 from ..errors import UnknownNameError
 from .base import Metric
 
 _METRICS: dict[str, type[Metric]] = {}
+#: metric name -> (file, line) of the register() call, first frame outside this module
+_REGISTERED_AT: dict[str, tuple[str, int]] = {}
 _SUITES: dict[str, list[str]] = {}
 _SUITE_DOCS: dict[str, str] = {}
 
@@ -52,7 +61,16 @@ def register(cls: type[Metric]) -> type[Metric]:
     if cls.name in _METRICS and _METRICS[cls.name] is not cls:
         raise ValueError(f"metric {cls.name!r} registered twice")
     _METRICS[cls.name] = cls
+    if cls.name not in _REGISTERED_AT:
+        _REGISTERED_AT[cls.name] = _caller_outside_registry()
     return cls
+
+
+def _caller_outside_registry() -> tuple[str, int]:
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename == __file__:
+        f = f.f_back
+    return (f.f_code.co_filename, f.f_lineno) if f is not None else ("", 0)
 
 
 def register_suite(name: str, metrics: Iterable[str], doc: str = "") -> None:
@@ -108,3 +126,194 @@ def resolve_metrics(names: Iterable[str]) -> list[str]:
             )
     seen: set[str] = set()
     return [m for m in out if not (m in seen or seen.add(m))]
+
+
+# --------------------------------------------------------------------------- origin
+
+
+class Origin(NamedTuple):
+    """Where a metric is defined: ``path:line``, how that line was found, and whether the name is
+    in the source as a literal.
+
+    ``how`` is one of
+
+    * ``"class"``: the ``class`` statement of the metric's own class;
+    * ``"literal"``: a line holding the name as a string literal (a variant-table row, a
+      ``name=...`` keyword), not counting suite lists (``register_suite(...)``, lists of names);
+    * ``"table-row"``: the name is assembled from a template (``f"vbench.{suffix}.{region}"``); the
+      line is the row of the table (a tuple inside a list/tuple) that supplies one of its parts;
+    * ``"template"``: the line of that template (no table row found);
+    * ``"registered"``: the ``register()`` call (nothing better found).
+
+    ``literal`` is True when ``grep '"NAME"'`` finds the name where it is defined (the module of
+    its class or of its ``register()`` call; suite lists do not count).
+    """
+
+    path: str
+    line: int
+    how: str
+    literal: bool
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def origin(name: str) -> Origin:
+    """File and line where metric ``name`` is defined (see :class:`Origin` for the search order).
+
+    Searched: the file of the module that created the metric's class, then the file of its
+    ``register()`` call."""
+    cls = get_metric_class(name)
+    mod = sys.modules.get(cls.__module__)
+    path = getattr(mod, "__file__", None) or ""
+    site = _REGISTERED_AT.get(name, ("", 0))
+    files = [f for f in dict.fromkeys([path, site[0]]) if f.endswith(".py")]
+    sources = [(f, src) for f in files if (src := _parsed(f)) is not None]
+    lits = [(f, line) for f, src in sources if (line := src.literal_line(name)) is not None]
+    literal = bool(lits)
+    if sources and sources[0][0] == path:
+        own = sources[0][1].class_line(cls.__qualname__)
+        if own is not None:
+            return Origin(path, own, "class", literal)
+    if lits:
+        return Origin(lits[0][0], lits[0][1], "literal", True)
+    for f, src in sources:
+        tpl = src.template_match(name)
+        if tpl is not None:
+            line, parts = tpl
+            row = src.table_row(parts, line)
+            return Origin(f, row, "table-row", False) if row is not None else Origin(f, line, "template", False)
+    if site[0]:
+        return Origin(site[0], site[1], "registered", False)
+    return Origin(path, 1, "registered", False)
+
+
+class _Source:
+    """The AST of one module file, with parent links, for :func:`origin`."""
+
+    def __init__(self, tree: ast.Module):
+        self.tree = tree
+        self.parent: dict[ast.AST, ast.AST] = {}
+        #: string constant -> its nodes; f-strings; table rows (a tuple inside a list / tuple,
+        #: first item a string) by that first item
+        self.strings: dict[str, list[ast.Constant]] = {}
+        self.templates: list[ast.JoinedStr] = []
+        self.rows: dict[str, list[int]] = {}
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                self.parent[child] = node
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                self.strings.setdefault(node.value, []).append(node)
+            elif isinstance(node, ast.JoinedStr):
+                self.templates.append(node)
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Tuple) and node.elts and isinstance(self.parent.get(node), (ast.List, ast.Tuple))
+                    and isinstance(node.elts[0], ast.Constant) and isinstance(node.elts[0].value, str)):
+                self.rows.setdefault(node.elts[0].value, []).append(node.lineno)
+
+    def class_line(self, qualname: str) -> int | None:
+        """Line of the ``class`` statement of ``qualname`` (nested classes: ``Outer.Inner``)."""
+        body: list[ast.stmt] = self.tree.body
+        node: ast.ClassDef | None = None
+        for part in qualname.split("."):
+            node = next((n for n in body if isinstance(n, ast.ClassDef) and n.name == part), None)
+            if node is None:
+                return None
+            body = node.body
+        return node.lineno if node is not None else None
+
+    def _in_suite_list(self, node: ast.AST) -> bool:
+        p = self.parent.get(node)
+        while p is not None:
+            if isinstance(p, ast.Call) and _call_name(p) == "register_suite":
+                return True
+            if isinstance(p, (ast.List, ast.Set)) and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in p.elts
+            ):
+                return True
+            if isinstance(p, ast.stmt):
+                return False
+            p = self.parent.get(p)
+        return False
+
+    def literal_line(self, name: str) -> int | None:
+        """The best line holding ``"name"`` as a literal: a ``name=`` keyword or assignment first,
+        then any other use outside suite lists."""
+        hits = [n for n in self.strings.get(name, []) if not self._in_suite_list(n)]
+        if not hits:
+            return None
+
+        def named(n: ast.AST) -> bool:
+            p = self.parent.get(n)
+            if isinstance(p, ast.keyword) and p.arg == "name":
+                return True
+            return isinstance(p, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "name" for t in p.targets)
+
+        best = [n for n in hits if named(n)] or hits
+        return min(n.lineno for n in best)
+
+    def template_match(self, name: str) -> tuple[int, list[str]] | None:
+        """(line, parts) of the f-string that builds ``name`` (``f"jwbdh.{r}.{q}"``).
+
+        The line is the matching template with the most literal characters; ``parts`` are the
+        values its placeholders can take, over every matching template and every way the name
+        splits (``vbench.dynamic_degree.dis.face`` gives ``dynamic_degree.dis``, ``face``,
+        ``dynamic_degree``, ``dis.face``, ...)."""
+        family = name.split(".", 1)[0] + "."
+        best: tuple[int, int] | None = None
+        parts: list[str] = []
+        for n in self.templates:
+            if not n.values:
+                continue
+            first = n.values[0]
+            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)
+                    and first.value.startswith(family)):
+                continue
+            pieces = [v.value if isinstance(v, ast.Constant) else None for v in n.values]
+            if None not in pieces:
+                continue  # no placeholder: a literal, handled by literal_line
+            fills = _fills(pieces, name)
+            if not fills:
+                continue
+            for fill in fills:
+                parts.extend(f for f in fill if f not in parts)
+            n_lit = sum(len(p) for p in pieces if p is not None)
+            if best is None or n_lit > best[0] or (n_lit == best[0] and n.lineno < best[1]):
+                best = (n_lit, n.lineno)
+        return (best[1], parts) if best is not None else None
+
+    def table_row(self, parts: list[str], near: int) -> int | None:
+        """Line of a table row (a tuple inside a list or tuple) whose first item is one of
+        ``parts``: the longest part wins, then the row nearest to line ``near`` (the template)."""
+        rows = {p: self.rows[p] for p in parts if p in self.rows}
+        if not rows:
+            return None
+        return min(rows[max(rows, key=len)], key=lambda line: (abs(line - near), line))
+
+
+def _fills(pieces: list[str | None], name: str) -> list[tuple[str, ...]]:
+    """Every way ``name`` matches a template: literal pieces (str) and placeholders (None, each
+    a non-empty string); one tuple of placeholder values per way."""
+    if not pieces:
+        return [()] if not name else []
+    head, rest = pieces[0], pieces[1:]
+    if head is not None:
+        return _fills(rest, name[len(head):]) if name.startswith(head) else []
+    out: list[tuple[str, ...]] = []
+    for i in range(1, len(name) + 1):
+        out.extend((name[:i], *tail) for tail in _fills(rest, name[i:]))
+    return out
+
+
+def _call_name(call: ast.Call) -> str:
+    f = call.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+
+
+@cache
+def _parsed(path: str) -> _Source | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return _Source(ast.parse(f.read(), filename=path))
+    except (OSError, SyntaxError, ValueError):
+        return None

@@ -1,4 +1,10 @@
-"""The local runner: manifest × models × metrics -> records.jsonl (resumable), run.json, reports.
+"""The local runner: manifest × models × metrics -> records.jsonl (resumable) and run.json.
+
+:func:`run` computes records and returns the :class:`RecordStore`; it writes no report. The caller
+renders them (``avatar-eval run`` calls :func:`avatar_eval.report.build.build_reports` after the
+run; ``avatar-eval report RUN_DIR`` does the same on a finished run). ``run.json`` records each
+metric's ``Metric.info()`` (direction, units, version, ...) so reports never depend on the code
+installed when they are made.
 
 Work unit = one clip of one model: a worker process builds a :class:`ClipContext`, decodes the
 clip once for every frame artifact the pending metrics need, computes those metrics and returns
@@ -48,6 +54,8 @@ class RunConfig:
     options: dict[str, Any] = field(default_factory=dict)
     theval_variant: str = "paper"
     reference: str | None = None
+    #: for the caller: build the report files after the run (``avatar-eval run`` reads it;
+    #: :func:`run` itself never builds reports, see ``avatar-eval report``)
     reports: bool = True
     #: reuse ``error`` records (default: retry them)
     keep_errors: bool = False
@@ -135,13 +143,11 @@ def process_job(job: Job) -> dict[str, Any]:
         if pair_metrics and job.model != GT_MODEL and job.sample.gt:
             gt_ctx = _context(job.sample, GT_MODEL, job.sample.gt, job.options)
             pair_ctx = PairContext(ctx, gt_ctx)
-            try:
-                from .pairs import pair_prepare  # written by the regions/JWB-DH module
-            except ImportError:
-                pair_prepare = None
-            if pair_prepare is not None:
-                # all names: the pair pass also feeds the generated clip's own artifacts (one decode)
-                pair_prepare(pair_ctx, [m.name for m in [*metrics, *dmetrics]])
+            # no ImportError guard: a broken pairs module fails loudly (error records)
+            from .pairs import pair_prepare
+
+            # all names: the pair pass also feeds the generated clip's own artifacts (one decode)
+            pair_prepare(pair_ctx, [m.name for m in [*metrics, *dmetrics]])
         try:
             ctx.prepare(needed)
         except Exception:  # noqa: BLE001 - failures are cached per artifact and surface per metric
@@ -350,6 +356,8 @@ class _Fingerprints:
 
 
 def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStore:
+    """Compute the pending records of ``manifest`` × ``cfg.metrics`` into ``cfg.out_dir`` and
+    return the store. No report is written here (``cfg.reports`` is for the caller)."""
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = resolve_metrics(cfg.metrics)
@@ -510,10 +518,6 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         last["moved_aside"] = [str(p) for p in moved]
     write_run_json(out, manifest, cfg, {"last_run": last}, weights=weights, resume=resume_cfg,
                    manifest_hash=manifest_hash)
-    if cfg.reports:
-        build = _report_builder()
-        if build is not None:
-            build(str(out), store.records(), theval_variant=cfg.theval_variant, reference=cfg.reference)
     return store
 
 
@@ -528,14 +532,6 @@ def _feature_items(manifest: Manifest, model: str, n: str, m: Metric, feature_di
             if p.exists():
                 out.append((fp, p))
     return out
-
-
-def _report_builder():
-    try:
-        from ..report.build import build_reports
-    except ImportError:
-        return None
-    return build_reports
 
 
 class _Progress:

@@ -1,6 +1,12 @@
-"""Build every report file of a run directory (the runner calls this at the end of each run).
+"""Build every report file of a run directory from its records and ``run.json``.
 
-:func:`build_reports` writes, all atomically (temp file + rename):
+The runner only computes records (``records.jsonl``) and writes ``run.json``; ``avatar-eval run``
+calls :func:`build_reports` after the run, and ``avatar-eval report RUN_DIR`` calls it again on a
+finished run (another THEval variant or reference, other formats) without computing any metric.
+Each metric's direction and units come from ``run.json`` (:mod:`avatar_eval.report.metadata`).
+
+:func:`build_reports` writes, all atomically (temp file + rename), the files of the chosen
+``formats`` (default ``md, csv, parquet, png``; ``html`` adds ``report.html``):
 
 ================================  =============================================================
 ``summary.csv`` / ``.parquet``    per (model, metric, region) aggregates with bootstrap CIs
@@ -9,11 +15,15 @@
 ``theval_scores.csv`` / ``.md``   THEval final / dimension / per-metric scores, only when the run
                                   has THEval metrics (the .md holds the error if scoring failed)
 ``radar.png``                     THEval per-metric scores, or per-metric normalised scores
-``report.json``                   the settings used and the files written (read by ``show``)
+``report.html``                   (``html`` only) leaderboard, THEval scores and radar in one page
+``report.json``                   always: the settings used, the files written, each metric's
+                                  direction/units and where they came from, warnings (read by
+                                  ``show``)
 ================================  =============================================================
 
-An optional file that a build does not produce (e.g. ``radar.png`` with fewer than 3 axes) is
-removed if an earlier build left one, so a run directory never shows a stale chart.
+An optional file of a chosen format that a build does not produce (e.g. ``radar.png`` with fewer
+than 3 axes) is removed if an earlier build left one, so a run directory never shows a stale
+chart. Files of formats not chosen are left as they are, and ``report.json`` warns about them.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Literal, Mapping
 
 import pandas as pd
 
@@ -39,15 +49,43 @@ from ..protocols.theval_score import (
 from ..results.aggregate import aggregate
 from ..results.export import export_run, write_table
 from ..results.schema import Record
-from ..results.store import atomic_write_text, read_records
-from .radar import normalised_metric_frame, radar_chart, theval_radar_frame
+from ..results.store import atomic_write_bytes, atomic_write_text, read_records
+from .metadata import MetricMeta, metric_metadata
+from .radar import normalised_metric_frame, radar_png_bytes, theval_radar_frame
 
 log = logging.getLogger(__name__)
 
-__all__ = ["REPORT_JSON", "ReportResult", "build_reports"]
+__all__ = ["DEFAULT_FORMATS", "REPORT_FORMATS", "REPORT_JSON", "ReportResult", "build_reports", "parse_formats"]
 
 REPORT_JSON = "report.json"
+#: every format a build can write; report.json is always written
+REPORT_FORMATS: tuple[str, ...] = ("md", "csv", "parquet", "png", "html")
+#: what ``avatar-eval run`` writes
+DEFAULT_FORMATS: tuple[str, ...] = ("md", "csv", "parquet", "png")
+#: every file a build may write (besides report.json), with its format
+_FILE_FORMAT: dict[str, str] = {
+    "summary.csv": "csv", "summary.parquet": "parquet", "records.csv": "csv", "records.parquet": "parquet",
+    "leaderboard.md": "md", "theval_scores.csv": "csv", "theval_scores.md": "md", "radar.png": "png",
+    "report.html": "html",
+}
+#: files a build of their format does not always write (removed when stale)
 _OPTIONAL = ("theval_scores.csv", "theval_scores.md", "radar.png")
+
+
+def parse_formats(spec: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``"md,csv"`` (or a list) -> formats in :data:`REPORT_FORMATS` order; None -> the defaults.
+    An unknown format is a ``ValueError`` naming the known ones."""
+    if spec is None:
+        return DEFAULT_FORMATS
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    asked = {f.strip().lower().lstrip(".") for f in items if f and f.strip()}
+    asked.discard("json")  # report.json is always written
+    unknown = sorted(asked - set(REPORT_FORMATS))
+    if unknown:
+        raise ValueError(f"unknown report format(s) {', '.join(unknown)}: choose from {', '.join(REPORT_FORMATS)}")
+    if not asked:
+        raise ValueError(f"no report format given: choose from {', '.join(REPORT_FORMATS)}")
+    return tuple(f for f in REPORT_FORMATS if f in asked)
 
 
 @dataclass
@@ -64,6 +102,8 @@ class ReportResult:
     #: what the radar chart shows ("theval metrics", "normalised metrics") or why there is none
     radar: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: metric -> direction / units used, and their source ("run.json", "registry", "unknown")
+    metrics: dict[str, MetricMeta] = field(default_factory=dict)
 
 
 def build_reports(
@@ -78,37 +118,48 @@ def build_reports(
     seed: int | None = 0,
     confidence: float = 0.95,
     strict: bool = False,
+    formats: str | Iterable[str] | None = None,
 ) -> ReportResult:
-    """Write all report files of ``run_dir`` from ``records`` (default: ``run_dir/records.jsonl``).
+    """Write the report files of ``run_dir`` from ``records`` (default: ``run_dir/records.jsonl``,
+    the latest record of each key, as :class:`~avatar_eval.results.store.RecordStore` reads it).
 
-    ``theval_variant``, ``reference``, ``head_motion`` and ``force_reference`` are passed to
-    :func:`~avatar_eval.protocols.theval_score.theval_score`. A THEval scoring error (zero GT
-    value, reference valid for another variant) does not stop the other reports: its message goes
-    into ``theval_scores.md``, ``report.json`` and ``ReportResult.theval_error``; with
-    ``strict=True`` it is raised after the other files are written.
+    Nothing is computed but aggregates and scores: a finished run can be re-rendered and
+    re-scored at any time. ``theval_variant``, ``reference``, ``head_motion`` and
+    ``force_reference`` are passed to :func:`~avatar_eval.protocols.theval_score.theval_score`. A
+    THEval scoring error (zero GT value, reference valid for another variant) does not stop the
+    other reports: its message goes into ``theval_scores.md``, ``report.json`` and
+    ``ReportResult.theval_error``; with ``strict=True`` it is raised after the other files are
+    written. ``formats``: see :func:`parse_formats`. Directions and units: ``run_dir/run.json``
+    (:func:`~avatar_eval.report.metadata.metric_metadata`).
     """
     run_dir = Path(run_dir)
+    fmts = parse_formats(formats)
     run_dir.mkdir(parents=True, exist_ok=True)
     if records is None:
         src = run_dir / "records.jsonl"
         if not src.exists():
             raise FileNotFoundError(f"{src} does not exist: nothing to report")
-        records = read_records(src)
+        records = {r.key: r for r in read_records(src)}.values()
     records = list(records)
 
     summary = aggregate(records, n_boot=n_boot, seed=seed, confidence=confidence)
-    files = export_run(records, run_dir, summary=summary)
+    present = sorted(set(summary["metric"])) if not summary.empty else []
+    meta, meta_warnings = metric_metadata(run_dir, present)
+    directions = {n: m.direction for n, m in meta.items()}
+    units = {n: m.units for n, m in meta.items()}
+    files = export_run(records, run_dir, summary=summary, directions=directions, units=units,
+                       formats=[f for f in fmts if f in ("md", "csv", "parquet")])
     environment = _environment_note(run_dir)
     if environment and "leaderboard.md" in files:
         lb = files["leaderboard.md"]
         atomic_write_text(lb, lb.read_text().rstrip("\n") + "\n\n" + environment + "\n")
-    result = ReportResult(run_dir=run_dir, files=dict(files), summary=summary)
+    result = ReportResult(run_dir=run_dir, files=dict(files), summary=summary, metrics=meta)
+    result.warnings.extend(meta_warnings)
     written: set[str] = set(files)
 
     # --- THEval
     error: THEvalScoreError | None = None
-    present = set(summary["metric"]) if not summary.empty else set()
-    if present & all_theval_metric_names():
+    if set(present) & all_theval_metric_names():
         try:
             res = theval_score(
                 summary,
@@ -122,55 +173,56 @@ def build_reports(
             result.theval_error = str(e)
             result.warnings.append(f"THEval score not computed: {e}")
             log.warning("THEval score not computed: %s", e)
-            md = "# THEval scores\n\nNot computed:\n\n> " + str(e).replace("\n", "\n> ") + "\n"
-            p = run_dir / "theval_scores.md"
-            atomic_write_text(p, md)
-            result.files[p.name] = p
-            written.add(p.name)
-        else:
-            result.theval = res
-            for p in write_table(res.table, run_dir / "theval_scores.csv"):
+            if "md" in fmts:
+                md = "# THEval scores\n\nNot computed:\n\n> " + str(e).replace("\n", "\n> ") + "\n"
+                p = run_dir / "theval_scores.md"
+                atomic_write_text(p, md)
                 result.files[p.name] = p
                 written.add(p.name)
-            p = run_dir / "theval_scores.md"
-            atomic_write_text(p, theval_markdown(res))
-            result.files[p.name] = p
-            written.add(p.name)
+        else:
+            result.theval = res
+            if "csv" in fmts:
+                for p in write_table(res.table, run_dir / "theval_scores.csv"):
+                    result.files[p.name] = p
+                    written.add(p.name)
+            if "md" in fmts:
+                p = run_dir / "theval_scores.md"
+                atomic_write_text(p, theval_markdown(res))
+                result.files[p.name] = p
+                written.add(p.name)
             result.warnings.extend(res.notes)
 
     # --- radar
-    radar_path = run_dir / "radar.png"
-    frame, what = pd.DataFrame(), ""
-    if result.theval is not None:
-        frame = theval_radar_frame(result.theval, "metrics")
-        what = "theval metrics"
-        if frame.shape[1] < 3:
-            frame = theval_radar_frame(result.theval, "dimensions")
-            what = "theval dimensions"
-    if frame.shape[1] < 3 or frame.empty:
-        frame = normalised_metric_frame(summary)
-        what = "normalised metrics"
-    if frame.shape[1] >= 3 and not frame.empty and frame.notna().to_numpy().any():
-        if what.startswith("theval"):
-            r = result.theval
-            assert r is not None
-            hm = "" if r.head_motion == "facexformer" else f", head motion: {r.head_motion}"
-            title = f"THEval scores ({r.variant} variant{hm}, GT: {r.gt_source.split(' (')[0]})"
-            sub = "1 − |m − m_GT| / |m_GT| per axis; 1 = the GT value"
-        else:
-            title = "Per-metric scores, normalised across models"
-            sub = "higher/lower-is-better: min-max over models (1 = best); ≈GT: 1 − |m − m_GT| / |m_GT|"
-        radar_chart(frame, radar_path, title=title, subtitle=sub)
-        result.files[radar_path.name] = radar_path
-        written.add(radar_path.name)
-        result.radar = what
+    png: bytes | None = None
+    if "png" in fmts or "html" in fmts:
+        png, result.radar = _radar(result, summary, directions)
+        if png is not None and "png" in fmts:
+            radar_path = run_dir / "radar.png"
+            atomic_write_bytes(radar_path, png)
+            result.files[radar_path.name] = radar_path
+            written.add(radar_path.name)
     else:
-        result.radar = "no radar chart: fewer than 3 metrics with a normalised score"
+        result.radar = "no radar chart: png not among the formats"
 
     for name in _OPTIONAL:
         p = run_dir / name
-        if name not in written and p.exists():
+        if _FILE_FORMAT[name] in fmts and name not in written and p.exists():
             p.unlink()
+    left = sorted(n for n, f in _FILE_FORMAT.items() if f not in fmts and (run_dir / n).exists())
+    if left:
+        result.warnings.append(
+            f"not rewritten (format not chosen), may be from an earlier build with other settings: {', '.join(left)}"
+        )
+
+    # --- html
+    if "html" in fmts:
+        from .html import report_html
+
+        p = run_dir / "report.html"
+        atomic_write_text(p, report_html(result, environment=environment, directions=directions, units=units,
+                                         radar_png=png))
+        result.files[p.name] = p
+        written.add(p.name)
 
     # --- report.json (settings, so `avatar-eval show` can reproduce the numbers)
     info = {
@@ -183,9 +235,11 @@ def build_reports(
             "seed": seed,
             "confidence": confidence,
         },
+        "formats": list(fmts),
         "environment": environment or None,
         "n_records": len(records),
         "files": sorted(result.files),
+        "metrics": {n: m.to_dict() for n, m in sorted(meta.items())},
         "radar": result.radar,
         "theval": _theval_info(result.theval),
         "theval_error": result.theval_error,
@@ -198,6 +252,33 @@ def build_reports(
     if strict and error is not None:
         raise error
     return result
+
+
+def _radar(result: ReportResult, summary: pd.DataFrame, directions: Mapping[str, str]) -> tuple[bytes | None, str]:
+    """PNG bytes of the radar chart (THEval scores, else normalised metrics) and what it shows
+    (or why there is none)."""
+    frame, what = pd.DataFrame(), ""
+    if result.theval is not None:
+        frame = theval_radar_frame(result.theval, "metrics")
+        what = "theval metrics"
+        if frame.shape[1] < 3:
+            frame = theval_radar_frame(result.theval, "dimensions")
+            what = "theval dimensions"
+    if frame.shape[1] < 3 or frame.empty:
+        frame = normalised_metric_frame(summary, directions)
+        what = "normalised metrics"
+    if not (frame.shape[1] >= 3 and not frame.empty and frame.notna().to_numpy().any()):
+        return None, "no radar chart: fewer than 3 metrics with a normalised score"
+    if what.startswith("theval"):
+        r = result.theval
+        assert r is not None
+        hm = "" if r.head_motion == "facexformer" else f", head motion: {r.head_motion}"
+        title = f"THEval scores ({r.variant} variant{hm}, GT: {r.gt_source.split(' (')[0]})"
+        sub = "1 − |m − m_GT| / |m_GT| per axis; 1 = the GT value"
+    else:
+        title = "Per-metric scores, normalised across models"
+        sub = "higher/lower-is-better: min-max over models (1 = best); ≈GT: 1 − |m − m_GT| / |m_GT|"
+    return radar_png_bytes(frame, title=title, subtitle=sub), what
 
 
 def _environment_note(run_dir: Path) -> str:

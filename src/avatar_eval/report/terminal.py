@@ -2,7 +2,8 @@
 
 :func:`show_run` reads ``records.jsonl`` (and ``run.json`` / ``report.json`` when present),
 aggregates the records exactly as :func:`~avatar_eval.report.build.build_reports` does (same
-bootstrap settings, read from ``report.json``), and prints rich tables.
+bootstrap settings, read from ``report.json``; each metric's direction from ``run.json``, see
+:mod:`avatar_eval.report.metadata`), and prints rich tables.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 from rich.console import Console
@@ -21,6 +22,7 @@ from ..protocols.theval_score import SLOTS, THEvalScoreError, all_theval_metric_
 from ..results.aggregate import aggregate, model_order
 from ..results.export import ARROWS, cell_text, column_label, metric_direction
 from ..results.store import read_records
+from .metadata import metric_metadata
 
 __all__ = ["leaderboard_table", "show_run", "theval_table"]
 
@@ -41,12 +43,13 @@ def leaderboard_table(
     title: str = "Leaderboard",
     transpose: bool | None = None,
     width: int = 120,
+    directions: Mapping[str, str] | None = None,
 ) -> tuple[Table, list[str]]:
     """A rich leaderboard table and its footnotes (skipped / error reason counts).
 
     Models are rows and metrics columns; with many metrics for the terminal ``width``
     (``transpose=None`` decides) the table is transposed (metrics as rows) so cells stay
-    readable.
+    readable. ``directions``: metric -> direction (a name it lacks: the installed registry).
     """
     cols = list(
         summary[["metric", "region", "level"]]
@@ -55,7 +58,7 @@ def leaderboard_table(
         .itertuples(index=False, name=None)
     )
     models = model_order(summary["model"])
-    dirs = {m: metric_direction(m) for m in summary["metric"].unique()}
+    dirs = {m: (directions or {}).get(m) or metric_direction(m) for m in summary["metric"].unique()}
     by_key = {(r["model"], r["metric"], r["region"], r["level"]): r for r in summary.to_dict("records")}
     notes: list[str] = []
     cells: dict[tuple[str, tuple[str, str, str]], str] = {}
@@ -156,7 +159,9 @@ def show_run(
         console.print("No records yet.")
         return
     summary = aggregate(records, n_boot=n_boot, seed=seed)
-    table, notes = leaderboard_table(summary, width=console.width)
+    meta, meta_warnings = metric_metadata(run_dir, set(summary["metric"]))
+    table, notes = leaderboard_table(summary, width=console.width,
+                                     directions={n: m.direction for n, m in meta.items()})
     console.print(table)
     conf = float(summary["confidence"].iloc[0])
     console.print(
@@ -165,6 +170,8 @@ def show_run(
     )
     for i, n in enumerate(notes, 1):
         console.print(f"  [{i}] {n}", markup=False)
+    for w in meta_warnings:
+        console.print(f"  note: {w}", markup=False)
 
     if set(summary["metric"]) & all_theval_metric_names():
         try:

@@ -34,9 +34,11 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ARROWS",
     "RECORD_COLUMNS",
+    "TABLE_FORMATS",
     "Direction",
     "cell_text",
     "column_label",
+    "direction_of",
     "export_run",
     "leaderboard_markdown",
     "metric_direction",
@@ -98,11 +100,25 @@ _SUMMARY_SCHEMA: dict[str, str] = {
 # --------------------------------------------------------------------------- metric direction
 
 
+def direction_of(higher_is_better: object) -> Direction:
+    """The direction of a ``higher_is_better`` flag: True -> ``"higher"``, False -> ``"lower"``,
+    None -> ``"gt"`` (closer to GT is better), anything else -> ``"unknown"``."""
+    if higher_is_better is True:
+        return "higher"
+    if higher_is_better is False:
+        return "lower"
+    if higher_is_better is None:
+        return "gt"
+    return "unknown"
+
+
 def metric_direction(name: str) -> Direction:
     """``"higher"`` / ``"lower"`` / ``"gt"`` (closer to GT is better) from the metric's class.
 
-    Read from ``get_metric_class(name).higher_is_better``. Metrics are written concurrently and
-    some may not be registered (or importable) yet: those are ``"unknown"``, never guessed.
+    Read from ``get_metric_class(name).higher_is_better`` of the *installed* code. Reports of a
+    run read the direction recorded in its ``run.json`` instead
+    (:func:`avatar_eval.report.metadata.metric_metadata`) and come here only for names it lacks.
+    Metrics that are not registered (or importable) are ``"unknown"``, never guessed.
     """
     try:
         from ..metrics.registry import get_metric_class
@@ -113,13 +129,7 @@ def metric_direction(name: str) -> Direction:
     except Exception as e:  # a metric module that fails to import must not break a report
         log.warning("direction of metric %r unknown: %s: %s", name, type(e).__name__, e)
         return "unknown"
-    if hib is True:
-        return "higher"
-    if hib is False:
-        return "lower"
-    if hib is None:
-        return "gt"
-    return "unknown"
+    return direction_of(hib)
 
 
 # --------------------------------------------------------------------------- tables
@@ -288,10 +298,13 @@ def leaderboard_markdown(
     *,
     title: str = "Leaderboard",
     directions: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
 ) -> str:
     """Markdown leaderboard: models as rows, metrics as columns.
 
-    ``directions`` maps metric name -> direction (default: :func:`metric_direction`).
+    ``directions`` maps metric name -> direction (a name it lacks: :func:`metric_direction`, the
+    installed registry); ``units`` maps metric name -> unit, listed under the table when any is
+    non-empty.
     """
     lines = [f"# {title}", ""]
     if summary.empty:
@@ -348,6 +361,10 @@ def leaderboard_markdown(
         "unknown": "? direction unknown (metric not registered)",
     }
     lines.append("Direction: " + " · ".join(legend[d] for d in used))
+    shown_units = [(m, (units or {}).get(m)) for m in dict.fromkeys(m for (m, _, _) in cols)]
+    shown_units = [(m, u) for m, u in shown_units if u]
+    if shown_units:
+        lines.append("Units: " + " · ".join(f"{_md_escape(m)}: {_md_escape(u)}" for m, u in shown_units))
     if footnotes:
         lines += ["", "Clips without a value:", ""]
         lines += [f"{i}. {_md_escape(t)}" for i, t in enumerate(footnotes, 1)]
@@ -356,11 +373,20 @@ def leaderboard_markdown(
 
 
 def write_leaderboard(
-    summary: pd.DataFrame, out_dir: str | os.PathLike[str], *, title: str = "Leaderboard"
+    summary: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    title: str = "Leaderboard",
+    directions: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
 ) -> Path:
     path = Path(out_dir) / "leaderboard.md"
-    atomic_write_text(path, leaderboard_markdown(summary, title=title))
+    atomic_write_text(path, leaderboard_markdown(summary, title=title, directions=directions, units=units))
     return path
+
+
+#: the table formats :func:`export_run` can write
+TABLE_FORMATS: tuple[str, ...] = ("csv", "parquet", "md")
 
 
 def export_run(
@@ -371,14 +397,27 @@ def export_run(
     n_boot: int = 10_000,
     seed: int | None = 0,
     confidence: float = 0.95,
+    directions: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
+    formats: Iterable[str] = TABLE_FORMATS,
 ) -> dict[str, Path]:
-    """Write summary.{csv,parquet}, records.{csv,parquet} and leaderboard.md; returns their paths."""
+    """Write summary.{csv,parquet}, records.{csv,parquet} and leaderboard.md; returns their paths.
+
+    ``formats`` chooses among ``csv``, ``parquet`` (summary and records) and ``md`` (leaderboard);
+    ``directions`` / ``units`` go to :func:`leaderboard_markdown`."""
     records = list(records)
+    fmts = set(formats)
     if summary is None:
         summary = aggregate(records, n_boot=n_boot, seed=seed, confidence=confidence)
     out = Path(out_dir)
     paths: dict[str, Path] = {}
-    for p in write_summary(summary, out) + write_records(records, out):
-        paths[p.name] = p
-    paths["leaderboard.md"] = write_leaderboard(summary, out)
+    csv, parquet = "csv" in fmts, "parquet" in fmts
+    if csv or parquet:
+        written = write_table(summary, out / "summary.csv" if csv else None, out / "summary.parquet" if parquet else None)
+        frame = records_frame(records)
+        written += write_table(frame, out / "records.csv" if csv else None, out / "records.parquet" if parquet else None)
+        for p in written:
+            paths[p.name] = p
+    if "md" in fmts:
+        paths["leaderboard.md"] = write_leaderboard(summary, out, directions=directions, units=units)
     return paths

@@ -1,0 +1,121 @@
+"""``avatar-eval report RUN_DIR``: re-render and re-score a finished run without computing metrics.
+
+Reads ``records.jsonl`` and ``run.json`` only (never decodes a clip, never loads a metric's model)
+and rewrites the report files with :func:`avatar_eval.report.build.build_reports`, the function
+``avatar-eval run`` calls after a run. With the same settings the files come out identical to the
+run's; ``--theval-variant`` / ``--reference`` re-score THEval, ``--format`` chooses the files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+VARIANTS = ("paper", "compat", "auto")
+
+
+def _error(msg: str) -> None:
+    from rich.markup import escape
+
+    console.print(f"[red]error:[/red] {escape(msg)}", soft_wrap=True, highlight=False)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def report_settings(run_dir: Path) -> dict[str, Any]:
+    """The settings a re-render starts from: those of the last report (``report.json``), else
+    the run's (``run.json``: THEval variant and reference), else the defaults of ``run``."""
+    out: dict[str, Any] = {"theval_variant": "paper", "reference": None}
+    cfg = _load(run_dir / "run.json").get("config") or {}
+    if isinstance(cfg, dict):
+        for k in ("theval_variant", "reference"):
+            if k in cfg:
+                out[k] = cfg[k]
+    last = _load(run_dir / "report.json").get("settings") or {}
+    if isinstance(last, dict):
+        for k in ("theval_variant", "reference", "head_motion", "force_reference", "n_boot", "seed", "confidence"):
+            if k in last:
+                out[k] = last[k]
+    return out
+
+
+def report(
+    run_dir: Path = typer.Argument(..., help="A finished (or partial) run directory: records.jsonl + run.json."),
+    theval_variant: Optional[str] = typer.Option(
+        None, "--theval-variant", help="THEval metrics to score: paper, compat or auto "
+        "(default: the last report's, else the run's)."),
+    reference: Optional[str] = typer.Option(
+        None, "--reference", help="Stored GT reference set for the THEval final score (default: the last "
+        "report's, else the run's; none: the run's GT clips)."),
+    formats: str = typer.Option(
+        "md,csv,parquet,png", "--format", "-f",
+        help="Comma-separated: md, csv, parquet, png, html (report.json is always written)."),
+) -> None:
+    """Re-render and re-score a finished run from records.jsonl and run.json; computes no metric.
+
+    Each metric's direction and units come from run.json (what the run computed with); a name it
+    lacks falls back to the installed registry, with a warning in report.json."""
+    from rich.markup import escape
+
+    from ..errors import AvatarEvalError
+    from ..report.build import build_reports, parse_formats
+
+    if not run_dir.is_dir():
+        _error(f"no run directory {run_dir}")
+        raise typer.Exit(2)
+    if not (run_dir / "records.jsonl").is_file():
+        _error(f"{run_dir} is not a run directory: it has no records.jsonl "
+               "(make one with: avatar-eval run --out DIR ...)")
+        raise typer.Exit(2)
+    if theval_variant is not None and theval_variant not in VARIANTS:
+        _error(f"--theval-variant must be one of {', '.join(VARIANTS)}, got {theval_variant!r}")
+        raise typer.Exit(2)
+    try:
+        fmts = parse_formats(formats)
+    except ValueError as e:
+        _error(f"--format: {e}")
+        raise typer.Exit(2) from None
+
+    settings = report_settings(run_dir)
+    if theval_variant is not None:
+        settings["theval_variant"] = theval_variant
+    if reference is not None:
+        settings["reference"] = None if reference.lower() == "none" else reference
+    if not (run_dir / "run.json").is_file():
+        console.print(f"[yellow]note:[/yellow] {escape(str(run_dir))} has no run.json: directions and units come from the "
+                      "installed metrics (report.json says so)", soft_wrap=True, highlight=False)
+    t0 = time.perf_counter()
+    try:
+        res = build_reports(run_dir, formats=fmts, **settings)
+    except AvatarEvalError as e:
+        _error(str(e))
+        raise typer.Exit(2) from None
+    wall = time.perf_counter() - t0
+
+    console.print(f"{len(res.files)} files written in {wall:.1f} s (no metric computed): "
+                  + ", ".join(sorted(res.files)), soft_wrap=True)
+    if res.theval is not None:
+        finals = ", ".join(f"{m} {v:.4f}" for m, v in res.theval.final_scores().items()
+                           if not math.isnan(v))
+        console.print(f"THEval ({res.theval.variant} variant): {finals or 'no final score'}", markup=False)
+    for w in res.warnings:
+        console.print(f"  note: {w}", markup=False, soft_wrap=True)
+    if res.theval_error:
+        console.print(f"[red]THEval score not computed:[/red] {escape(res.theval_error)}", soft_wrap=True,
+                      highlight=False)
+        if theval_variant is not None or reference is not None:
+            raise typer.Exit(1)  # the re-scoring asked for did not happen

@@ -1,0 +1,98 @@
+"""Each metric's direction and units for a report, read from the run's ``run.json``.
+
+A run writes ``Metric.info()`` of every metric it computes into ``run.json["metrics"][name]``
+(:func:`avatar_eval.pipeline.runner.write_run_json`). Reports take a metric's direction
+(``higher_is_better``) and ``units`` from there, i.e. from the code that computed the records,
+not from the code installed when the report is made. Only a name missing from ``run.json`` (or a
+run directory without one) falls back to the installed registry, and :func:`metric_metadata` says
+so in its warnings (``build_reports`` puts them into ``report.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+from ..results.export import Direction, direction_of, metric_direction
+
+__all__ = ["MetricMeta", "metric_metadata", "run_metrics_info"]
+
+Source = Literal["run.json", "registry", "unknown"]
+
+
+@dataclass(frozen=True)
+class MetricMeta:
+    """What a report shows about one metric."""
+
+    name: str
+    #: "higher" / "lower" / "gt" (closer to GT is better) / "unknown"
+    direction: Direction
+    #: unit of the value ("" = unitless or not stated)
+    units: str
+    #: where direction and units come from
+    source: Source
+
+    def to_dict(self) -> dict[str, str]:
+        return {"direction": self.direction, "units": self.units, "source": self.source}
+
+
+def run_metrics_info(run_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]] | None:
+    """``run.json["metrics"]`` of ``run_dir`` (name -> ``Metric.info()`` at run time); ``None``
+    when there is no readable ``run.json`` or it records no metrics."""
+    p = Path(run_dir) / "run.json"
+    try:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    metrics = meta.get("metrics") if isinstance(meta, dict) else None
+    if not isinstance(metrics, dict):
+        return None
+    return {str(k): v for k, v in metrics.items() if isinstance(v, dict)}
+
+
+def metric_metadata(
+    run_dir: str | os.PathLike[str] | None, names: Iterable[str]
+) -> tuple[dict[str, MetricMeta], list[str]]:
+    """Direction and units of ``names`` (metrics of a run's records), and warnings.
+
+    From ``run_dir/run.json`` when it records the metric (a recorded ``higher_is_better`` of
+    ``null`` means "closer to GT"); otherwise from the installed registry (``source="registry"``,
+    named in a warning), or ``"unknown"`` when the metric is not registered either.
+    """
+    names = sorted(set(names))
+    recorded = run_metrics_info(run_dir) if run_dir is not None else None
+    out: dict[str, MetricMeta] = {}
+    fallback: list[str] = []
+    for n in names:
+        info = (recorded or {}).get(n)
+        if info is not None and "higher_is_better" in info:
+            out[n] = MetricMeta(n, direction_of(info["higher_is_better"]), str(info.get("units") or ""), "run.json")
+            continue
+        fallback.append(n)
+        d = metric_direction(n)
+        out[n] = MetricMeta(n, d, _registry_units(n) if d != "unknown" else "",
+                            "registry" if d != "unknown" else "unknown")
+    warnings: list[str] = []
+    if fallback:
+        where = "run.json" if recorded is not None else "run.json (none in the run directory)"
+        reg = [n for n in fallback if out[n].source == "registry"]
+        unk = [n for n in fallback if out[n].source == "unknown"]
+        parts = []
+        if reg:
+            parts.append(f"taken from the installed registry for {', '.join(reg)}")
+        if unk:
+            parts.append(f"unknown for {', '.join(unk)} (not registered either)")
+        warnings.append(f"direction and units not recorded in {where}: " + "; ".join(parts))
+    return out, warnings
+
+
+def _registry_units(name: str) -> str:
+    from ..metrics.registry import get_metric_class
+
+    try:
+        return str(getattr(get_metric_class(name), "units", "") or "")
+    except Exception:  # noqa: BLE001 - metric_direction already logged why the class is missing
+        return ""
