@@ -25,6 +25,8 @@ X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv
 X265 = ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "24", "-pix_fmt", "yuv420p", "-tag:v", "hvc1",
         "-x265-params", "log-level=error"]
 AAC = ["-c:a", "aac", "-b:a", "128k"]
+#: drop the colour tags a tagged source passes on to the encoder (ffmpeg copies them by default)
+UNTAG = "setparams=colorspace=unknown:color_primaries=unknown:color_trc=unknown:range=unknown"
 
 
 def pad(w: int, h: int) -> str:
@@ -73,8 +75,8 @@ VARIANTS: list[tuple[str, str, str, list[str]]] = [
      "1280x720 downscale of a real 1080p30 bt709 clip, H.264 High, bt709-tagged, 30 fps, GOP 250, 8 s",
      ["-t", "8", "-vf", "scale=1280:720:flags=bicubic", *X264, "-g", "250", *BT709, *AAC]),
     ("v12_creator_1920x1080_h264_untagged_24.mp4", "data/whole_body/creator_gesturing_phone.mp4",
-     "1920x1080 real clip re-encoded, H.264 High, untagged, 30->24 fps, GOP 250, 6 s",
-     ["-t", "6", "-vf", "fps=24", *X264, "-g", "250", *AAC]),
+     "1920x1080 real clip re-encoded, H.264 High, tags removed (untagged), 30->24 fps, GOP 250, 6 s",
+     ["-t", "6", "-vf", "fps=24," + UNTAG, *X264, "-g", "250", *AAC]),
     ("v13_creator_1920x1080_copy_bt709_30.mp4", "data/whole_body/creator_gesturing_phone.mp4",
      "1920x1080 real clip, original H.264 bitstream (stream copy, bt709-tagged), 30 fps, first 6 s",
      ["-t", "6", "-c", "copy"]),
@@ -96,7 +98,7 @@ VARIANTS: list[tuple[str, str, str, list[str]]] = [
      "1280x720 pad, MPEG-4 part 2 (mpeg4) in MP4, untagged, 25 fps, GOP 12",
      ["-vf", pad(1280, 720), "-c:v", "mpeg4", "-q:v", "3", "-g", "12", *AAC]),
     ("v19_katie_1280x720_mpeg4_bt709_avi_25.avi", "data/talking_head/sadtalker_WDA_KatieHill_000.mp4",
-     "1280x720 pad, MPEG-4 part 2 in AVI, bt709-tagged, 25 fps, GOP 250, B-frames",
+     "1280x720 pad, MPEG-4 part 2 in AVI, bt709 tags asked for but not carried (decodes untagged), 25 fps, GOP 250, B-frames",
      ["-vf", pad(1280, 720), "-c:v", "mpeg4", "-q:v", "3", "-g", "250", "-bf", "2", *BT709,
       "-c:a", "libmp3lame", "-b:a", "128k"]),
     ("v20_face4_1280x720_mpeg2_ps_25.mpg", "data/talking_head/retalking_face_4.mp4",

@@ -1,19 +1,27 @@
 """PyAV decoding: probe, streamed RGB frames, audio resampled to mono at any rate.
 
 Frames are yielded one at a time (``uint8`` H×W×3 RGB), so memory does not grow with clip length.
-PyAV's ``to_ndarray(format="rgb24")`` is bit-identical to OpenCV's ``read()`` + BGR→RGB on the
-clips we checked (see docs/theval.md), which is what lets the THEval ``compat`` variants see the
-same pixels the official scripts saw.
+
+Pixel conventions (:data:`PIXELS`, docs/theval.md "Decode fidelity"). ``Frame.rgb`` is PyAV's
+``to_ndarray(format="rgb24")``: swscale honours the frame's colour tags (BT.709 matrix on a
+BT.709-tagged frame, its colour range). OpenCV 4.11's FFmpeg backend ignores the tags: it converts
+with ``sws_scale`` to BGR24, ``SWS_BICUBIC``, swscale's default BT.601 matrix, full range only for
+``yuvj*`` formats. The two agree bit for bit on untagged 8-bit 4:2:0 clips and differ on every
+BT.709-tagged one (measured: 29–91 % of the values, up to 20 levels). ``Frame.pixels("opencv")``
+re-converts the *same* decoded frame the OpenCV way (no second decode), which is what three THEval
+``compat`` tracks feed Face Mesh; ``Frame.pixels("decord")`` (lip_sync.py's reader) is PyAV's own
+conversion: decord 0.6.0 honours the tags too (measured bit-identical).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -95,11 +103,110 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         )
 
 
+# -- pixel conventions --------------------------------------------------------------------------
+#: How a decoded frame becomes RGB: ``"pyav"`` (default: the frame's colour tags honoured),
+#: ``"opencv"`` (``cv2.VideoCapture.read()`` + BGR→RGB, OpenCV 4.11 / its bundled FFmpeg 5.1) and
+#: ``"decord"`` (``decord.VideoReader`` 0.6.0, as THEval's lip_sync.py reads; see :func:`to_rgb`).
+PIXELS = ("pyav", "opencv", "decord")
+
+_SWS_CS_ITU601 = 5  # SWS_CS_DEFAULT: the matrix swscale uses when nobody sets one
+_AVCOL_SPC_UNSPECIFIED = 2
+_AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG = 0, 1, 2
+_SWS_BICUBIC = 4
+#: (pix_fmt, colorspace, color_range) of frames on which every convention gives PyAV's own bytes
+#: (measured on 8-bit 4:2:0 untagged H.264, MPEG-4 part 2, MPEG-1/2 and HEVC: docs/theval.md).
+_AGREE_FORMATS = ("yuv420p",)
+
+
+def _opencv_args(fr) -> dict:
+    # CvCapture_FFMPEG::retrieveFrame: sws_getCachedContext(..., AV_PIX_FMT_BGR24, SWS_BICUBIC) and
+    # no sws_setColorspaceDetails: BT.601 coefficients; swscale treats yuvj* input as full range.
+    full = fr.format.name.startswith("yuvj")
+    return {"format": "bgr24", "src_colorspace": _SWS_CS_ITU601, "dst_colorspace": _SWS_CS_ITU601,
+            "src_color_range": _AVCOL_RANGE_JPEG if full else _AVCOL_RANGE_MPEG,
+            "dst_color_range": _AVCOL_RANGE_JPEG, "interpolation": _SWS_BICUBIC}
+
+
+def pixels_agree(pix_fmt: str, colorspace: int, color_range: int) -> bool:
+    """Whether every convention of :data:`PIXELS` gives the bytes of ``to_ndarray("rgb24")`` for a
+    frame with these properties (untagged 8-bit 4:2:0, limited or unspecified range)."""
+    return (pix_fmt in _AGREE_FORMATS and int(colorspace) == _AVCOL_SPC_UNSPECIFIED
+            and int(color_range) in (_AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG))
+
+
+def to_rgb(fr, pixels: str = "pyav") -> np.ndarray:
+    """Convert a decoded ``av.VideoFrame`` to ``uint8`` H×W×3 RGB under a pixel convention.
+
+    * ``"pyav"``: ``to_ndarray(format="rgb24")`` (the frame's colour matrix and range).
+    * ``"opencv"``: what ``cv2.VideoCapture.read()`` returns, channels reversed: swscale to BGR24
+      with ``SWS_BICUBIC``, BT.601 matrix whatever the tags, full range only for ``yuvj*``.
+      Bit-identical to OpenCV 4.11 on every 8-bit clip we checked (docs/theval.md); on 10-bit
+      input (``yuv420p10le``) OpenCV's swscale 6.7 and PyAV's 9.5 differ (8.7 % of values, max 9).
+    * ``"decord"``: what ``decord.VideoReader(...).get_batch`` returns (RGB): decord 0.6.0's
+      filter graph honours the colour tags as PyAV does, so these are PyAV's bytes (measured bit
+      for bit, docs/theval.md); kept as a name so the compat track says which reader it follows.
+    """
+    if pixels in ("pyav", "decord"):
+        return fr.to_ndarray(format="rgb24")
+    if pixels == "opencv":
+        bgr = fr.reformat(**_opencv_args(fr)).to_ndarray()
+        return np.ascontiguousarray(bgr[:, :, ::-1])
+    raise ValueError(f"unknown pixel convention {pixels!r}; one of {PIXELS}")
+
+
+@lru_cache(maxsize=256)
+def _stream_pixels_agree(path: str, mtime_ns: int) -> bool:
+    with _open(path) as c:
+        if not c.streams.video:
+            return False
+        cc = c.streams.video[0].codec_context
+        fmt = cc.format.name if cc.format is not None else ""
+        return pixels_agree(fmt, cc.colorspace, cc.color_range)
+
+
+def clip_pixels_agree(path: str | os.PathLike[str]) -> bool:
+    """Whether the stream's declared format and colour tags are ones on which every pixel
+    convention agrees (read from the stream header, no frame decoded). Frames are still checked
+    one by one by :meth:`Frame.pixels`; this lets identical analyzers be shared up front."""
+    p = Path(path)
+    try:
+        return _stream_pixels_agree(str(p), p.stat().st_mtime_ns)
+    except (OSError, InputError):
+        return False
+
+
 @dataclass
 class Frame:
     index: int
     time: float  # presentation time in seconds (index / fps when the container has no pts)
-    rgb: np.ndarray  # uint8, H×W×3
+    rgb: np.ndarray  # uint8, H×W×3, the "pyav" convention
+    av_frame: Any = field(default=None, repr=False, compare=False)  # the decoded av.VideoFrame
+    _px: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def pixels(self, convention: str = "pyav") -> np.ndarray:
+        """This frame as RGB under a pixel convention of :data:`PIXELS`, converted from the same
+        decoded frame (once per frame, shared by every analyzer that asks). Returns ``self.rgb``
+        itself where the conventions agree on this frame."""
+        if convention in ("pyav", "decord"):  # decord == PyAV, bit for bit (to_rgb)
+            return self.rgb
+        x = self._px.get(convention)
+        if x is None:
+            fr = self.av_frame
+            if fr is None:
+                if convention not in PIXELS:
+                    raise ValueError(f"unknown pixel convention {convention!r}; one of {PIXELS}")
+                raise ValueError(f"frame {self.index} carries no decoded av.VideoFrame: only 'pyav' pixels")
+            if pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and convention in PIXELS:
+                x = self.rgb
+            else:
+                x = to_rgb(fr, convention)
+            self._px[convention] = x
+        return x
+
+    def agrees(self) -> bool:
+        """Whether every pixel convention gives ``self.rgb`` on this frame."""
+        fr = self.av_frame
+        return fr is not None and pixels_agree(fr.format.name, fr.colorspace, fr.color_range)
 
 
 def iter_frames(path: str | os.PathLike[str], threads: int = 0) -> Iterator[Frame]:
@@ -119,7 +226,7 @@ def iter_frames(path: str | os.PathLike[str], threads: int = 0) -> Iterator[Fram
         try:
             for fr in c.decode(vs):
                 t = float(fr.pts * fr.time_base) if fr.pts is not None and fr.time_base else i / fps
-                yield Frame(i, t, fr.to_ndarray(format="rgb24"))
+                yield Frame(i, t, fr.to_ndarray(format="rgb24"), fr)
                 i += 1
         except InputError:
             raise

@@ -3,7 +3,8 @@ and head-motion dynamics from face-mesh geometry.
 
 Each has a ``paper`` variant (the published definition, default) and, where the public code
 (Newbyl/THEval @ cfe23fe) differs, a ``compat`` variant (name suffix ``.compat``) that follows
-that script's decoder output, frame size, Face Mesh settings and formula. See docs/theval.md.
+that script's decoder output (OpenCV's or decord's pixels, ``io.video.PIXELS``), frame size, Face
+Mesh settings and formula. See docs/theval.md.
 The quality metrics (TOPIQ/MUSIQ) and FaceXFormer head motion live in ``theval_quality``.
 """
 
@@ -27,33 +28,44 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # -- compat landmark tracks (one per official script's settings) ----------------------------
+# Every compat track is fed the pixels the official script's reader returns (``io.video.PIXELS``):
+# OpenCV's for three scripts, decord's for lip_sync.py. They are converted from the same decoded
+# frame as ``frame.rgb`` (no second decode); on untagged 8-bit 4:2:0 clips they are ``frame.rgb``
+# itself, and a compat track with the settings of a paper track is then shared with it.
 def _mesh(**kw):
     def factory(ctx: "ClipContext"):
-        from ..regions.face_mesh import FaceMeshAnalyzer
+        from ..pipeline.builtin_artifacts import face_mesh_analyzer
 
-        return FaceMeshAnalyzer(ctx, **kw)
+        return face_mesh_analyzer(ctx, **kw)
 
     return factory
 
 
 register_frame_artifact(
+    "face_mesh.theval_full",
+    _mesh(pixels="opencv", refine=True),
+    "Face Mesh as THEval eyebrow_dynamics.py: OpenCV's pixels (BT.601 whatever the tags), full "
+    "resolution, refine on (shared with `face_mesh` where the pixels agree).",
+)
+register_frame_artifact(
     "face_mesh.theval_256",
-    _mesh(refine=True, resize=(256, 256)),
-    "Face Mesh as THEval lip_dynamics.py: frames resized to 256×256 (aspect not kept), refine on.",
+    _mesh(pixels="opencv", refine=True, resize=(256, 256)),
+    "Face Mesh as THEval lip_dynamics.py: OpenCV's pixels resized to 256×256 (INTER_LINEAR, aspect "
+    "not kept), refine on.",
 )
 def _sync_mesh(ctx: "ClipContext"):
     from ..io.compat_readers import decord_index_map
-    from ..regions.face_mesh import FaceMeshAnalyzer
+    from ..pipeline.builtin_artifacts import face_mesh_analyzer
 
     feed = decord_index_map(ctx.video_path, ctx.info.n_frames)
-    return FaceMeshAnalyzer(ctx, refine=False, swap_rb=True, feed=feed)
+    return face_mesh_analyzer(ctx, pixels="decord", refine=False, swap_rb=True, feed=feed)
 
 
 register_frame_artifact(
     "face_mesh.theval_sync",
     _sync_mesh,
-    "Face Mesh as THEval lip_sync.py: full resolution, R/B swapped (decord RGB + COLOR_BGR2RGB), refine off, "
-    "frames in the order decord returns them (io/compat_readers.py).",
+    "Face Mesh as THEval lip_sync.py: decord's pixels, full resolution, R/B swapped (decord RGB + "
+    "COLOR_BGR2RGB), refine off, frames in the order decord returns them (io/compat_readers.py).",
 )
 
 
@@ -90,7 +102,7 @@ def _silent_frames_compat(ctx: "ClipContext") -> np.ndarray:
 
 def _silent_mesh(ctx: "ClipContext"):
     from ..io.compat_readers import opencv_seek_map
-    from ..regions.face_mesh import FaceMeshAnalyzer
+    from ..pipeline.builtin_artifacts import face_mesh_analyzer
 
     frames = [int(i) for i in ctx.get("theval.silent_frames_compat")]
     landed = opencv_seek_map(ctx.video_path, frames, ctx.info.n_frames)
@@ -99,13 +111,13 @@ def _silent_mesh(ctx: "ClipContext"):
         if i is None:
             break
         feed.append(i)
-    return FaceMeshAnalyzer(ctx, refine=True, resize=(256, 256), feed=feed)
+    return face_mesh_analyzer(ctx, pixels="opencv", refine=True, resize=(256, 256), feed=feed)
 
 
 register_frame_artifact(
     "face_mesh.theval_silent",
     _silent_mesh,
-    "Face Mesh as silent_lip_stability.py: only the silent frames, 256×256, refine on (the tracker "
+    "Face Mesh as silent_lip_stability.py: OpenCV's pixels, only the silent frames, 256×256, refine on (the tracker "
     "sees non-consecutive frames, as the official script feeds it; on unindexed containers the "
     "frames its CAP_PROP_POS_FRAMES seeks land on, see io/compat_readers.py).",
 )
@@ -178,11 +190,11 @@ class EyebrowDynamicsCompat(_THEval):
     name = "theval.eyebrow_dynamics.compat"
     display = "Eyebrow dynamics (compat)"
     variant = "compat"
-    requires = ("face_mesh",)  # same settings as eyebrow_dynamics.py: full res, refine on
+    requires = ("face_mesh.theval_full",)  # eyebrow_dynamics.py: OpenCV's pixels, full res, refine on
     description = "As eyebrow_dynamics.py: mean |Δ| of consecutive detected frames pooled over sides; no face -> 0.0."
 
     def compute(self, ctx):
-        t = ctx.get("face_mesh")
+        t = ctx.get("face_mesh.theval_full")
         left, right = F.eyebrow_ratios(t.pixels())
         return MetricValue(F.eyebrow_dynamics_compat(left, right), _face_details(t))
 

@@ -36,10 +36,46 @@ def vad(ctx: "ClipContext") -> list[tuple[float, float]]:
     return speech_segments(wav, sr, model=ctx.options.get("vad_model", DEFAULT_VAD))
 
 
-def _face_mesh_default(ctx: "ClipContext"):
+def face_mesh_analyzer(ctx: "ClipContext", *, pixels: str = "pyav", **kw):
+    """A Face Mesh analyzer fed the frames under a pixel convention of ``io.video.PIXELS``
+    (``"pyav"``: ``frame.rgb``; ``"opencv"``: the same decoded frame converted as OpenCV does;
+    ``"decord"``: PyAV's bytes, which decord's are). It carries a ``share_key``: requested tracks
+    with equal keys (same settings, and pixels that agree on this clip according to its stream
+    header) are computed once by ``ClipContext.prepare``, which checks every frame's tags
+    (``share_holds``) and fails the shared copy, with the reason, if a frame breaks the agreement."""
+    from ..io.video import PIXELS, clip_pixels_agree
     from ..regions.face_mesh import FaceMeshAnalyzer
 
-    return FaceMeshAnalyzer(ctx, refine=True)
+    if pixels not in PIXELS:
+        raise ValueError(f"unknown pixel convention {pixels!r}; one of {PIXELS}")
+
+    class PixelFaceMesh(FaceMeshAnalyzer):
+        def update(self, frame) -> None:
+            if self.pixels in ("pyav", "decord") or self.counts is not None and frame.index not in self.counts:
+                return super().update(frame)
+            px = frame.pixels(self.pixels)  # converted once per frame, shared by every track
+            if px is not frame.rgb:
+                frame = type(frame)(frame.index, frame.time, px)
+            return super().update(frame)
+
+        def share_holds(self, frame) -> bool:
+            """Whether this frame's pixels are those of the track this one shares (ClipContext)."""
+            return self.resolved == self.pixels or self.pixels in ("pyav", "decord") or frame.agrees()
+
+    a = PixelFaceMesh(ctx, **kw)
+    a.pixels = pixels
+    same = pixels in ("pyav", "decord") or (ctx is not None and clip_pixels_agree(ctx.video_path))
+    a.resolved = "pyav" if same else pixels
+    a.config["pixels"] = pixels
+    a.share_priority = 0 if pixels in ("pyav", "decord") else 1  # a PyAV-pixel track leads a shared group
+    feed = kw.get("feed")
+    cfg = {k: v for k, v in a.config.items() if k not in ("pixels", "feed")}
+    a.share_key = ("face_mesh", a.resolved, tuple(sorted(cfg.items())), None if feed is None else tuple(feed))
+    return a
+
+
+def _face_mesh_default(ctx: "ClipContext"):
+    return face_mesh_analyzer(ctx, refine=True)
 
 
 register_frame_artifact(

@@ -23,7 +23,9 @@ class ClipContext:
 
     ``get(name)`` returns a shared artifact, computing it on first use. Frame artifacts are
     computed together in one decode pass by :meth:`prepare`; a frame artifact requested later
-    costs a new pass, which ``decode_count`` makes visible (tests assert it stays 1).
+    costs a new pass, which ``decode_count`` makes visible (tests assert it stays 1). Frame
+    artifacts whose analyzers carry the same ``share_key`` are computed once and cached under
+    every name (``shared_artifacts`` maps the others to the one computed).
     """
 
     video_path: str
@@ -36,7 +38,9 @@ class ClipContext:
     decode_count: int = 0
     frames_decoded: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    shared_artifacts: dict[str, str] = field(default_factory=dict)  # name -> artifact it shares
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _share_keys: dict[Any, str] = field(default_factory=dict, repr=False)
     _info: VideoInfo | None = field(default=None, repr=False)
 
     # -- basic facts -------------------------------------------------------------------------
@@ -56,9 +60,13 @@ class ClipContext:
 
     # -- artifacts ---------------------------------------------------------------------------
     def has(self, name: str) -> bool:
+        if name not in self._cache and name in self.shared_artifacts:
+            return self.has(self.shared_artifacts[name])
         return name in self._cache and not isinstance(self._cache[name], _Failure)
 
     def get(self, name: str) -> Any:
+        if name not in self._cache and name in self.shared_artifacts:
+            return self.get(self.shared_artifacts[name])
         if name not in self._cache:
             spec = get_spec(name)
             if spec.kind == "frame":
@@ -77,7 +85,8 @@ class ClipContext:
 
     def prepare(self, names: Iterable[str]) -> None:
         """Compute every missing frame artifact in ``names`` in a single decode pass."""
-        todo = [n for n in dict.fromkeys(names) if n not in self._cache and get_spec(n).kind == "frame"]
+        todo = [n for n in dict.fromkeys(names)
+                if n not in self._cache and n not in self.shared_artifacts and get_spec(n).kind == "frame"]
         if not todo:
             return
         analyzers: dict[str, FrameAnalyzer] = {}
@@ -90,8 +99,28 @@ class ClipContext:
             self.timings[n] = self.timings.get(n, 0.0) + time.perf_counter() - t0
         if not analyzers:
             return
-        self.decode_count += 1
+        # Analyzers with equal ``share_key`` compute the same thing on this clip (e.g. a compat Face
+        # Mesh track on OpenCV pixels of an untagged clip, where they are PyAV's): one is fed (the
+        # lowest ``share_priority``), the others are asked per frame whether the sharing still holds.
+        leaders: dict[Any, str] = {}
+        aliases: dict[str, str] = {}
+        alias_objs: dict[str, FrameAnalyzer] = {}
+        order = sorted(analyzers, key=lambda n: getattr(analyzers[n], "share_priority", 1))  # stable
+        for n in order:
+            a = analyzers[n]
+            key = getattr(a, "share_key", None)
+            if key is None:
+                continue
+            if key in leaders or key in self._share_keys:
+                aliases[n] = leaders.get(key) or self._share_keys[key]
+                alias_objs[n] = analyzers.pop(n)  # not fed; asked per frame whether sharing holds
+            else:
+                leaders[key] = n
         failed: dict[str, BaseException] = {}
+        if not analyzers:  # everything asked for was computed by an earlier pass
+            self._finish_aliases(aliases, alias_objs, failed)
+            return
+        self.decode_count += 1
         t_dec = 0.0
         try:
             t0 = time.perf_counter()
@@ -108,6 +137,11 @@ class ClipContext:
                     except Exception as e:
                         failed[n] = e
                     self.timings[n] = self.timings.get(n, 0.0) + time.perf_counter() - ta
+                for n, a in alias_objs.items():
+                    if n not in failed and not a.share_holds(frame):  # type: ignore[attr-defined]
+                        failed[n] = RuntimeError(
+                            f"{n}: frame {frame.index} breaks the sharing with {aliases[n]} decided from "
+                            "the stream header (its colour tags differ); request this artifact on its own")
                 t0 = time.perf_counter()
         except InputError as e:
             for n in analyzers:
@@ -121,6 +155,8 @@ class ClipContext:
                     self._cache[n] = _Failure(failed[n])
                 else:
                     self._cache[n] = a.finalize()
+                    if getattr(a, "share_key", None) is not None:
+                        self._share_keys[a.share_key] = n
             except Exception as e:
                 self._cache[n] = _Failure(e)
             finally:
@@ -129,10 +165,25 @@ class ClipContext:
                 except Exception:  # noqa: BLE001 - closing must not hide the result
                     pass
             self.timings[n] = self.timings.get(n, 0.0) + time.perf_counter() - t0
+        self._finish_aliases(aliases, alias_objs, failed)
+
+    def _finish_aliases(self, aliases: dict[str, str], objs: dict[str, FrameAnalyzer],
+                        failed: dict[str, BaseException]) -> None:
+        for n, leader in aliases.items():
+            if n in failed:
+                self._cache[n] = _Failure(failed[n])
+            else:
+                self.shared_artifacts[n] = leader  # get(n) returns the leader's value
+            try:
+                objs[n].close()
+            except Exception:  # noqa: BLE001
+                pass
 
     def release(self) -> None:
         """Drop cached artifacts (keeps nothing large alive between clips)."""
         self._cache.clear()
+        self._share_keys.clear()
+        self.shared_artifacts.clear()
 
 
 @dataclass(eq=False)
