@@ -53,3 +53,16 @@ def test_doctor_passes_on_this_install(tmp_path):
     res = json.loads(out.read_text())
     assert res["ok"] and len(res["checks"]) >= 300
     assert "checks pass" in proc.stdout
+
+
+def test_frozen_jitter_is_compared_on_the_scale_of_the_moving_clip():
+    exp = {"theval.eyebrow_dynamics|gt|a": 0.03, "theval.eyebrow_dynamics|frozen|a": 0.002,
+           "theval.lip_sync.compat|frozen|a": 0.25}
+    # +100 % of the jitter, but 2 % of the moving clip's value: passes; 20 % of it: fails
+    ok, _ = D.compare(exp, {**exp, "theval.eyebrow_dynamics|frozen|a": 0.0026})
+    bad, _ = D.compare(exp, {**exp, "theval.eyebrow_dynamics|frozen|a": 0.008})
+    assert [c.passed for c in ok if c.model == "frozen" and "eyebrow" in c.metric] == [True]
+    assert [c.passed for c in bad if c.model == "frozen" and "eyebrow" in c.metric] == [False]
+    # min-max normalised jitter: range only
+    rng, _ = D.compare(exp, {**exp, "theval.lip_sync.compat|frozen|a": 1.5})
+    assert [c.passed for c in rng if "lip_sync" in c.metric] == [False]

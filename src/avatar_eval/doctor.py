@@ -42,29 +42,44 @@ class Tolerance:
     why: str
 
 
-# Tolerances: a margin above the spread measured across CPU paths (native AVX-512 Zen 4 and, under
-# qemu-user, first-generation Zen, Zen 2, Haswell and Skylake; benchmarks/cpu_spread.py), written
-# next to the reason. Matched by the first prefix that fits the metric name.
+# Tolerances: a margin (about 2–3×) above the spread measured across CPU paths — native AVX-512
+# Zen 4 vs first-generation Zen under ``qemu-x86_64 -cpu EPYC``, which reproduces that CPU's
+# numbers exactly (benchmarks/cpu_spread.py, benchmarks/data/cpu_spread_shipped.json,
+# docs/reproducibility.md) — written next to the reason. Matched by the first prefix that fits.
 TOLERANCES: list[tuple[str, Tolerance]] = [
+    ("theval.silent_lip_stability.compat", Tolerance(0.10, 2e-4, "Face Mesh (XNNPACK kernels chosen by CPU); "
+                                                     "measured up to 4.3 % on real clips")),
     ("theval.silent_lip_stability", Tolerance(0.08, 2e-4, "Face Mesh (XNNPACK kernels chosen by CPU); a median "
-                                              "absolute deviation of a few silent frames moves most")),
-    ("theval.eyebrow_dynamics", Tolerance(0.05, 2e-4, "Face Mesh (XNNPACK kernels chosen by CPU)")),
-    ("theval.lip_dynamics", Tolerance(0.05, 2e-3, "Face Mesh (XNNPACK kernels chosen by CPU)")),
-    ("theval.lip_sync", Tolerance(0.05, 2e-3, "Face Mesh openness (XNNPACK kernels chosen by CPU); RMS is exact")),
-    ("theval.head_motion", Tolerance(0.05, 0.1, "Face Mesh geometry (XNNPACK kernels chosen by CPU)")),
-    ("hands.", Tolerance(0.05, 1e-3, "MediaPipe Hands (XNNPACK kernels chosen by CPU)")),
+                                              "absolute deviation of few silent frames; measured up to 2.9 %")),
+    ("theval.eyebrow_dynamics.compat", Tolerance(0.03, 2e-4, "Face Mesh (XNNPACK by CPU); measured up to 1.2 %")),
+    ("theval.eyebrow_dynamics", Tolerance(0.02, 2e-4, "Face Mesh (XNNPACK by CPU); measured up to 0.33 %")),
+    ("theval.lip_dynamics", Tolerance(0.01, 2e-3, "Face Mesh (XNNPACK by CPU); measured up to 0.14 %")),
+    ("theval.lip_sync.compat", Tolerance(0.03, 2e-3, "Face Mesh openness (XNNPACK by CPU); measured up to 1.1 %")),
+    ("theval.lip_sync", Tolerance(0.02, 2e-3, "Face Mesh openness (XNNPACK by CPU); measured up to 0.24 %")),
+    ("theval.head_motion", Tolerance(0.01, 0.05, "Face Mesh geometry (XNNPACK by CPU); measured up to 0.09 %")),
+    ("hands.", Tolerance(0.05, 1e-3, "MediaPipe Hands (XNNPACK kernels chosen by CPU); not yet measured")),
     ("jwbdh.face.", Tolerance(0.02, 1e-3, "face crop boxes come from MediaPipe tracks (XNNPACK by CPU); "
-                              "pixel formulas are exact")),
+                              "pixel formulas are exact; not yet measured")),
     ("jwbdh.hands.", Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
     ("jwbdh.left_hand.", Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
     ("jwbdh.right_hand.", Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
-    ("vbench.dynamic_degree.dis.", Tolerance(0.0, 1e-9, "region crops from MediaPipe tracks; a decision")),
+    ("vbench.dynamic_degree.dis.", Tolerance(0.0, 1e-9, "region crops from MediaPipe tracks; a yes/no decision")),
     ("vbench.motion_smoothness.dis.", Tolerance(0.01, 1e-4, "region crops from MediaPipe tracks (XNNPACK by CPU)")),
     ("jwbdh.full.", Tolerance(1e-6, 1e-6, "decode + pixel formula: no CPU-dispatched kernel (float rounding only)")),
-    ("vbench.", Tolerance(1e-5, 1e-6, "OpenCV DIS flow on full frames: deterministic SIMD-free within 1e-5")),
-    ("speech.", Tolerance(0.0, 0.12, "CTranslate2: MKL on Intel, oneDNN elsewhere; one word of six may differ")),
+    ("vbench.", Tolerance(1e-5, 1e-6, "OpenCV DIS flow on full frames (float rounding only)")),
+    ("speech.", Tolerance(0.0, 0.17, "CTranslate2: MKL on Intel, oneDNN elsewhere; one word of six may differ")),
 ]
 DEFAULT_TOLERANCE = Tolerance(0.05, 1e-6, "default: 5 % until this metric's spread is measured")
+
+#: On the frozen model every frame is identical, so a landmark metric measures only the tracker's
+#: jitter, which is chaotic by nature: across CPU paths it moved by up to 250 % of itself, but by at
+#: most 2.5 % of the moving original's value. Frozen values are therefore compared on the scale of
+#: the GT clip's value: |got − expected| ≤ FROZEN_REL × |GT value| (and the usual tolerance).
+FROZEN_MODEL = "frozen"
+FROZEN_REL = 0.10
+#: ... except min-max normalised jitter (compat lip-sync on a still mouth), which can land anywhere
+#: in [0, 1] (measured: 0.254 vs 0.333 on one clip); only its status and range are checked.
+FROZEN_RANGE_ONLY = ("theval.lip_sync.compat",)
 
 
 def tolerance_for(metric: str) -> Tolerance:
@@ -191,7 +206,19 @@ def compare(expected: dict[str, float | str], got: dict[str, float | str]) -> tu
             continue
         e, g = expected[key], got[key]
         if isinstance(e, float) and isinstance(g, float):
-            passed = abs(g - e) <= max(tol.rel * abs(e), tol.abs)
+            bound = max(tol.rel * abs(e), tol.abs)
+            if model == FROZEN_MODEL:
+                if metric in FROZEN_RANGE_ONLY:
+                    passed = 0.0 <= g <= 1.0
+                    tol = Tolerance(0.0, 1.0, "min-max normalised jitter of a still mouth: range [0, 1] only")
+                    checks.append(Check(metric, model, sample, e, g, tol, passed))
+                    continue
+                ref = got.get(f"{metric}|gt|{sample}", expected.get(f"{metric}|gt|{sample}"))
+                if isinstance(ref, float):
+                    bound = max(bound, FROZEN_REL * abs(ref))
+                    tol = Tolerance(tol.rel, max(tol.abs, FROZEN_REL * abs(ref)),
+                                    f"tracker jitter on identical frames: {FROZEN_REL:.0%} of the GT clip's value")
+            passed = abs(g - e) <= bound
         else:
             passed = e == g
         checks.append(Check(metric, model, sample, e, g, tol, passed))

@@ -102,8 +102,27 @@ def test_moviepy_export_short_audio_is_rotated_or_fails():
         moviepy_audio_export(s[:fps], fps, duration=1.0)
 
 
+#: Tolerance per metric vs the official numbers, set from the measured cross-CPU spread, not from
+#: how close this machine happens to be. The official values were made on an AVX2/AVX-512 CPU path;
+#: on that path compat agrees within 0.21 % (docs/theval.md#agreement). MediaPipe's XNNPACK picks
+#: other kernels on first-generation AMD Zen, and the same venv under ``qemu-x86_64 -cpu EPYC``
+#: (which reproduces that CPU's values exactly) moves these three clips by up to: lip dynamics
+#: 0.14 %, eyebrow 1.16 %, silent-lip stability 2.33 %, lip-sync 0.71 %
+#: (benchmarks/data/cpu_spread_shipped.json; docs/reproducibility.md). Tolerance ≈ 2× that, so
+#: the test passes on every CPU path yet still fails on a real compat regression (the GRID seek
+#: bug this file pins moved silent-lip by > 20 %, the BT.709 decode bug moved it by 20 %).
+OFFICIAL_TOLERANCE = {
+    "lip_dynamics": 0.005,
+    "eyebrow_dynamics": 0.025,
+    "silent_lip_stability": 0.05,
+    "lip_sync": 0.015,
+}
+
+
 @pytest.mark.slow
-def test_compat_within_1_percent_of_official_on_shipped_clips():
+def test_compat_agrees_with_official_on_shipped_clips():
+    """Within 1 % on the CPU path the official numbers were made on; within the tolerances above
+    (measured cross-CPU spread) on every path."""
     from avatar_eval.metrics.registry import get_metric
     from avatar_eval.pipeline.context import ClipContext
 
@@ -125,4 +144,4 @@ def test_compat_within_1_percent_of_official_on_shipped_clips():
             ref = float(row[col])
             got = m.compute(ctx).value
             assert not math.isnan(ref)
-            assert got == pytest.approx(ref, rel=0.01), (path.name, col, got, ref)
+            assert got == pytest.approx(ref, rel=OFFICIAL_TOLERANCE[col]), (path.name, col, got, ref)
