@@ -1,0 +1,312 @@
+"""Weight-free talking-head / co-speech extras (issue 17): blink statistics, landmark distance,
+beat alignment and CPBD sharpness. Definitions, references and units: docs/extras.md; formulas in
+``metrics/functional/{blink,landmark_distance,beat_alignment,sharpness}.py``.
+
+Everything is read from the clip's one decode pass: the ``face_mesh`` track (blink, LMD, face box
+of CPBD), ``region_tracks`` (Pose + Hands for BAS), ``audio16k``, and two cheap frame artifacts
+registered here: ``sharpness.cpbd_blocks`` (per-frame CPBD block counts) and ``frame_motion``
+(mean absolute grey-level change between consecutive frames).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import MetricUndefined
+from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
+from ..pipeline.builtin_artifacts import require_audio
+from ..regions import artifacts as _region_artifacts  # noqa: F401  (registers region_tracks)
+from .base import Metric, MetricValue
+from .functional import beat_alignment as BA
+from .functional import blink as BL
+from .functional import landmark_distance as LMD
+from .functional import sharpness as SH
+from .registry import register, register_suite
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..io.video import Frame
+    from ..pipeline.context import ClipContext, PairContext
+
+
+# ------------------------------------------------------------------------------ frame artifacts
+class CPBDBlocksAnalyzer(FrameAnalyzer):
+    """Per frame, per 64×64 block: measured edge pixels and those with blur not detected."""
+
+    def __init__(self, ctx: ClipContext):
+        super().__init__(ctx)
+        self.stride = max(1, int((ctx.options or {}).get("cpbd_stride", 1))) if ctx is not None else 1
+        self.total: list[np.ndarray] = []
+        self.sharp: list[np.ndarray] = []
+        self.indices: list[int] = []
+
+    def update(self, frame: Frame) -> None:
+        if frame.index % self.stride:
+            return
+        t, s = SH.cpbd_blocks(SH.luma(frame.rgb))
+        self.total.append(t.astype(np.int32))
+        self.sharp.append(s.astype(np.int32))
+        self.indices.append(frame.index)
+
+    def finalize(self) -> dict:
+        if not self.total:
+            z = np.zeros((0, 0, 0), dtype=np.int32)
+            return {"total": z, "sharp": z, "frame_indices": np.zeros(0, dtype=np.int64), "block": SH.BLOCK}
+        return {"total": np.stack(self.total), "sharp": np.stack(self.sharp),
+                "frame_indices": np.asarray(self.indices, dtype=np.int64), "block": SH.BLOCK}
+
+
+register_frame_artifact(
+    "sharpness.cpbd_blocks", CPBDBlocksAnalyzer,
+    "CPBD counts per frame and 64×64 block of the full frame (measured edge pixels, pixels with blur "
+    "not detected); options['cpbd_stride'] keeps every n-th frame (default 1).",
+)
+
+
+class FrameMotionAnalyzer(FrameAnalyzer):
+    """Mean |Δ grey| (0–255) between consecutive frames, on every 4th pixel in each direction."""
+
+    def __init__(self, ctx: ClipContext):
+        super().__init__(ctx)
+        self.prev: np.ndarray | None = None
+        self.diffs: list[float] = []
+
+    def update(self, frame: Frame) -> None:
+        g = SH.luma(frame.rgb[::4, ::4]).astype(np.int16)
+        if self.prev is not None:
+            self.diffs.append(float(np.abs(g - self.prev).mean()) if g.shape == self.prev.shape else float("inf"))
+        self.prev = g
+
+    def finalize(self) -> np.ndarray:
+        return np.asarray(self.diffs, dtype=np.float64)
+
+
+register_frame_artifact(
+    "frame_motion", FrameMotionAnalyzer,
+    "(T−1,) mean absolute grey-level change (0–255) between frames i and i+1 (every 4th pixel).",
+)
+
+
+# ------------------------------------------------------------------------------ helpers
+class _Extra(Metric):
+    protocol = "extras"
+
+
+def _face_px(ctx: ClipContext, at_least: int = 1) -> np.ndarray:
+    t = ctx.get("face_mesh")
+    if t.n_present < at_least:
+        raise MetricUndefined(f"face found in {t.n_present} of {t.n_frames} frames (need ≥ {at_least})")
+    return t.pixels()
+
+
+# ------------------------------------------------------------------------------ blink
+_BLINK: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # ctx -> stats (both blink metrics)
+
+
+def _blink(ctx: ClipContext) -> dict:
+    if ctx not in _BLINK:
+        px = _face_px(ctx, 2)
+        e = BL.ear(px)
+        st = BL.blink_stats(e, ctx.fps)
+        st.update(ear_median=float(np.nanmedian(e)), threshold=BL.EAR_THRESHOLD, min_frames=BL.MIN_FRAMES,
+                  n_frames=int(e.size), n_face_frames=int(np.isfinite(e).sum()))
+        _BLINK[ctx] = st
+    return _BLINK[ctx]
+
+
+@register
+class BlinkRate(_Extra):
+    name = "blink.rate"
+    display = "Blink rate"
+    requires = ("face_mesh",)
+    region = "face"
+    units = "blinks/min"
+    description = "Blinks per minute: runs of ≥ 2 frames with eye aspect ratio < 0.2 (Face Mesh EAR, both eyes)."
+
+    def compute(self, ctx):
+        st = _blink(ctx)
+        return MetricValue(st["rate_per_min"], {k: v for k, v in st.items() if k != "rate_per_min"})
+
+
+@register
+class BlinkDuration(_Extra):
+    name = "blink.duration"
+    display = "Blink duration"
+    requires = ("face_mesh",)
+    region = "face"
+    units = "s"
+    description = "Mean blink duration (closed frames / fps); undefined without a blink."
+
+    def compute(self, ctx):
+        st = _blink(ctx)
+        if st["n_blinks"] == 0:
+            raise MetricUndefined(f"no blink in {st['n_frames']} frames (EAR never < {BL.EAR_THRESHOLD} "
+                                  f"for ≥ {BL.MIN_FRAMES} frames): mean duration undefined")
+        return MetricValue(st["mean_duration_s"], {k: v for k, v in st.items() if k != "mean_duration_s"})
+
+
+# ------------------------------------------------------------------------------ landmark distance
+class _LMD(_Extra):
+    level = "pair"
+    higher_is_better = False
+    requires = ("face_mesh",)
+    units = "IOD"
+    indices: tuple[int, ...] = ()
+
+    def compute_pair(self, pair: PairContext):
+        gt = _face_px(pair.gt)
+        gen = _face_px(pair.gen)
+        val, det = LMD.lmd(gt, gen, self.indices)
+        if not np.isfinite(val):
+            raise MetricUndefined("no frame with a face in both the GT and the generated clip")
+        return MetricValue(val, det)
+
+
+@register
+class MouthLMD(_LMD):
+    name = "lmd.mouth"
+    display = "M-LMD"
+    region = "mouth"
+    indices = LMD.MOUTH
+    description = "M-LMD: mean L2 of the 40 lip points, GT vs generated, per frame centred and scaled to IOD = 1."
+
+
+@register
+class FaceLMD(_LMD):
+    name = "lmd.face"
+    display = "F-LMD"
+    region = "face"
+    indices = LMD.FACE
+    description = "F-LMD: mean L2 of the 468 mesh points, GT vs generated, per frame centred and scaled to IOD = 1."
+
+
+# ------------------------------------------------------------------------------ beat alignment
+#: Pose points used as BAS joints: nose, shoulders, elbows, wrists (visibility ≥ 0.5), plus all
+#: 42 hand points where Hands found them
+POSE_JOINTS: tuple[int, ...] = (0, 11, 12, 13, 14, 15, 16)
+MIN_VISIBILITY = 0.5
+#: a transition whose frames differ by less than this (mean |Δ grey|, 0–255) is a still image:
+#: its landmark "speed" is tracker jitter and counts as 0
+STILL_FRAME_DIFF = 0.5
+
+
+def body_joints(tracks) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 49, 2) pose + hand joints in px and (T, 49) validity."""
+    pose = tracks.pose.astype(np.float64)
+    hands = tracks.hands[:, :, :, :2].reshape(tracks.n_frames, 42, 2).astype(np.float64)
+    xy = np.concatenate([pose[:, list(POSE_JOINTS), :2], hands], axis=1)
+    vis = pose[:, list(POSE_JOINTS), 3]
+    valid = np.concatenate([np.nan_to_num(vis, nan=0.0) >= MIN_VISIBILITY,
+                            np.isfinite(hands[:, :, 0])], axis=1) & np.isfinite(xy).all(axis=-1)
+    return xy, valid
+
+
+@register
+class BeatAlignment(_Extra):
+    name = "beat.alignment"
+    display = "Beat alignment (BAS)"
+    higher_is_better = True
+    requires = ("region_tracks", "frame_motion", "audio16k")
+    region = "full"
+    units = ""
+    description = ("Bailando/EDGE BAS: mean over audio onsets of exp(−d²/18), d = frames to the nearest local "
+                   "minimum of the σ=5-smoothed mean joint speed (Pose upper body + Hands).")
+
+    def compute(self, ctx):
+        require_audio(ctx)
+        tr = ctx.get("region_tracks")
+        xy, valid = body_joints(tr)
+        if valid.sum(axis=1).max(initial=0) == 0:
+            raise MetricUndefined("no body joint visible in any frame: no motion beats")
+        speed = BA.joint_speed(xy, valid)
+        motion = ctx.get("frame_motion")
+        n = min(speed.size, motion.size)
+        speed, still = speed[:n], motion[:n] < STILL_FRAME_DIFF
+        speed = np.where(still, 0.0, speed)
+        if still.all():
+            raise MetricUndefined("the video does not move (every frame equals the previous one): no motion beats")
+        mb = BA.motion_beats(speed)
+        if mb.size == 0:
+            raise MetricUndefined("no local minimum of the smoothed joint speed: no motion beats")
+        wav, sr = ctx.get("audio16k")
+        ab = BA.onset_frames(wav, sr, ctx.fps, n_frames=tr.n_frames)
+        if ab.size == 0:
+            raise MetricUndefined("no onset detected in the audio: no audio beats")
+        return MetricValue(BA.beat_alignment(ab, mb), {
+            "n_audio_beats": int(ab.size), "n_motion_beats": int(mb.size),
+            "n_still_transitions": int(still.sum()), "n_transitions": int(n),
+            "joints_per_frame": float(valid.sum(axis=1).mean()),
+        })
+
+
+# ------------------------------------------------------------------------------ CPBD
+def _cpbd_per_frame(blocks: dict, masks: np.ndarray | None = None) -> np.ndarray:
+    tot, sh = blocks["total"].astype(np.int64), blocks["sharp"].astype(np.int64)
+    if masks is not None:
+        tot, sh = tot * masks, sh * masks
+    n = tot.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, sh.sum(axis=(1, 2)) / np.maximum(n, 1), np.nan)
+
+
+def _mean_defined(per_frame: np.ndarray, what: str) -> MetricValue:
+    ok = np.isfinite(per_frame)
+    if not ok.any():
+        raise MetricUndefined(f"{what}: no 64×64 edge block with a measurable edge in any frame")
+    return MetricValue(float(per_frame[ok].mean()), {
+        "n_frames_measured": int(ok.sum()), "n_frames": int(per_frame.size),
+        "per_frame_min": float(per_frame[ok].min()), "per_frame_max": float(per_frame[ok].max())})
+
+
+@register
+class CPBD(_Extra):
+    name = "sharpness.cpbd"
+    display = "CPBD"
+    higher_is_better = True
+    requires = ("sharpness.cpbd_blocks",)
+    region = "full"
+    units = ""
+    description = "CPBD sharpness (Narvekar & Karam 2011), full frame, mean over frames (0–1, higher = sharper)."
+
+    def compute(self, ctx):
+        return _mean_defined(_cpbd_per_frame(ctx.get("sharpness.cpbd_blocks")), "CPBD")
+
+
+@register
+class CPBDFace(_Extra):
+    name = "sharpness.cpbd.face"
+    display = "CPBD (face)"
+    higher_is_better = True
+    requires = ("sharpness.cpbd_blocks", "face_mesh")
+    region = "face"
+    units = ""
+    description = ("CPBD over the frame's 64×64 blocks lying ≥ 50 % inside the Face Mesh landmark box, "
+                   "mean over frames with a face.")
+
+    def compute(self, ctx):
+        b = ctx.get("sharpness.cpbd_blocks")
+        px = _face_px(ctx)
+        idx = b["frame_indices"]
+        fi = ctx.get("face_mesh").frame_indices
+        where = {int(f): i for i, f in enumerate(fi)}
+        nby, nbx = b["total"].shape[1:] if b["total"].ndim == 3 else (0, 0)
+        masks = np.zeros((idx.size, nby, nbx), dtype=np.int64)
+        for k, f in enumerate(idx):
+            i = where.get(int(f))
+            if i is None or not np.isfinite(px[i, 0, 0]):
+                continue
+            p = px[i, :468]
+            box = (p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max())
+            masks[k] = SH.blocks_in_box((nby, nbx), np.asarray(box))
+        v = _mean_defined(_cpbd_per_frame(b, masks), "CPBD (face)")
+        v.details["n_face_blocks_mean"] = float(masks.sum(axis=(1, 2)).mean()) if idx.size else 0.0
+        return v
+
+
+TALKING_HEAD_EXTRAS = ["blink.rate", "blink.duration", "lmd.mouth", "lmd.face", "sharpness.cpbd.face", "sharpness.cpbd"]
+GESTURE = ["beat.alignment"]
+register_suite("talking-head-extras", TALKING_HEAD_EXTRAS,
+               "Weight-free talking-head extras: blink rate/duration, M-/F-LMD (pair), CPBD sharpness")
+register_suite("gesture", GESTURE, "Co-speech gesture: beat alignment score (Bailando/EDGE)")
