@@ -64,6 +64,12 @@ DEFAULT_CPUS = "EPYC,EPYC-Rome,Haswell-v4,Skylake-Client-v4"
 ASR_CLIPS = ("tests/data/speech/synthetic/fr_espeak.wav", "tests/data/speech/synthetic/de_espeak.wav",
              "tests/data/speech/misc/jfk.flac")
 CT2_SETTINGS = (None, "0", "1")  # CT2_USE_MKL unset, =0, =1
+#: further driver results kept in the same JSON (benchmarks/data/cpu_spread_shipped.json)
+SECTIONS = {
+    "artifacts": "non-frame artifacts (decoded frames, audio, VAD, silent frames) per CPU path",
+    "study_tflite_delegate": "MediaPipe InferenceCalculator forced to delegate { tflite {} } (no XNNPACK)",
+    "doctor_32_frames": "every metric `avatar-eval doctor` checks, first 32 frames of each clip",
+}
 OFFICIAL_CSV = ROOT / "tests" / "data" / "theval" / "official_on_shipped.csv"
 OFFICIAL_COLS = {"lip_dynamics": "theval.lip_dynamics.compat",
                  "eyebrow_dynamics": "theval.eyebrow_dynamics.compat",
@@ -138,8 +144,9 @@ def cpuid_facts() -> dict:
 
 def _uarch_guess(vendor: str, family: int, model: int, flags: list[str]) -> str:
     if vendor == "AuthenticAMD":
-        if family == 0x17:
-            return "Zen/Zen+ (first generation)" if model < 0x30 else "Zen 2"
+        if family == 0x17:  # cpuinfo's rule: extended model 0 or 1 is Zen/Zen+, 3/4/6/7/9 Zen 2
+            return {0: "Zen/Zen+ (first generation)", 1: "Zen/Zen+ (first generation)"}.get(
+                model >> 4, "Zen 2" if (model >> 4) in (3, 4, 6, 7, 9) else "AMD family 0x17, uarch unknown to cpuinfo")
         if family == 0x19:
             return "Zen 4" if "avx512f" in flags else "Zen 3"
         if family == 0x1A:
@@ -185,6 +192,12 @@ def _env_facts(label: str) -> dict:
         facts["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     except Exception as e:  # noqa: BLE001
         facts["torch_cpu_capability"] = f"unknown ({type(e).__name__})"
+    try:
+        import avatar_eval
+
+        facts["avatar_eval_path"] = str(Path(avatar_eval.__file__).parent)
+    except Exception as e:  # noqa: BLE001
+        facts["avatar_eval_path"] = f"unknown ({type(e).__name__})"
     env_keys = ("CT2_USE_MKL", "OMP_NUM_THREADS", "TFLITE_DISABLE_XNNPACK", "ATEN_CPU_CAPABILITY")
     facts["env"] = {k: os.environ[k] for k in env_keys if k in os.environ}
     try:
@@ -206,6 +219,46 @@ def _has_dist(name: str) -> bool:
         return True
     except PackageNotFoundError:
         return False
+
+
+def patch_mediapipe_delegate(kind: str) -> int:
+    """Make every MediaPipe legacy-solution graph built from now on in this process run its
+    ``InferenceCalculator`` nodes with ``delegate { <kind> {} }`` (``tflite``: TFLite's built-in
+    CPU kernels, no XNNPACK; ``xnnpack``: the shipped setting). The study option of this
+    benchmark only; the package itself is not changed. Returns the number of graphs patched so far
+    through a counter on the function."""
+    from mediapipe.calculators.tensor import inference_calculator_pb2 as ic
+    from mediapipe.python import solution_base
+
+    orig = solution_base.SolutionBase._initialize_graph_interface
+    Opts = ic.InferenceCalculatorOptions
+
+    def set_delegate(o) -> None:
+        o.delegate.Clear()
+        getattr(o.delegate, kind).SetInParent()
+
+    def patched(self, *a, **k):
+        cfg = orig(self, *a, **k)
+        for node in cfg.node:
+            if not node.calculator.startswith("InferenceCalculator"):
+                continue
+            done = False
+            for any_opt in node.node_options:
+                if any_opt.type_url.endswith("/" + Opts.DESCRIPTOR.full_name):
+                    o = Opts.FromString(any_opt.value)
+                    set_delegate(o)
+                    any_opt.value = o.SerializeToString()
+                    done = True
+            if not done:
+                set_delegate(node.options.Extensions[Opts.ext])
+            patch_mediapipe_delegate.nodes += 1
+        return cfg
+
+    solution_base.SolutionBase._initialize_graph_interface = patched
+    return 0
+
+
+patch_mediapipe_delegate.nodes = 0
 
 
 def _write(path: Path, data: dict) -> None:
@@ -245,6 +298,103 @@ def run_metrics(clips: list[Path], suites: list[str], out: dict, out_path: Path)
         _write(out_path, out)
 
 
+def _fingerprint(v):
+    """JSON-able form of an artifact: arrays by sha256 + shape, segment lists as they are."""
+    import hashlib
+
+    import numpy as np
+
+    if isinstance(v, np.ndarray):
+        return {"sha256": hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()[:16],
+                "shape": list(v.shape), "dtype": str(v.dtype)}
+    if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], np.ndarray):  # (wav, sr)
+        return {"audio": _fingerprint(v[0]), "sr": v[1]}
+    if isinstance(v, (list, tuple)):
+        return [_fingerprint(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        return float(v)
+    if isinstance(v, (np.integer, int)):
+        return int(v)
+    return repr(v)[:200]
+
+
+def run_artifacts(clips: list[Path], names: list[str], out: dict, out_path: Path) -> None:
+    """Non-frame artifacts (VAD segments, silent frames, decoded audio) per clip, to see whether
+    anything besides the landmarks moves with the CPU."""
+    from avatar_eval.pipeline.context import ClipContext
+
+    res = out.setdefault("artifacts", {})
+    for p in clips:
+        ctx = ClipContext(str(p))
+        for n in names:
+            try:
+                if n == "frames":  # every decoded RGB frame (PyAV + swscale, which dispatch by CPU too)
+                    import hashlib
+
+                    from avatar_eval.io.video import iter_frames
+
+                    h = hashlib.sha256()
+                    k = 0
+                    for f in iter_frames(p):
+                        h.update(f.rgb.tobytes())
+                        k += 1
+                    res.setdefault(n, {})[clip_key(p)] = {"sha256": h.hexdigest()[:16], "n": k}
+                    continue
+                res.setdefault(n, {})[clip_key(p)] = _fingerprint(ctx.get(n))
+            except Exception as e:  # noqa: BLE001
+                res.setdefault(n, {})[clip_key(p)] = f"{type(e).__name__}: {str(e)[:100]}"
+        ctx.release()
+    _write(out_path, out)
+
+
+def run_doctor(clips_root: Path, out: dict, out_path: Path) -> None:
+    """Every offline metric ``avatar-eval doctor`` checks (clip and pair metrics, through the real
+    runner, in this process: ``workers=1``; a spawned worker would escape qemu-user)."""
+    import avatar_eval.results.store as store
+    from avatar_eval.doctor import compute_values, offline_metrics
+
+    # A record whose details hold a non-finite float (seen: blink.rate's mean_duration_s on the
+    # frozen clips) makes the store's strict JSON writer raise and would end the whole run; here
+    # such details are written as null instead, and counted.
+    orig_dumps = store.dumps_record
+    sanitized: list[str] = []
+
+    def clean(o):
+        if isinstance(o, float) and not math.isfinite(o):
+            return None
+        if isinstance(o, dict):
+            return {k: clean(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [clean(v) for v in o]
+        return o
+
+    def dumps(rec):
+        try:
+            return orig_dumps(rec)
+        except ValueError:
+            d = rec.to_dict()
+            sanitized.append(f"{d.get('metric')}|{d.get('model')}|{d.get('sample_id')}")
+            return json.dumps(clean(d), default=store._json_default, allow_nan=False, sort_keys=True)
+
+    store.dumps_record = dumps
+    metrics = offline_metrics(False)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="cpu_spread_doctor_") as tmp:
+        got = compute_values(metrics, clips_root, Path(tmp), workers=1)
+    values = out.setdefault("values", {})
+    status = out.setdefault("status", {})
+    for key in sorted(got):
+        metric, model, sample = key.split("|")
+        v = got[key]
+        ck = f"{model}|{sample}"
+        ok = isinstance(v, float) and not math.isnan(v)
+        values.setdefault(metric, {})[ck] = v if ok else None
+        status.setdefault(metric, {})[ck] = "ok" if ok else str(v)[:160]
+    out["seconds_per_clip"] = {"doctor (all clips)": round(time.perf_counter() - t0, 2)}
+    out["records_with_nonfinite_details_written_as_null"] = sanitized
+    _write(out_path, out)
+
+
 def run_asr(clips: list[Path], out: dict, out_path: Path) -> None:
     from avatar_eval.speech.asr import WhisperAsr
 
@@ -274,15 +424,23 @@ def worker(args) -> None:
         torch.set_num_threads(1)
     except Exception:  # noqa: BLE001
         pass
+    if args.mp_delegate != "default":
+        patch_mediapipe_delegate(args.mp_delegate)
     out_path = Path(args.out)
-    out: dict = {"facts": _env_facts(args.label), "max_frames": args.max_frames}
+    out: dict = {"facts": _env_facts(args.label), "max_frames": args.max_frames, "mp_delegate": args.mp_delegate}
     t0 = time.perf_counter()
-    if not args.asr_only:
+    if args.artifacts:
+        clips = [Path(c) for c in args.clips] if args.clips else default_clips()
+        run_artifacts(clips, args.artifacts.split(","), out, out_path)
+    elif args.doctor:
+        run_doctor(Path(args.clips_root or ROOT / "examples" / "clips"), out, out_path)
+    elif not args.asr_only:
         clips = [Path(c) for c in args.clips] if args.clips else default_clips()
         run_metrics(clips, args.suites.split(","), out, out_path)
     if args.asr or args.asr_only:
         run_asr([ROOT / c for c in ASR_CLIPS], out, out_path)
     out["seconds_total"] = round(time.perf_counter() - t0, 1)
+    out["mp_inference_nodes_patched"] = patch_mediapipe_delegate.nodes
     _write(out_path, out)
 
 
@@ -308,7 +466,7 @@ def truncate_clips(clips: list[Path], n: int, dest: Path) -> list[Path]:
 
 def _ct2_lines(stderr: str) -> list[str]:
     keep = ("CPU:", "Selected ISA", "Use Intel MKL", "SGEMM backend", "GEMM_S16", "GEMM_S8")
-    return [ln.split("] ", 1)[-1].strip() for ln in stderr.splitlines() if any(k in ln for k in keep)]
+    return [ln.rsplit("] ", 1)[-1].strip() for ln in stderr.splitlines() if any(k in ln for k in keep)]
 
 
 def _run_worker(label: str, cpu: str | None, wargs: list[str], env_extra: dict, tmp: Path, log) -> dict | None:
@@ -355,16 +513,33 @@ def driver(args) -> None:
         clips = [Path(c) for c in args.clips] if args.clips else default_clips()
         if args.max_frames:
             clips = truncate_clips(clips, args.max_frames, tmp / "clips")
-        wargs = ["--suites", args.suites, "--clips", *map(str, clips)]
+        if args.artifacts:
+            wargs = ["--artifacts", args.artifacts, "--clips", *map(str, clips)]
+            result["suites"] = f"artifacts {args.artifacts}"
+        elif args.doctor:
+            root = tmp / "clips" if args.max_frames else ROOT / "examples" / "clips"
+            wargs = ["--doctor", "--clips-root", str(root), "--mp-delegate", args.mp_delegate]
+            result["suites"] = "avatar-eval doctor's offline metrics"
+        else:
+            wargs = ["--suites", args.suites, "--mp-delegate", args.mp_delegate, "--clips", *map(str, clips)]
+        result["mp_delegate"] = args.mp_delegate
         if args.max_frames:
             wargs += ["--max-frames", str(args.max_frames)]
         extra_env = dict(kv.split("=", 1) for kv in args.env)
         result["extra_env"] = extra_env
+        if args.snapshot_src:
+            # other people may edit the source tree during a long run: every worker imports one copy
+            snap = tmp / "src"
+            shutil.copytree(ROOT / "src", snap, ignore=shutil.ignore_patterns("__pycache__"))
+            extra_env["PYTHONPATH"] = str(snap)
+            result["source_snapshot"] = f"copy of src/ taken {time.strftime('%H:%M:%S')}"
         runs: list[tuple[str, str | None]] = []
         if not args.no_metrics:
             if not args.no_native:
-                runs += [("native", None)] + ([("native (repeat)", None)] if not args.no_repeat else [])
+                runs += [("native", None)]
             runs += [(f"qemu {c}", c) for c in cpus]
+            if not args.no_native and not args.no_repeat:
+                runs += [("native (repeat)", None)]  # last: run-to-run and drift control
         for label, cpu in runs:
             if label in result["metrics"] and args.resume:
                 continue
@@ -375,7 +550,8 @@ def driver(args) -> None:
         if args.asr != "none":
             asr_runs = [("native", None)] if not args.no_native else []
             if args.asr == "all":
-                asr_runs += [(f"qemu {c}", c) for c in cpus]
+                asr_cpus = cpus if args.asr_cpus is None else [c for c in args.asr_cpus.split(",") if c]
+                asr_runs += [(f"qemu {c}", c) for c in asr_cpus]
             for base, cpu in asr_runs:
                 for setting in CT2_SETTINGS:
                     label = f"{base} CT2_USE_MKL={'unset' if setting is None else setting}"
@@ -421,23 +597,84 @@ def spread_summary(result: dict) -> dict:
     summary = {}
     for m in metrics:
         clips = list(next(iter(runs.values()))["values"][m])
-        per_clip = {}
+        per_clip, absd = {}, {}
         for c in clips:
             vals = [runs[lb]["values"][m].get(c) for lb in labels]
             got = [v for v in vals if v is not None]
             if len(got) >= 2:
                 per_clip[c] = _rel_spread(got)
+                absd[c] = max(got) - min(got)
         if not per_clip:
-            summary[m] = {"max": None, "status": next(iter(runs.values()))["status"][m]}
+            some = any(v is not None for lb in labels for v in runs[lb]["values"][m].values())
+            st = "; ".join(sorted({s for lb in labels for s in runs[lb]["status"][m].values()}))
+            summary[m] = {"max": None, "status": "fewer than two CPU paths" if some else st}
             continue
         worst = max(per_clip, key=lambda c: per_clip[c])
         groups = _groups(labels, lambda lb: tuple(runs[lb]["values"][m].get(c) for c in clips))
-        summary[m] = {"max": per_clip[worst], "worst_clip": worst, "per_clip": per_clip, "groups": groups}
+        summary[m] = {"max": per_clip[worst], "worst_clip": worst, "per_clip": per_clip, "abs": absd,
+                      "groups": groups}
     return summary
+
+
+_DOCTOR_MODELS = {"gt": "gt", "audio_shift_0.5s": "shifted", "frozen": "frozen"}
+
+
+def _doctor_key(metric: str, clip: str) -> str | None:
+    """``gt/may.mp4`` -> ``metric|gt|may`` (the doctor's key); ``None`` for other clip names."""
+    folder, _, name = clip.partition("/")
+    if "|" in clip:  # --doctor runs are keyed model|sample already
+        return f"{metric}|{clip}"
+    model = _DOCTOR_MODELS.get(folder)
+    return f"{metric}|{model}|{Path(name).stem}" if model else None
+
+
+def _doctor_check(runs: dict, summ: dict) -> None:
+    """Would ``avatar-eval doctor``'s own comparison (``avatar_eval.doctor.compare``, tolerances and
+    frozen-clip rules as they are in this checkout) pass between every ordered pair of measured CPU
+    paths, one taken as the expected values and the other as the new ones?"""
+    try:
+        from avatar_eval.doctor import compare
+    except Exception:  # noqa: BLE001 - a checkout without the doctor
+        return
+    labels = list(runs)
+    vals = {}
+    for lb in labels:
+        d = {}
+        for m, per in runs[lb]["values"].items():
+            for c, v in per.items():
+                k = _doctor_key(m, c)
+                if k is not None and v is not None:
+                    d[k] = float(v)
+        vals[lb] = d
+    fails: dict[str, list[str]] = {}
+    for a in labels:
+        for b in labels:
+            if a == b:
+                continue
+            checks, _ = compare(vals[a], vals[b])
+            for ch in checks:
+                if not ch.passed:
+                    fails.setdefault(ch.metric, []).append(
+                        f"{ch.model}|{ch.sample} expected({_short(a)})={ch.expected:.6g} got({_short(b)})={ch.got:.6g}")
+    print("\n=== avatar-eval doctor's comparison (this checkout's tolerances) between every pair of CPU paths")
+    for m, s in summ.items():
+        if s["max"] is None:
+            continue
+        f = fails.get(m, [])
+        print(f"{m:36s} " + ("passes" if not f else f"FAILS {len(f)} pair(s), e.g. " + "; ".join(f[:2])))
 
 
 def print_table(result: dict) -> None:
     runs = result.get("metrics", {})
+    if runs and any("artifacts" in r for r in runs.values()):
+        labels = list(runs)
+        print(f"\n=== artifacts: groups of CPU paths with identical values ({result.get('suites')})")
+        first = runs[labels[0]]["artifacts"]
+        for n in first:
+            for c in first[n]:
+                g = _groups(labels, lambda lb: json.dumps(runs[lb]["artifacts"][n].get(c)))
+                print(f"  {n:28s} {c:34s} " + " | ".join("{" + ", ".join(_short(x) for x in gg) + "}" for gg in g))
+        runs = {}
     if runs:
         labels = list(runs)
         mf = result.get("max_frames")
@@ -451,29 +688,41 @@ def print_table(result: dict) -> None:
         summ = spread_summary(result)
         short = [_short(lb) for lb in labels]
         w = 15
-        print("\n" + f"{'metric / clip':52s}" + "".join(f"{s[:w]:>{w + 1}s}" for s in short) + f"{'spread':>10s}")
+        print("\n" + f"{'metric / clip':52s}" + "".join(f"{s[:w]:>{w + 1}s}" for s in short)
+              + f"{'spread':>10s}{'max-min':>12s}")
         for m, s in summ.items():
-            if s["max"] is None:
-                st = next(iter(s["status"].values()), "")
-                print(f"{m:52s} skipped/undefined everywhere ({st[:60]})")
+            if s["max"] is None and s["status"] != "fewer than two CPU paths":
+                print(f"{m:52s} no value on any path ({s['status'][:70]})")
                 continue
             print(f"{m}")
             for c in runs[labels[0]]["values"][m]:
                 vals = [runs[lb]["values"][m].get(c) for lb in labels]
                 cells = "".join(f"{('%.9g' % v) if v is not None else '-':>{w + 1}s}" for v in vals)
-                sp = s["per_clip"].get(c)
-                print(f"  {c:50s}{cells}{(f'{100 * sp:9.3f}%' if sp is not None else '         -'):>10s}")
-        print("\n=== summary: max relative spread (max-min)/|median| over CPU paths, worst clip, bit-identical groups")
+                sp = s.get("per_clip", {}).get(c)
+                got = [v for v in vals if v is not None]
+                rng = f"{max(got) - min(got):12.3g}" if len(got) >= 2 else f"{'-':>12s}"
+                print(f"  {c:50s}{cells}{(f'{100 * sp:9.3f}%' if sp is not None else '         -'):>10s}{rng}")
+        print("\n=== summary: max relative spread (max-min)/|median| over CPU paths on the clips with real motion "
+              "(everything but frozen/), worst clip; the same on frozen/ (values are tracker jitter, near 0); "
+              "largest absolute max-min; bit-identical groups")
+        print(f"{'metric':36s} {'real clips':>10s}  {'worst clip':32s} {'frozen/':>9s} {'max |Δ|':>10s}  groups")
         for m, s in summ.items():
             if s["max"] is None:
                 continue
+            real = {c: v for c, v in s["per_clip"].items() if not c.startswith("frozen/")}
+            froz = {c: v for c, v in s["per_clip"].items() if c.startswith("frozen/")}
+            wr = max(real, key=real.get) if real else "-"
             groups = " | ".join("{" + ", ".join(_short(x) for x in g) + "}" for g in s["groups"])
-            print(f"{m:42s} {100 * s['max']:9.4f}%  {s['worst_clip']:28s} {groups}")
+            absmax = max(s["abs"].values()) if s.get("abs") else float("nan")
+            rtxt = f"{100 * real[wr]:9.3f}%" if real else f"{'-':>10s}"
+            ftxt = f"{100 * max(froz.values()):8.2f}%" if froz else f"{'-':>9s}"
+            print(f"{m:36s} {rtxt}  {wr:32s} {ftxt} {absmax:10.3g}  {groups}")
+        _doctor_check(runs, summ)
         # whole-run bit-for-bit agreement over all metric values
         allkey = lambda lb: tuple((m, c, v) for m, d in runs[lb]["values"].items() for c, v in sorted(d.items()))
         print("\nbit-identical over every metric and clip: "
               + " | ".join("{" + ", ".join(_short(x) for x in g) + "}" for g in _groups(labels, allkey)))
-        if not result.get("max_frames") and OFFICIAL_CSV.exists():
+        if not result.get("max_frames") and OFFICIAL_CSV.exists() and "doctor" not in str(result.get("suites")):
             import csv
 
             print("\n=== compat metrics vs the official THEval values (tests/data/theval/official_on_shipped.csv), "
@@ -513,7 +762,14 @@ def main(argv=None) -> None:
     w.add_argument("--clips", nargs="*", help="video files (default: the shipped clip sets)")
     w.add_argument("--max-frames", type=int, default=None, help="recorded only (the driver truncates the clips)")
     w.add_argument("--asr", action="store_true", help="also transcribe the ASR clips")
+    w.add_argument("--mp-delegate", choices=("default", "tflite", "xnnpack"), default="default",
+                   help="study: force MediaPipe's InferenceCalculator delegate (tflite = no XNNPACK)")
     w.add_argument("--asr-only", action="store_true")
+    w.add_argument("--doctor", action="store_true", help="instead of --suites: every metric `avatar-eval doctor` "
+                   "checks (pair metrics included) on --clips-root (gt/, audio_shift_0.5s/, frozen/)")
+    w.add_argument("--clips-root", default=None)
+    w.add_argument("--artifacts", default=None, help="instead of metrics: fingerprints of these non-frame "
+                   "artifacts per clip (e.g. frames,audio16k,vad,vad.theval_sync,theval.silent_frames_compat; frames = hash of all decoded frames)")
     d = sub.add_parser("driver", help="run the worker natively and under qemu-x86_64 -cpu NAME")
     d.add_argument("--out", default=str(ROOT / "benchmarks" / "data" / "cpu_spread_shipped.json"))
     d.add_argument("--cpus", default=DEFAULT_CPUS, help=f"qemu -cpu names, comma-separated (default {DEFAULT_CPUS}; "
@@ -523,11 +779,22 @@ def main(argv=None) -> None:
     d.add_argument("--max-frames", type=int, default=None, help="measure on the first N frames of each clip")
     d.add_argument("--asr", choices=("native", "all", "none"), default="native",
                    help="ASR per CT2_USE_MKL setting: natively only (default), also under every qemu CPU, or not")
+    d.add_argument("--asr-cpus", default=None, help="qemu CPUs for --asr all (default: --cpus); one CPU and "
+                   "CT2 setting takes about 7 min under qemu")
     d.add_argument("--no-native", action="store_true")
     d.add_argument("--no-repeat", action="store_true", help="skip the native run-to-run control")
     d.add_argument("--no-metrics", action="store_true", help="ASR only")
     d.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for the metric workers (e.g. a kernel-path setting under study)")
+    d.add_argument("--artifacts", default=None, help="instead of metrics: compare these non-frame artifacts "
+                   "(e.g. audio16k,audio44k.moviepy,vad,vad.theval_sync,theval.silent_frames_compat)")
+    d.add_argument("--doctor", action="store_true", help="measure every metric `avatar-eval doctor` checks "
+                   "(clip and pair metrics, ASR of speech.wer included) instead of --suites")
+    d.add_argument("--mp-delegate", choices=("default", "tflite", "xnnpack"), default="default",
+                   help="study: force MediaPipe's InferenceCalculator delegate in the metric workers "
+                   "(tflite = TFLite built-in kernels, no XNNPACK)")
+    d.add_argument("--snapshot-src", action="store_true", help="run every worker on one copy of src/ "
+                   "(PYTHONPATH), so that edits made to the tree during a long run cannot leak in")
     d.add_argument("--resume", action="store_true", help="keep the runs already in --out, run the missing ones")
     t = sub.add_parser("table", help="print the table of a saved driver JSON")
     t.add_argument("path")
@@ -537,7 +804,12 @@ def main(argv=None) -> None:
     elif args.mode == "driver":
         driver(args)
     else:
-        print_table(json.loads(Path(args.path).read_text()))
+        res = json.loads(Path(args.path).read_text())
+        print_table(res)
+        for key, title in SECTIONS.items():  # further measurements stored beside the main one
+            if key in res:
+                print(f"\n\n######## {key}: {title}")
+                print_table(res[key])
 
 
 if __name__ == "__main__":

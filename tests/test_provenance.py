@@ -14,6 +14,9 @@ def test_kernel_path_separates_the_cpu_classes_that_get_different_floats():
     # first-generation Zen / Zen+ (family 0x17, model < 0x30): XNNPACK's own class
     assert P.kernel_path("AuthenticAMD", "23", "1", AVX2) == "avx2-zen1"
     assert P.kernel_path("AuthenticAMD", "23", "8", AVX2) == "avx2-zen1"
+    assert P.kernel_path("HygonGenuine", "24", "0", AVX2) == "avx2-zen1"  # Dhyana: cpuinfo's zen class
+    # extended model 2 (0x20-0x2F, e.g. Dali) is "unknown" to cpuinfo: the default FMA3 kernels
+    assert P.kernel_path("AuthenticAMD", "23", "32", AVX2) == "avx2-amd"
     # Zen 2 (family 0x17, model 0x31) and Zen 4 (family 0x19) are ordinary AVX2 / AVX-512 CPUs
     assert P.kernel_path("AuthenticAMD", "23", "49", AVX2) == "avx2-amd"
     assert P.kernel_path("AuthenticAMD", "25", "17", AVX512) == "avx512-amd"

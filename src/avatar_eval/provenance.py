@@ -96,8 +96,9 @@ def kernel_path(vendor: str, family: str | None, model: str | None, flags: set[s
     """A short name for the SIMD path that CPU-dispatching libraries take on this CPU.
 
     Not the libraries' own words (none of them reports its choice): a class of CPUs known to get
-    the same kernels. First-generation Zen (family 0x17, models below 0x30) is its own class:
-    XNNPACK treats it apart from later AVX2 CPUs (measured: docs/reproducibility.md).
+    the same kernels. First-generation Zen is its own class, as cpuinfo decodes it (family 0x17
+    with extended model 0 or 1, i.e. models 0x00–0x1F, and Hygon Dhyana): XNNPACK gives those its
+    ``4x16s4`` FMA3 kernels and every other AVX2 CPU the default ones (docs/reproducibility.md).
     """
     if "avx512f" in flags and "avx512bw" in flags and "avx512vl" in flags:
         isa = "avx512"
@@ -113,7 +114,7 @@ def kernel_path(vendor: str, family: str | None, model: str | None, flags: set[s
         fam, mod = int(family or -1), int(model or -1)
     except ValueError:
         fam, mod = -1, -1
-    if vendor == "AuthenticAMD" and fam == 0x17 and 0 <= mod < 0x30:
+    if (vendor == "AuthenticAMD" and fam == 0x17 and 0 <= mod < 0x20) or vendor == "HygonGenuine":
         return f"{isa}-zen1"
     blas = "intel" if vendor == "GenuineIntel" else ("amd" if vendor == "AuthenticAMD" else "other")
     return f"{isa}-{blas}"
