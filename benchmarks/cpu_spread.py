@@ -415,15 +415,9 @@ def run_asr(clips: list[Path], out: dict, out_path: Path) -> None:
 
 def worker(args) -> None:
     os.environ.setdefault("AVATAR_EVAL_OFFLINE", "1")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # as the runner's workers
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import torch
+    from avatar_eval.pipeline.runner import _worker_init
 
-        torch.set_num_threads(1)
-    except Exception:  # noqa: BLE001
-        pass
+    _worker_init()  # one thread, quiet logs: as the runner's workers
     if args.mp_delegate != "default":
         patch_mediapipe_delegate(args.mp_delegate)
     out_path = Path(args.out)

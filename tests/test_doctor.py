@@ -66,3 +66,19 @@ def test_frozen_jitter_is_compared_on_the_scale_of_the_moving_clip():
     # min-max normalised jitter: range only
     rng, _ = D.compare(exp, {**exp, "theval.lip_sync.compat|frozen|a": 1.5})
     assert [c.passed for c in rng if "lip_sync" in c.metric] == [False]
+
+
+def test_metrics_registered_outside_the_package_are_not_checked():
+    from avatar_eval.metrics.base import Metric
+    from avatar_eval.metrics.registry import _METRICS, register
+
+    @register
+    class _Plugin(Metric):
+        name = "doctor_test.plugin"
+        level = "sample"
+
+    try:
+        assert "doctor_test.plugin" not in D.offline_metrics()
+        assert "theval.lip_dynamics" in D.offline_metrics()
+    finally:
+        _METRICS.pop("doctor_test.plugin", None)

@@ -171,6 +171,7 @@ def numeric_environment() -> dict[str, Any]:
     cpu = cpu_info()
     vendor = str(cpu.get("vendor", ""))
     env = {k: os.environ[k] for k in NUMERIC_ENV_VARS if k in os.environ}
+    packages = package_versions()
     return {
         "platform": platform.platform(),
         "python": sys.version.split()[0],
@@ -185,8 +186,8 @@ def numeric_environment() -> dict[str, Any]:
         # io/video.py: channels averaged, then scipy.signal.resample_poly (Kaiser window 5.0) to
         # the metric's rate; THEval compat's lip-sync replays moviepy's 44.1 kHz export instead
         "audio_resampler": "scipy.signal.resample_poly (default Kaiser window), channel mean first; "
-                           f"scipy {package_versions(('scipy',)).get('scipy')}",
-        "packages": package_versions(),
+                           f"scipy {packages.get('scipy')}",
+        "packages": packages,
     }
 
 

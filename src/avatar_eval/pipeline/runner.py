@@ -221,7 +221,7 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
     a rerun must match; ``metrics`` / ``weights`` accumulate over the runs that extended this
     directory (they describe every record in it)."""
     from ..audio.vad import DEFAULT_VAD, vad_description, vad_sha256
-    from ..provenance import numeric_environment, package_versions
+    from ..provenance import numeric_environment
 
     prev: dict[str, Any] = {}
     if (out / "run.json").exists():
@@ -233,6 +233,7 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
     weights = _weights_hashes(cfg.metrics) if weights is None else weights
     prev_metrics = prev.get("metrics") if isinstance(prev.get("metrics"), dict) else {}
     prev_weights = prev.get("weights") if isinstance(prev.get("weights"), dict) else {}
+    environment = numeric_environment()
     meta = {
         "avatar_eval_version": __version__,
         "created": prev.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
@@ -248,10 +249,10 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
         "vad": {"model": vad, "description": vad_description(vad), "sha256": vad_sha256(vad)},
         "face_mesh": "MediaPipe Face Mesh (mediapipe.solutions.face_mesh, bundled model), fresh tracker per clip",
         "weights": {**prev_weights, **weights},
-        "libraries": package_versions(),
+        "libraries": environment["packages"],
         # CPU, ISA, kernel paths, thread counts, decoder builds: what can move a number
         # across installs with identical packages (docs/reproducibility.md)
-        "environment": numeric_environment(),
+        "environment": environment,
         **(extra or {}),
     }
     if resume is not None:

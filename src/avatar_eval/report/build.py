@@ -285,13 +285,10 @@ def _environment_note(run_dir: Path) -> str:
     """The numeric environment recorded in ``run.json`` (CPU, kernel paths, versions, VAD), as a
     Markdown section; "" when the run directory has no run.json (records exported on their own)."""
     from ..provenance import environment_summary
+    from .metadata import read_run_json
 
-    p = run_dir / "run.json"
-    if not p.exists():
-        return ""
-    try:
-        meta = json.loads(p.read_text())
-    except ValueError:
+    meta = read_run_json(run_dir)
+    if meta is None:
         return ""
     env = meta.get("environment")
     if not isinstance(env, dict):

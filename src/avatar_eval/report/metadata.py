@@ -39,15 +39,21 @@ class MetricMeta:
         return {"direction": self.direction, "units": self.units, "source": self.source}
 
 
-def run_metrics_info(run_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]] | None:
-    """``run.json["metrics"]`` of ``run_dir`` (name -> ``Metric.info()`` at run time); ``None``
-    when there is no readable ``run.json`` or it records no metrics."""
+def read_run_json(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """``run_dir/run.json`` as a dict; ``None`` when it is absent or unreadable."""
     p = Path(run_dir) / "run.json"
     try:
         meta = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    metrics = meta.get("metrics") if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else None
+
+
+def run_metrics_info(run_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]] | None:
+    """``run.json["metrics"]`` of ``run_dir`` (name -> ``Metric.info()`` at run time); ``None``
+    when there is no readable ``run.json`` or it records no metrics."""
+    meta = read_run_json(run_dir)
+    metrics = meta.get("metrics") if meta is not None else None
     if not isinstance(metrics, dict):
         return None
     return {str(k): v for k, v in metrics.items() if isinstance(v, dict)}
