@@ -7,6 +7,7 @@ face5.mp4 = retalking_face_5, grid_bbaf2n.mpg = grid/bbaf2n).
 """
 
 import csv
+import hashlib
 import math
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pytest
 
 from avatar_eval.io.compat_readers import (
     decord_index_map,
+    decord_leaves_pts_unset,
+    lavf58_unset_pts,
     MoviepyExportError,
     moviepy_audio_export,
     opencv_seek_map,
@@ -67,6 +70,87 @@ def test_decord_map_grid_and_mp4():
     m = decord_index_map(GRID, 75)
     assert m[:3] == [12, 13, 14] and m[62] == 74 and m[-1] == 74 and len(m) == 75
     assert decord_index_map(MAY, 125) is None
+
+
+def _mpeg_ps(path, w, h, n, noisy):
+    """An MPEG-2 program stream with B-frames (IBBP, GOP 12), made with PyAV's encoder and muxer:
+    smooth frames give pictures of a few hundred bytes (several start in one 2 KB PES, so many lack
+    a PTS of their own), noisy frames give pictures larger than a PES (every one has its PTS)."""
+    import av
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:h, 0:w]
+    noise = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    with av.open(str(path), "w", format="mpeg") as c:
+        s = c.add_stream("mpeg2video", rate=25)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s.codec_context.gop_size = 12
+        s.codec_context.max_b_frames = 2
+        for i in range(n):
+            img = np.stack([(xx * 3 + 5 * i) % 256, (yy * 2 + 3 * i) % 256, (xx + yy + 7 * i) % 256], -1)
+            img = img.astype(np.uint8)
+            if noisy:
+                img = img // 2 + noise // 2
+            img[h // 3: h // 3 + 16, (6 * i) % (w - 24):][:, :16] = (250, 30, 30)
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+#: decord 0.6.0 (libavformat 58.20) on the two streams ``_mpeg_ps`` makes with PyAV 18.1 / FFmpeg 8
+#: (checked by md5; another encoder build makes other bytes, and then only the rule's consistency
+#: with PyAV's own decode is tested): ``get_batch(range(n))`` mapped onto PyAV's sequential decode,
+#: and the number of ``AV_NOPTS_VALUE`` entries in ``get_frame_timestamp``.
+DECORD_ON_MPEG_PS = {
+    "small": {"size": (160, 120, 50), "noisy": False, "md5": "9ca23371186e9e0bd0fc261d0f7b678c", "unset": 16, "start": 0},
+    "large": {"size": (640, 480, 40), "noisy": True, "md5": "b03b2d5e51a355f3eead80114012b438", "unset": 0, "start": 12},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DECORD_ON_MPEG_PS))
+def test_decord_map_mpeg2_ps_with_b_frames(tmp_path, kind):
+    """decord starts where its seek to the smallest packet pts lands. On MPEG-PS with B-frames, a
+    reference picture that has no PES PTS of its own and is followed by a B picture keeps no pts in
+    decord's libavformat 58 (``decord_leaves_pts_unset``); AV_NOPTS_VALUE sorts first, the seek
+    targets INT64_MIN and decord returns frames 0…n−1 (the identity: THEval's v20 variant, where the
+    old shift by 12 put lip-sync 5.1 % off). With every pts set, decord starts at the second GOP
+    (frame 12 here, as on GRID) and repeats the last frame."""
+    spec = DECORD_ON_MPEG_PS[kind]
+    w, h, n = spec["size"]
+    path = tmp_path / f"{kind}.mpg"
+    md5 = _mpeg_ps(path, w, h, n, spec["noisy"])
+    m = decord_index_map(path, n)
+    if md5 == spec["md5"]:  # the bytes decord was measured on
+        assert len(lavf58_unset_pts(str(path))) == spec["unset"]
+        assert decord_leaves_pts_unset(str(path)) == (spec["start"] == 0)
+        if spec["start"] == 0:
+            assert m is None
+        else:
+            assert m == [min(i + spec["start"], n - 1) for i in range(n)]
+    elif decord_leaves_pts_unset(str(path)):
+        assert m is None
+    else:  # no unset pts: decord starts at the landing of a seek to the stream start, a key frame
+        assert m is None or m[0] % 12 == 0
+
+
+def test_decord_map_against_decord(tmp_path):
+    """Where decord is installed: the map against decord itself, on both generated streams and GRID."""
+    decord = pytest.importorskip("decord")
+    for kind, spec in DECORD_ON_MPEG_PS.items():
+        w, h, n = spec["size"]
+        path = tmp_path / f"{kind}.mpg"
+        _mpeg_ps(path, w, h, n, spec["noisy"])
+        decoded = _decoded(path)
+        vr = decord.VideoReader(str(path), ctx=decord.cpu(0))
+        got = [_identify(x, decoded) for x in vr.get_batch(range(len(vr))).asnumpy()]
+        m = decord_index_map(path, len(vr))
+        assert got == (list(range(len(vr))) if m is None else m), kind
+    vr = decord.VideoReader(str(GRID), ctx=decord.cpu(0))
+    decoded = _decoded(GRID)
+    got = [_identify(x, decoded) for x in vr.get_batch(range(len(vr))).asnumpy()]
+    assert got == decord_index_map(GRID, len(vr))
 
 
 def test_moviepy_export_replay_on_a_ramp():

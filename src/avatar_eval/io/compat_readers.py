@@ -7,16 +7,19 @@ all three return frame *i* for index *i*. On containers without an index (MPEG p
 such as GRID's ``.mpg``) libavformat's timestamp seek lands on a later key frame, and the seek and
 decord readers return other frames than asked for:
 
-* decord starts its batch where a seek to the stream start lands (frame *L₀*, e.g. 12 on GRID:
-  the second GOP) and repeats the last frame to fill its length;
+* decord starts its batch where its libavformat 58 seek to the smallest packet pts lands: the
+  second GOP (frame *L₀*, e.g. 12 on GRID) when every packet has a pts, but frame 0 when one has
+  none (its pts index then starts with AV_NOPTS_VALUE; see ``decord_leaves_pts_unset``); from
+  *L₀* it repeats the last frame to fill its length;
 * OpenCV's ``CAP_PROP_POS_FRAMES`` runs its own search (seek 16 frames early, widen on
   overshoot, then grab forward), which, replayed on where each seek lands, gives frame *L₀* for
   index 0, *L₀ + 1* for indices 1 … *L₀ + 1*, and exact frames after that.
 
 The compat metrics do not decode a second time: they map indices to frames of the one decode pass
 with these functions. Seek landings are measured with PyAV (the same libavformat seek the other
-readers call). Checked against OpenCV 4.11 and decord 0.6.0 on the GRID clips and on MP4s
-(``tests/theval/test_compat_readers.py`` pins the GRID maps measured with those readers).
+readers call). Checked against OpenCV 4.11 and decord 0.6.0 on the GRID clips, MPEG-1/2 program
+streams with and without B-frames and MP4s (``tests/theval/test_compat_readers.py`` pins the maps
+measured with those readers).
 """
 
 from __future__ import annotations
@@ -78,11 +81,69 @@ def _stream_start_landing(path: str) -> int:
         sl.close()
 
 
+#: picture_coding_type of an MPEG-1/2 picture header (ISO/IEC 11172-2 / 13818-2)
+_PICTURE_TYPES = {1: "I", 2: "P", 3: "B"}
+_MPEG_VIDEO = ("mpeg1video", "mpeg2video")
+
+
+def _picture_type(data: bytes) -> str:
+    j = data.find(b"\x00\x00\x01\x00")  # picture_start_code (after any sequence/GOP header)
+    if j < 0 or j + 5 >= len(data):
+        return "?"
+    return _PICTURE_TYPES.get((data[j + 5] >> 3) & 7, "?")
+
+
+@lru_cache(maxsize=64)
+def decord_leaves_pts_unset(path: str) -> bool:
+    """Whether decord 0.6.0's libavformat (58.20, FFmpeg 4.1) returns some video packet of this
+    MPEG-1/2 program stream without a pts.
+
+    decord indexes the file by reading every packet, sorts the packets by pts and seeks to the
+    first one (``IndexKeyframes`` → ``SeekStart``: ``av_seek_frame(frame_ts[0].pts, BACKWARD)``).
+    An unset pts (``AV_NOPTS_VALUE`` = INT64_MIN) sorts first, so that seek targets INT64_MIN and
+    the batch starts at frame 0; with every pts set it targets the first frame's pts and lands
+    where our PyAV seek to the stream start lands (the second GOP on GRID).
+
+    Which packets lack a pts: a PES header's PTS belongs to the first picture *starting* in that
+    PES, so a picture that starts in the same PES as an earlier one has no PTS of its own (small
+    pictures do: GRID, the MPEG-PS variants). libavformat fills those in, but lavf 58 can fill the
+    pts of a reference picture (I/P: displayed later than decoded) only from the next packet's
+    timestamps, and only when that packet has its own PTS different from its DTS, i.e. is an I/P
+    picture with a PES timestamp; followed by a B picture (PTS = DTS) or by another picture without
+    a PTS, the pts stays unset. Newer libavformat (PyAV's) fills every one, so we read the raw PES
+    timestamps (``fflags=+nofillin``) and the picture types from the packets' picture headers.
+    Measured with decord 0.6.0 on 21 streams (the 8 GRID files and the MPEG-1 variant: IPPP GOPs,
+    0 unset; v20, MPEG-2 IBBP: 1; 11 PyAV-made MPEG-1/2 streams with and without B-frames: 0 to
+    32): the predicted number of unset pts equals the number of ``AV_NOPTS_VALUE`` entries in
+    ``VideoReader.get_frame_timestamp`` on every one, decord started at frame 0 exactly on those
+    with at least one, and ``decord_index_map`` equals decord's whole ``get_batch(range(n))``."""
+    return bool(lavf58_unset_pts(path))
+
+
+def lavf58_unset_pts(path: str) -> list[int]:
+    """Video packets (in file order) that libavformat 58 returns without a pts, predicted from the
+    raw PES timestamps and picture types (see ``decord_leaves_pts_unset``); [] for other codecs."""
+    with av.open(path, options={"fflags": "+nofillin"}) as c:
+        vs = c.streams.video[0]
+        if vs.codec_context.name not in _MPEG_VIDEO:
+            return []
+        pk = [(_picture_type(bytes(p)), p.pts) for p in c.demux(vs) if p.size]
+    out = []
+    for i, (ptype, pts) in enumerate(pk):
+        if pts is not None or ptype == "B":
+            continue  # has its PES PTS, or is a B picture (pts = dts, which lavf 58 does fill)
+        nxt = pk[i + 1] if i + 1 < len(pk) else None
+        if nxt is None or nxt[1] is None or nxt[0] == "B":
+            out.append(i)
+    return out
+
+
 def decord_index_map(path: str | os.PathLike[str], n_frames: int) -> list[int] | None:
     """Frames that ``decord.VideoReader(path).get_batch(range(n_frames))`` returns, as indices of
-    the sequential decode (``None``: the identity, as on indexed containers)."""
+    the sequential decode (``None``: the identity, as on indexed containers and on MPEG program
+    streams where decord's libavformat leaves a pts unset, see ``decord_leaves_pts_unset``)."""
     start = _stream_start_landing(str(path))
-    if start <= 0:
+    if start <= 0 or decord_leaves_pts_unset(str(path)):
         return None
     last = n_frames - 1
     return [min(i + start, last) for i in range(n_frames)]
