@@ -59,3 +59,22 @@ def test_unknown_metric_did_you_mean():
         get_metric_class("theval.lip_dynamic")
     with pytest.raises(UnknownNameError, match="theval-compat"):
         resolve_metrics(["theval-compt"])
+
+
+def test_non_finite_details_are_stored_as_null_not_lost(tmp_path):
+    """A metric may put NaN in its details (e.g. a mean over no events); JSON has no NaN, and the
+    store once refused the whole clip's records for it (recorded as a worker crash)."""
+    import numpy as np
+
+    from avatar_eval.results.schema import Record
+    from avatar_eval.results.store import RecordStore
+
+    store = RecordStore(tmp_path / "records.jsonl")
+    rec = Record(model="m", sample_id="s", metric="blink.rate", status="ok", value=0.0,
+                 details={"mean_duration_s": float("nan"), "peak": np.float32("inf"),
+                          "trace": np.array([1.0, np.nan]), "n": np.int64(3), "nested": {"x": [float("-inf"), 2.5]}})
+    store.append(rec)
+    back = RecordStore(tmp_path / "records.jsonl").get("m", "s", "blink.rate")
+    assert back.value == 0.0 and back.status == "ok"
+    assert back.details == {"mean_duration_s": None, "peak": None, "trace": [1.0, None], "n": 3,
+                            "nested": {"x": [None, 2.5]}}

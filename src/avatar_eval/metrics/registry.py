@@ -34,6 +34,7 @@ _METRIC_MODULES = [
     "avatar_eval.metrics.idc",
     "avatar_eval.metrics.qalign",
     "avatar_eval.speech.metric",
+    "avatar_eval.metrics.extras",
 ]
 _loaded = False
 

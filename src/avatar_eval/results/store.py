@@ -11,6 +11,7 @@ fingerprint rule of :mod:`avatar_eval.results.resume`). Whole-file outputs go th
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -57,8 +58,30 @@ def _json_default(o: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def _plain_details(o: object) -> object:
+    """A record's free-form ``details`` as plain JSON: numpy scalars/arrays as Python numbers and
+    lists, NaN / ±inf as ``null`` (JSON has no NaN). The record's own ``value`` is finite by the
+    Record invariants and is not touched."""
+    try:
+        import numpy as np
+
+        if isinstance(o, (np.generic, np.ndarray)):
+            o = o.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _plain_details(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_plain_details(v) for v in o]
+    return o
+
+
 def dumps_record(rec: Record) -> str:
-    return json.dumps(rec.to_dict(), default=_json_default, allow_nan=False, sort_keys=True)
+    d = rec.to_dict()
+    d["details"] = _plain_details(d["details"])
+    return json.dumps(d, default=_json_default, allow_nan=False, sort_keys=True)
 
 
 def read_records(path: str | os.PathLike[str]) -> list[Record]:
