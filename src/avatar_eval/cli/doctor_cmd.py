@@ -87,7 +87,7 @@ def _weights_line() -> None:
         from ..weights.catalog import CATALOG
         from ..weights.resolve import locate
 
-        names = sorted(CATALOG) if isinstance(CATALOG, dict) else sorted(s.name for s in CATALOG)
+        names = sorted(spec.name for spec in CATALOG)
         found = [n for n in names if locate(n) is not None]
         console.print(f"[bold]weights found[/bold]: {len(found)} of {len(names)}"
                       + (f" ({', '.join(found)})" if found else ""))
