@@ -206,3 +206,15 @@ def test_runner_writes_no_report_and_cli_no_reports(tmp_path, clips_30):
     for f in ("leaderboard.md", "summary.csv", "records.csv", "report.json"):
         assert (out / f).is_file()
     assert "report_cmd_test.size ↑" in (out / "leaderboard.md").read_text()
+
+
+def test_theval_missing_rule_is_a_setting_that_persists(run_copy, no_compute):
+    assert json.loads((run_copy / "report.json").read_text())["settings"]["theval_missing"] == "worst"
+    res = invoke("report", run_copy, "--theval-missing", "drop")
+    assert res.exit_code == 0, res.output
+    assert json.loads((run_copy / "report.json").read_text())["settings"]["theval_missing"] == "drop"
+    assert "missing='drop'" in (run_copy / "theval_scores.md").read_text()
+    assert invoke("report", run_copy).exit_code == 0  # a later re-render keeps it
+    assert json.loads((run_copy / "report.json").read_text())["settings"]["theval_missing"] == "drop"
+    res = invoke("report", run_copy, "--theval-missing", "best")
+    assert res.exit_code == 2 and "worst, common, zero, drop" in said(res)

@@ -75,9 +75,14 @@ def test_build_reports_writes_everything(tmp_path, theval_run_records):
     assert set(scores.index) == {"modelA", "modelB"}
     assert scores.loc["modelA", "n_used"] == 8 and scores.loc["modelB", "n_used"] == 7
     assert "lip_sync" in scores.loc["modelB", "missing"] and "undefined" in scores.loc["modelB", "missing"]
-    # final = mean of the used per-metric scores (recomputed from the csv)
+    # default 'worst' rule: the missing lip sync enters modelB's final as min(0, modelA's score), flagged;
+    # final = mean of the 8 per-metric scores with that penalty (recomputed from the csv)
     per = scores.loc["modelB", [c for c in scores.columns if c.startswith("score.")]].astype(float)
-    assert scores.loc["modelB", "final"] == pytest.approx(per.dropna().mean())
+    assert per.isna().sum() == 1 and np.isnan(per["score.lip_sync"])  # no measurement is invented
+    penalty = min(0.0, float(scores.loc["modelA", "score.lip_sync"]))
+    assert scores.loc["modelB", "penalized"] == f"lip_sync={penalty:.4f}"
+    assert scores.loc["modelB", "final"] == pytest.approx(per.fillna(penalty).mean())
+    assert scores.loc["modelB", "n_scored"] == 8
     md = (tmp_path / "theval_scores.md").read_text()
     assert "7/8" in md and "run GT clips" in md
     info = json.loads((tmp_path / "report.json").read_text())

@@ -47,7 +47,8 @@ def report_settings(run_dir: Path) -> dict[str, Any]:
                 out[k] = cfg[k]
     last = _load(run_dir / "report.json").get("settings") or {}
     if isinstance(last, dict):
-        for k in ("theval_variant", "reference", "head_motion", "force_reference", "n_boot", "seed", "confidence"):
+        for k in ("theval_variant", "reference", "head_motion", "force_reference", "theval_missing", "n_boot", "seed",
+                  "confidence"):
             if k in last:
                 out[k] = last[k]
     return out
@@ -61,6 +62,10 @@ def report(
     reference: Optional[str] = typer.Option(
         None, "--reference", help="Stored GT reference set for the THEval final score (default: the last "
         "report's, else the run's; none: the run's GT clips)."),
+    theval_missing: Optional[str] = typer.Option(
+        None, "--theval-missing", help="How a THEval metric some models miss enters their final score: worst "
+        "(default; min(0, the worst score on it), flagged), common (only metrics all models have), zero, or drop "
+        "(THEval's own rule: each model averages what it has, so missing a metric can raise a score)."),
     formats: str = typer.Option(
         "md,csv,parquet,png", "--format", "-f",
         help="Comma-separated: md, csv, parquet, png, html (report.json is always written)."),
@@ -84,6 +89,11 @@ def report(
     if theval_variant is not None and theval_variant not in VARIANTS:
         _error(f"--theval-variant must be one of {', '.join(VARIANTS)}, got {theval_variant!r}")
         raise typer.Exit(2)
+    from ..protocols.theval_score import MISSING_RULES
+
+    if theval_missing is not None and theval_missing not in MISSING_RULES:
+        _error(f"--theval-missing must be one of {', '.join(MISSING_RULES)}, got {theval_missing!r}")
+        raise typer.Exit(2)
     try:
         fmts = parse_formats(formats)
     except ValueError as e:
@@ -93,6 +103,8 @@ def report(
     settings = report_settings(run_dir)
     if theval_variant is not None:
         settings["theval_variant"] = theval_variant
+    if theval_missing is not None:
+        settings["theval_missing"] = theval_missing
     if reference is not None:
         settings["reference"] = None if reference.lower() == "none" else reference
     if not (run_dir / "run.json").is_file():
@@ -117,5 +129,5 @@ def report(
     if res.theval_error:
         console.print(f"[red]THEval score not computed:[/red] {escape(res.theval_error)}", soft_wrap=True,
                       highlight=False)
-        if theval_variant is not None or reference is not None:
+        if theval_variant is not None or reference is not None or theval_missing is not None:
             raise typer.Exit(1)  # the re-scoring asked for did not happen

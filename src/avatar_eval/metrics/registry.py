@@ -35,6 +35,7 @@ _METRIC_MODULES = [
     "avatar_eval.metrics.qalign",
     "avatar_eval.speech.metric",
     "avatar_eval.metrics.extras",
+    "avatar_eval.metrics.av_offset",
 ]
 _loaded = False
 

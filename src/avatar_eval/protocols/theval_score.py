@@ -11,9 +11,24 @@ stability, lip sync. A dimension score is the mean of its available metric score
 
 Differences from the official script, on purpose:
 
-* the official script refuses a table with a missing metric; here a missing metric is **left
-  out and listed** (``missing`` column, with the reason) and the final score says how many and
-  which metrics it averaged. Nothing is ever filled in for a missing metric.
+* the official script refuses a table with a missing metric; here a missing metric is listed
+  (``missing`` column, with the reason) and scored by the ``missing`` rule:
+
+  - ``"worst"`` (default): every model is averaged over the same metrics — those with a GT value
+    that at least one scored model has. A model without a value for such a metric gets, for the
+    final and dimension scores only, the **lowest score any model obtained on it, or 0 if that is
+    higher** (``min(0, worst)``; 0 is THEval's "as far from GT as GT itself"), flagged in the
+    ``penalized`` column and the notes. A model can therefore never rank above another by
+    *missing* a metric the other has (a muted clip whose lip-sync is undefined ranks last on lip
+    sync). Its per-metric ``score.<slot>`` stays NaN: no measurement is invented.
+  - ``"common"``: final and dimension scores use only the metrics every scored model has; the
+    others are listed in ``dropped`` and the notes.
+  - ``"zero"``: as ``"worst"`` but the penalty is always 0.
+  - ``"drop"``: THEval's own rule, faithfully: each model averages the metrics it has (models may
+    then average different numbers of metrics; the table is sorted by that number first).
+
+  A metric no scored model has (or without a GT value) is left out for every model under every
+  rule. See docs/theval.md ("Final score with missing metrics") for why ``"worst"`` is the default.
 * GT values come from the run's own GT clips (model ``"gt"``) or from a stored
   :class:`~avatar_eval.protocols.theval_reference.ReferenceSet`, which must be valid for the
   metric variant being scored (else :class:`ReferenceMismatchError`, unless forced).
@@ -57,6 +72,7 @@ __all__ = [
     "DIMENSIONS",
     "GT_EPSILON",
     "HEAD_MOTION_ESTIMATORS",
+    "MISSING_RULES",
     "ReferenceMismatchError",
     "SLOTS",
     "Slot",
@@ -71,6 +87,16 @@ __all__ = [
 ]
 
 Variant = Literal["paper", "compat", "auto"]
+Missing = Literal["worst", "common", "zero", "drop"]
+
+#: how a metric that some models have and others miss enters the final / dimension scores
+MISSING_RULES: dict[str, str] = {
+    "worst": "a missing metric scores min(0, the lowest score any model obtained on it); every model is averaged "
+             "over the same metrics",
+    "common": "only the metrics every model has are averaged; the others are dropped for every model",
+    "zero": "a missing metric scores 0; every model is averaged over the same metrics",
+    "drop": "THEval's rule: each model averages the metrics it has (missing ones are dropped from its average)",
+}
 
 #: |m_GT| at or below this is treated as zero (the official script's epsilon)
 GT_EPSILON = 1e-9
@@ -192,9 +218,16 @@ class THEvalResult:
     #: one row per (model, slot): value, n_clips, gt_value, gt_metric (what the GT value was measured
     #: with), score, status (used/missing), reason
     long: pd.DataFrame
-    #: one row per model: final, dimensions, n_used, used, missing, score.<slot>, value.<slot>
+    #: one row per model: final, dimensions, n_used (metrics with the model's own value), n_scored
+    #: (metrics in its final), used, missing, penalized, dropped, score.<slot>, value.<slot>
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: the rule for missing metrics (see :data:`MISSING_RULES`)
+    missing_rule: str = "worst"
+    #: model -> {slot: score it was given for a metric it misses} ("worst" / "zero")
+    penalties: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: slots left out of every model's final although some model has them ("common")
+    dropped_slots: list[str] = field(default_factory=list)
 
     def final_scores(self) -> dict[str, float]:
         return dict(zip(self.table["model"], self.table["final"]))
@@ -255,6 +288,7 @@ def theval_score(
     force_reference: bool = False,
     gt_model: str = GT_MODEL,
     models: Sequence[str] | None = None,
+    missing: Missing = "worst",
 ) -> THEvalResult:
     """THEval per-metric, dimension and final scores of every model of a run.
 
@@ -276,7 +310,16 @@ def theval_score(
         :class:`ReferenceMismatchError` unless ``force_reference=True`` (the output says so).
     models:
         models to score (default: every model in ``data`` except ``gt_model``).
+    missing:
+        how a metric that some scored models have and others miss enters the final and dimension
+        scores (:data:`MISSING_RULES`): ``"worst"`` (default; the missing metric scores
+        ``min(0, lowest score of the models that have it)``), ``"common"`` (only metrics every model
+        has), ``"zero"`` (the missing metric scores 0) or ``"drop"`` (THEval's rule: each model
+        averages what it has, so a model can gain by missing a metric). Per-metric scores
+        (``score.<slot>``) are the models' own under every rule.
     """
+    if missing not in MISSING_RULES:
+        raise ValueError(f"missing must be one of {sorted(MISSING_RULES)}, got {missing!r}")
     if isinstance(data, pd.DataFrame):
         summary = data
     else:
@@ -404,39 +447,81 @@ def theval_score(
                  "gt_metric", "score", "status", "reason"],
     )
 
+    # --- which slots enter every model's final, and the score a missing one gets
+    own = {m: dict(zip(g["slot"], g["score"].astype(float))) for m, g in long[long["status"] == "used"].groupby("model")}
+    own = {m: own.get(m, {}) for m in models}
+    had = [s.key for s in SLOTS if any(s.key in own[m] for m in models)]  # scoreable: GT + ≥ 1 model
+    penalties: dict[str, dict[str, float]] = {}
+    dropped: list[str] = []
+    if missing == "common":
+        common = [k for k in had if all(k in own[m] for m in models)]
+        dropped = [k for k in had if k not in common]
+        averaged = {m: {k: own[m][k] for k in common} for m in models}
+    elif missing in ("worst", "zero"):
+        averaged = {}
+        for m in models:
+            sc: dict[str, float] = {}
+            for k in had:
+                if k in own[m]:
+                    sc[k] = own[m][k]
+                else:
+                    worst = min(own[o][k] for o in models if k in own[o])
+                    sc[k] = min(0.0, worst) if missing == "worst" else 0.0
+                    penalties.setdefault(m, {})[k] = sc[k]
+            averaged[m] = sc
+    else:  # "drop": THEval's rule
+        averaged = own
+    long["score_used"] = [averaged.get(m, {}).get(k, math.nan) for m, k in zip(long["model"], long["slot"])]
+    long["penalized"] = [k in penalties.get(m, {}) for m, k in zip(long["model"], long["slot"])]
+
     # --- per model
     table_rows = []
     for model in models:
         lm = long[long["model"] == model]
         used = lm[lm["status"] == "used"]
-        scores = dict(zip(used["slot"], used["score"].astype(float)))
+        scores = own[model]
+        avg = averaged[model]
         out: dict[str, object] = {"model": model}
-        out["final"] = float(sum(scores.values()) / len(scores)) if scores else math.nan
+        out["final"] = float(sum(avg.values()) / len(avg)) if avg else math.nan
         for dim, keys in DIMENSIONS.items():
-            vals = [scores[k] for k in keys if k in scores]
+            vals = [avg[k] for k in keys if k in avg]
             out[dim] = float(sum(vals) / len(vals)) if vals else math.nan
         out["n_used"] = len(scores)
+        out["n_scored"] = len(avg)
         out["n_slots"] = len(SLOTS)
         out["used"] = ";".join(slots[k] for k in used["slot"])
         miss = lm[lm["status"] == "missing"]
         out["missing"] = "; ".join(f"{k}: {r}" for k, r in zip(miss["slot"], miss["reason"]))
+        out["penalized"] = "; ".join(f"{k}={v:.4f}" for k, v in penalties.get(model, {}).items())
+        out["dropped"] = ";".join(k for k in dropped if k in scores)
         for s in SLOTS:
             out[f"score.{s.key}"] = scores.get(s.key, math.nan)
         for s in SLOTS:
             v = lm.loc[lm["slot"] == s.key, "value"]
             out[f"value.{s.key}"] = float(v.iloc[0]) if len(v) else math.nan
         table_rows.append(out)
-    cols = ["model", "final", *DIMENSIONS, "n_used", "n_slots", "used", "missing"]
+    cols = ["model", "final", *DIMENSIONS, "n_used", "n_scored", "n_slots", "used", "missing", "penalized", "dropped"]
     cols += [f"score.{s.key}" for s in SLOTS] + [f"value.{s.key}" for s in SLOTS]
     table = pd.DataFrame(table_rows, columns=cols)
     if not table.empty:
-        table = table.sort_values(["n_used", "final"], ascending=[False, False], kind="stable", na_position="last")
+        key = "n_used" if missing == "drop" else "n_scored"
+        table = table.sort_values([key, "final"], ascending=[False, False], kind="stable", na_position="last")
         table = table.reset_index(drop=True)
-        if table["n_used"].nunique() > 1:
+        if missing == "drop" and table["n_used"].nunique() > 1:
             notes.append(
                 "models' final scores average different numbers of metrics (see n_used / missing): "
                 "compare final scores only between rows with the same metric set"
             )
+    if missing != "drop":
+        notes.append(f"missing metrics ('{missing}'): {MISSING_RULES[missing]}")
+    for m, pen in penalties.items():
+        for k, v in pen.items():
+            notes.append(f"{m} · {k}: missing ({_own_reason(long, m, k)}); scored {v:.4f} in the final and "
+                         f"{_SLOT[k].dimension} scores ('{missing}' rule)")
+    for k in dropped:
+        who = [m for m in models if k not in own[m]]
+        notes.append(f"{k}: left out of every model's final and {_SLOT[k].dimension} score ('common' rule): "
+                     f"missing for {', '.join(who)}")
     for key, why in gt_missing.items():
         if slots[key] in present:  # absent metrics are already reported per model
             notes.append(f"{key}: {why}")
@@ -452,7 +537,16 @@ def theval_score(
         long=long,
         table=table,
         notes=notes,
+        missing_rule=missing,
+        penalties=penalties,
+        dropped_slots=dropped,
     )
+
+
+def _own_reason(long: pd.DataFrame, model: str, slot: str) -> str:
+    """The recorded reason a model has no score for a slot."""
+    r = long[(long["model"] == model) & (long["slot"] == slot)]["reason"]
+    return str(r.iloc[0]) if len(r) and r.iloc[0] else "no value"
 
 
 def _alternative_present(slot: Slot, metric: str, present: set[str]) -> str:
@@ -485,21 +579,28 @@ def theval_markdown(res: THEvalResult) -> str:
     lines.append(f"- GT values: {res.gt_source}{forced}")
     lines.append(
         "- Per metric: s = 1 − |m − m_GT| / |m_GT| (m = the model's mean over its clips; can be negative). "
-        "Dimension = mean of its available metric scores; final = equal-weight mean of the available "
-        f"metric scores (out of {len(SLOTS)}). Missing metrics are left out, never filled in."
+        "Dimension = mean of its metric scores; final = equal-weight mean of the metric scores "
+        f"(out of {len(SLOTS)})."
     )
+    lines.append(f"- Missing metrics (`missing='{res.missing_rule}'`): {MISSING_RULES[res.missing_rule]}. "
+                 "Per-metric scores are only ever the models' own.")
     lines.append("")
     if res.table.empty:
         lines += ["No model to score.", ""]
     else:
-        lines.append("| model | final | quality | naturalness | synchronization | metrics averaged | missing |")
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append("| model | final | quality | naturalness | synchronization | metrics with a value | missing | "
+                     "scored as missing |")
+        lines.append("|---|---|---|---|---|---|---|---|")
         for r in res.table.to_dict("records"):
             used = r["used"].split(";") if r["used"] else []
+            pen = res.penalties.get(r["model"], {})
+            scored = ", ".join(f"{k} = {v:.4f}" for k, v in pen.items())
+            if r.get("dropped"):
+                scored = "; ".join(x for x in (scored, "left out: " + r["dropped"].replace(";", ", ")) if x)
             lines.append(
                 f"| {esc(r['model'])} | {_f(r['final'])} | {_f(r['quality'])} | {_f(r['naturalness'])} | "
                 f"{_f(r['synchronization'])} | {r['n_used']}/{r['n_slots']}: {esc(', '.join(used)) or '—'} | "
-                f"{esc(', '.join(res.missing_slots(r['model']))) or '—'} |"
+                f"{esc(', '.join(res.missing_slots(r['model']))) or '—'} | {esc(scored) or '—'} |"
             )
         lines += ["", "## Per-metric scores", ""]
         lines.append("| model | " + " | ".join(s.key for s in SLOTS) + " |")

@@ -114,6 +114,7 @@ def build_reports(
     reference: str | ReferenceSet | None = None,
     head_motion: str = "facexformer",
     force_reference: bool = False,
+    theval_missing: Literal["worst", "common", "zero", "drop"] = "worst",
     n_boot: int = 10_000,
     seed: int | None = 0,
     confidence: float = 0.95,
@@ -124,8 +125,8 @@ def build_reports(
     the latest record of each key, as :class:`~avatar_eval.results.store.RecordStore` reads it).
 
     Nothing is computed but aggregates and scores: a finished run can be re-rendered and
-    re-scored at any time. ``theval_variant``, ``reference``, ``head_motion`` and
-    ``force_reference`` are passed to :func:`~avatar_eval.protocols.theval_score.theval_score`. A
+    re-scored at any time. ``theval_variant``, ``reference``, ``head_motion``, ``force_reference``
+    and ``theval_missing`` (as ``missing``: how a metric some models miss enters the final) are passed to :func:`~avatar_eval.protocols.theval_score.theval_score`. A
     THEval scoring error (zero GT value, reference valid for another variant) does not stop the
     other reports: its message goes into ``theval_scores.md``, ``report.json`` and
     ``ReportResult.theval_error``; with ``strict=True`` it is raised after the other files are
@@ -167,6 +168,7 @@ def build_reports(
                 head_motion=head_motion,
                 reference=reference,
                 force_reference=force_reference,
+                missing=theval_missing,
             )
         except THEvalScoreError as e:
             error = e
@@ -231,6 +233,7 @@ def build_reports(
             "reference": (reference.name if isinstance(reference, ReferenceSet) else reference),
             "head_motion": head_motion,
             "force_reference": force_reference,
+            "theval_missing": theval_missing,
             "n_boot": n_boot,
             "seed": seed,
             "confidence": confidence,

@@ -116,9 +116,19 @@ def theval_table(result: Any) -> Table:
             _f(r["naturalness"]),
             _f(r["synchronization"]),
             f"{r['n_used']}/{len(SLOTS)}",
-            ", ".join(result.missing_slots(r["model"])) or "—",
+            ", ".join(_missing_text(result, r["model"], k) for k in result.missing_slots(r["model"])) or "—",
         )
     return t
+
+
+def _missing_text(result: Any, model: str, slot: str) -> str:
+    """A missing slot, with the score the missing-metric rule gave it in the final (if any)."""
+    pen = getattr(result, "penalties", {}).get(model, {})
+    if slot in pen:
+        return f"{slot} (scored {pen[slot]:.2f}, '{result.missing_rule}' rule)"
+    if slot in getattr(result, "dropped_slots", []):
+        return f"{slot} (dropped for all)"
+    return slot
 
 
 def show_run(
@@ -177,7 +187,8 @@ def show_run(
         try:
             res = theval_score(summary, variant=variant, reference=ref,  # type: ignore[arg-type]
                                head_motion=settings.get("head_motion", "facexformer"),
-                               force_reference=bool(settings.get("force_reference", False)))
+                               force_reference=bool(settings.get("force_reference", False)),
+                               missing=settings.get("theval_missing", "worst"))
         except THEvalScoreError as e:
             console.print(f"[red]THEval score not computed:[/red] {e}")
             return
