@@ -83,6 +83,8 @@ def test_muted_ranks_last_on_synchronization_and_not_above_swapped():
                for n in res.notes)
     md = res.to_markdown()
     assert "missing='worst'" in md and "lip_sync = 0.0000" in md
+    # issue 12 item 3: the report recommends the offline offset metric next to the published lip sync
+    assert "`sync.av_offset`" in md and "cannot tell a 0.5 s audio shift" in md
 
 
 def test_thevals_own_rule_is_kept_as_missing_drop():

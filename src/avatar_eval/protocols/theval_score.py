@@ -582,6 +582,10 @@ def theval_markdown(res: THEvalResult) -> str:
         "Dimension = mean of its metric scores; final = equal-weight mean of the metric scores "
         f"(out of {len(SLOTS)})."
     )
+    lines.append("- Lip sync: THEval's published lip-sync compares per-clip normalised levels frame by frame and "
+                 "cannot tell a 0.5 s audio shift, or often another speaker's audio, from the real thing "
+                 "(docs/theval.md); read the offline `sync.av_offset` / `sync.av_confidence` next to it "
+                 "(`-s sync`), or SyncNet's LSE-C/D where its weights are present.")
     lines.append(f"- Missing metrics (`missing='{res.missing_rule}'`): {MISSING_RULES[res.missing_rule]}. "
                  "Per-metric scores are only ever the models' own.")
     lines.append("")
