@@ -67,10 +67,11 @@ TOLERANCES: list[tuple[str, Tolerance]] = [
     ("vbench.motion_smoothness.dis.", Tolerance(0.01, 1e-4, "region crops from MediaPipe tracks (XNNPACK by CPU)")),
     ("jwbdh.full.", Tolerance(1e-6, 1e-6, "decode + pixel formula: no CPU-dispatched kernel (float rounding only)")),
     ("vbench.", Tolerance(1e-5, 1e-6, "OpenCV DIS flow on full frames (float rounding only)")),
-    ("sync.av_confidence", Tolerance(0.03, 1e-3, "Face Mesh mouth opening (XNNPACK by CPU) correlated with the "
-                                     "audio spectrum; peak − median of a correlation, near the lip-sync spread")),
-    ("sync.av_offset", Tolerance(0.0, 1.0, "the arg-max lag of a correlation (whole frames): a landmark change of "
-                                 "0.1 % can move a near-tie peak by one frame")),
+    ("sync.av_confidence", Tolerance(0.08, 1e-3, "Face Mesh mouth opening (XNNPACK by CPU) correlated with the "
+                                     "audio spectrum; measured up to 3.8 % (face5, first-gen Zen; "
+                                     "benchmarks/data/cpu_spread_sync.json)")),
+    ("sync.av_offset", Tolerance(0.0, 1.0, "the arg-max lag of a correlation (whole frames): identical on "
+                                 "first-gen Zen and AVX-512; a near-tie peak could move by one frame")),
     ("speech.", Tolerance(0.0, 0.17, "CTranslate2: MKL on Intel, oneDNN elsewhere; one word of six may differ")),
 ]
 DEFAULT_TOLERANCE = Tolerance(0.05, 1e-6, "default: 5 % until this metric's spread is measured")

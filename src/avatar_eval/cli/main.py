@@ -29,6 +29,7 @@ def _mount() -> None:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     out: Path = typer.Option(..., "--out", "-o", help="Run directory (records.jsonl, run.json, reports)."),
     suite: list[str] = typer.Option(["theval"], "--suite", "-s", help="Suites or metric names (repeatable)."),
     gt: Optional[Path] = typer.Option(None, "--gt", help="Folder of ground-truth videos."),
@@ -42,6 +43,11 @@ def run(
     keep_errors: bool = typer.Option(False, "--keep-errors", help="On a rerun, keep error records instead of retrying them."),
     overwrite: bool = typer.Option(False, "--overwrite", help="The --out directory holds another configuration: move its "
                                    "records aside (records.jsonl.<timestamp>.bak) and start afresh."),
+    option: list[str] = typer.Option([], "--option", help="KEY=VALUE run option (repeatable; VALUE read as YAML; "
+                                     "`avatar-eval options` lists the keys). Wins over --config."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file of run settings (suite, gt, model, "
+                                          "manifest, workers, theval_variant, reference) and `options:`; the "
+                                          "command line wins over it."),
     reports: bool = typer.Option(True, "--reports/--no-reports", help="Write the report files after the run "
                                  "(leaderboard.md, summary.*, theval_scores.*, radar.png, report.json); "
                                  "`avatar-eval report OUT` writes them later."),
@@ -54,11 +60,41 @@ def run(
     --out, or --overwrite. The runner computes records; the report files are written afterwards
     from them (the same as `avatar-eval report OUT`)."""
     from ..errors import AvatarEvalError
+    from ..options import load_config, parse_option_assignment, validate_options
     from ..pipeline.manifest import from_folders, load_manifest
     from ..pipeline.runner import RunConfig
     from ..pipeline.runner import run as do_run
 
+    def given(name: str) -> bool:
+        src = ctx.get_parameter_source(name)  # typer may carry its own click: compare by name
+        return src is not None and getattr(src, "name", "") not in ("DEFAULT", "DEFAULT_MAP")
+
     try:
+        opts: dict = {}
+        if config is not None:  # settings from the file unless given on the command line
+            conf = load_config(config)
+            opts.update(conf.get("options") or {})
+            if "suite" in conf and not given("suite"):
+                suite = [conf["suite"]] if isinstance(conf["suite"], str) else list(conf["suite"])
+            if "gt" in conf and not given("gt"):
+                gt = Path(conf["gt"])
+            if "model" in conf and not given("model"):
+                m = conf["model"]
+                model = [f"{k}={v}" for k, v in m.items()] if isinstance(m, dict) else list(m)
+            if "manifest" in conf and not given("manifest"):
+                manifest = Path(conf["manifest"])
+            if "workers" in conf and not given("workers"):
+                workers = int(conf["workers"])
+            if "theval_variant" in conf and not given("theval_variant"):
+                theval_variant = str(conf["theval_variant"])
+            if "reference" in conf and not given("reference"):
+                reference = conf["reference"]
+        if given("vad") or "vad_model" not in opts:
+            opts["vad_model"] = vad
+        for text in option:
+            k, v = parse_option_assignment(text)
+            opts[k] = v
+        opts = validate_options(opts)  # before any clip is decoded
         if manifest is not None:
             man = load_manifest(manifest)
         else:
@@ -71,7 +107,7 @@ def run(
             if not models and gt is None:
                 raise typer.BadParameter("give --manifest, or --gt and/or --model NAME=FOLDER")
             man = from_folders(gt, models)
-        cfg = RunConfig(metrics=list(suite), out_dir=str(out), workers=workers, options={"vad_model": vad},
+        cfg = RunConfig(metrics=list(suite), out_dir=str(out), workers=workers, options=opts,
                         theval_variant=theval_variant, reference=reference, keep_errors=keep_errors,
                         overwrite=overwrite, reports=reports)
         store = do_run(man, cfg, progress=not no_progress)
@@ -114,6 +150,19 @@ def show(run_dir: Path = typer.Argument(..., help="A run directory.")) -> None:
         console.print(f"[red]error:[/red] no records.jsonl in {run_dir}")
         raise typer.Exit(2)
     show_run(run_dir, console)
+
+
+@app.command()
+def options() -> None:
+    """List the run options (--option KEY=VALUE, or `options:` in --config): family, type, default."""
+    from ..options import option_table
+
+    t = Table(title="run options")
+    for c in ("family", "key", "type", "default", "help"):
+        t.add_column(c, overflow="fold")
+    for r in option_table():
+        t.add_row(r["family"], r["key"], r["type"].replace("typing.", ""), repr(r["default"]), r["help"])
+    console.print(t)
 
 
 @app.command()

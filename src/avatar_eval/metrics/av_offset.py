@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..options import SyncOptions, family_options
 from ..errors import MetricUndefined
 from ..pipeline.artifacts import artifact
 from .base import Metric, MetricValue
@@ -168,11 +169,7 @@ class _AVSync(Metric):
     reads_options = ("av_offset_max_shift", "vad_model")
 
     def _max_shift(self, ctx: ClipContext) -> int:
-        v = (ctx.options or {}).get("av_offset_max_shift", F.DEFAULT_MAX_SHIFT)
-        try:
-            w = int(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"av_offset_max_shift must be a whole number of frames, got {v!r}") from None
+        w = family_options(ctx.options, SyncOptions).max_shift  # ConfigError unless a whole number
         if w < 1:
             raise ValueError(f"av_offset_max_shift must be ≥ 1, got {w}")
         return w

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..options import IdentityOptions, family_options
 from ..errors import InputError, MetricUndefined
 from ..models import common as C
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
@@ -43,13 +44,14 @@ class IDCAnalyzer(FrameAnalyzer):
             raise MetricUndefined("IDC needs the sample's reference image")
         self.opts = ctx.options or {}
         self.device = C.default_device(self.opts)
-        self.size = str(self.opts.get("idc_dinov2", "base"))
+        io = family_options(self.opts, IdentityOptions)
+        self.size = io.idc_dinov2
         w = WEIGHTS[self.size]
         p = C.weight_path(w, C.option_path(self.opts, w))
         self.model = C.cached_model(("dinov2", str(p), self.device), lambda: load_dinov2(p, self.size, self.device))
         self.pre = dinov2_preprocess
         self.ref = self.model(self.pre([read_image_rgb(ctx.reference_image)]).to(self.device)).cpu().numpy()[0]
-        self.stride = max(1, int(self.opts.get("idc_stride", 1)))
+        self.stride = max(1, io.idc_stride)
         self.items: list[np.ndarray] = []
         self.cos: list[float] = []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..options import QAlignOptions, family_options
 from ..errors import MetricUndefined
 from ..models import common as C
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
@@ -25,7 +26,7 @@ class QAlignAnalyzer(FrameAnalyzer):
         self.device = C.default_device(self.opts)
         p = C.weight_path(WEIGHT, C.option_path(self.opts, WEIGHT))
         self.model = C.cached_model(("qalign", str(p), self.device), lambda: load_qalign(p, self.device))
-        self.step = float(ctx.fps) / float(self.opts.get("qalign_fps", 1.0))
+        self.step = float(ctx.fps) / family_options(self.opts, QAlignOptions).fps
         self.next_k = 0
         self.items: list[np.ndarray] = []
         self.scores = {"quality": [], "aesthetic": []}

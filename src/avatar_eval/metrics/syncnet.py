@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..options import SyncNetOptions, family_options
 from ..errors import InputError, MetricUndefined
 from ..models import common as C
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
@@ -95,12 +96,13 @@ class SyncNetAnalyzer(FrameAnalyzer):
         super().__init__(ctx)
         opts = ctx.options or {}
         self.device = C.default_device(opts)
-        self.min_track = int(opts.get("syncnet_min_track", 100))
-        self.num_failed_det = int(opts.get("syncnet_num_failed_det", 25))
-        self.min_face_size = float(opts.get("syncnet_min_face_size", 100))
-        self.crop_scale = float(opts.get("syncnet_crop_scale", 0.4))
-        self.batch = int(opts.get("syncnet_batch", 20))
-        detector = str(opts.get("syncnet_detector", "s3fd"))
+        so = family_options(opts, SyncNetOptions)
+        self.min_track = so.min_track
+        self.num_failed_det = so.num_failed_det
+        self.min_face_size = so.min_face_size
+        self.crop_scale = so.crop_scale
+        self.batch = so.batch
+        detector = so.detector
         from ..models.syncnet import W_S3FD, W_SYNCNET, load_s3fd, load_syncnet
 
         sp = C.weight_path(W_SYNCNET, C.option_path(opts, W_SYNCNET))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..options import THEvalOptions, family_options
 from ..errors import MetricUndefined
 from ..pipeline.artifacts import artifact, register_frame_artifact
 from ..pipeline.builtin_artifacts import require_audio
@@ -87,11 +88,11 @@ def _audio_moviepy(ctx: "ClipContext") -> tuple[np.ndarray, int]:
 def _vad_sync(ctx: "ClipContext") -> list[tuple[float, float]]:
     from scipy.signal import resample_poly
 
-    from ..audio.vad import DEFAULT_VAD, speech_segments
+    from ..audio.vad import speech_segments
 
     wav, sr = ctx.get("audio44k.moviepy")
     w16 = resample_poly(wav.astype(np.float64), 160, 441).astype(np.float32)
-    return speech_segments(w16, 16000, model=ctx.options.get("vad_model", DEFAULT_VAD))
+    return speech_segments(w16, 16000, model=family_options(ctx.options, THEvalOptions).vad_model)
 
 
 @artifact("theval.silent_frames_compat", "Silent frame indices as silent_lip_stability.py computes them.")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from ..options import VBenchOptions, family_options
 from ..errors import MetricUndefined
 from ..models import common as C
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
@@ -110,7 +111,7 @@ class _FeatureAnalyzer(_RegionAnalyzer):
 
     def __init__(self, ctx, region="full"):
         super().__init__(ctx, region)
-        self.batch_size = int(self.opts.get("vbench_batch", self.batch_size))
+        self.batch_size = family_options(self.opts, VBenchOptions).batch or self.batch_size
         self.load()
         self.buf = C.Batcher(self._flush, self.batch_size)
 
@@ -193,7 +194,7 @@ class MusiqSpaqAnalyzer(_FeatureAnalyzer):
 
         p = C.weight_path(W_SPAQ, C.option_path(self.opts, W_SPAQ))
         self.model = C.cached_model(("musiq", C.file_key(p), self.device), lambda: load_musiq(W_SPAQ, p, self.device))
-        self.mode = str(self.opts.get("imaging_quality_preprocessing_mode", "longer"))
+        self.mode = family_options(self.opts, VBenchOptions).imaging_quality_preprocessing_mode
 
     def run(self, imgs):
         import torch
@@ -221,7 +222,7 @@ class _PairAnalyzer(_RegionAnalyzer):
         self.scores: list[float] = []
         self.n_sampled = 0
         self.i = 0
-        self.batch = int(self.opts.get("vbench_pair_batch", 4))
+        self.batch = family_options(self.opts, VBenchOptions).pair_batch
 
     def update(self, frame):
         i = self.i
@@ -293,7 +294,7 @@ class _TripleAnalyzer(_RegionAnalyzer):
         self.mid: np.ndarray | None = None
         self.triples: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.diffs: list[float] = []
-        self.batch = int(self.opts.get("vbench_pair_batch", 4))
+        self.batch = family_options(self.opts, VBenchOptions).pair_batch
 
     def update(self, frame):
         img = self._img(frame)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..options import THEvalOptions, family_options
 from ..errors import InputError
 from ..io.video import decode_audio
 from .artifacts import artifact, register_frame_artifact
@@ -30,10 +31,10 @@ def audio44k(ctx: "ClipContext") -> tuple[np.ndarray, int]:
 
 @artifact("vad", "Silero VAD speech segments in seconds [(start, end), ...], library defaults.")
 def vad(ctx: "ClipContext") -> list[tuple[float, float]]:
-    from ..audio.vad import DEFAULT_VAD, speech_segments
+    from ..audio.vad import speech_segments
 
     wav, sr = ctx.get("audio16k")
-    return speech_segments(wav, sr, model=ctx.options.get("vad_model", DEFAULT_VAD))
+    return speech_segments(wav, sr, model=family_options(ctx.options, THEvalOptions).vad_model)
 
 
 def face_mesh_analyzer(ctx: "ClipContext", *, pixels: str = "pyav", **kw):

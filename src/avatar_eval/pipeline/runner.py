@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ..options import THEvalOptions, family_options, validate_options
 from .. import __version__
 from ..errors import InputError, MetricUndefined, WeightsUnavailable
 from ..metrics.base import Metric, MetricValue
@@ -220,7 +221,7 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
     """Write ``out/run.json``. ``resume`` is the run-level configuration (:func:`run_config`) that
     a rerun must match; ``metrics`` / ``weights`` accumulate over the runs that extended this
     directory (they describe every record in it)."""
-    from ..audio.vad import DEFAULT_VAD, vad_description, vad_sha256
+    from ..audio.vad import vad_description, vad_sha256
     from ..provenance import numeric_environment
 
     prev: dict[str, Any] = {}
@@ -229,7 +230,7 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
             prev = json.loads((out / "run.json").read_text())
         except ValueError:
             prev = {}
-    vad = cfg.options.get("vad_model", DEFAULT_VAD)
+    vad = family_options(cfg.options, THEvalOptions).vad_model
     weights = _weights_hashes(cfg.metrics) if weights is None else weights
     prev_metrics = prev.get("metrics") if isinstance(prev.get("metrics"), dict) else {}
     prev_weights = prev.get("weights") if isinstance(prev.get("weights"), dict) else {}
@@ -358,7 +359,11 @@ class _Fingerprints:
 
 def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStore:
     """Compute the pending records of ``manifest`` × ``cfg.metrics`` into ``cfg.out_dir`` and
-    return the store. No report is written here (``cfg.reports`` is for the caller)."""
+    return the store. No report is written here (``cfg.reports`` is for the caller).
+
+    The options are checked first (:func:`~avatar_eval.options.validate_options`): an unknown key or a
+    value of the wrong type is an error before the run directory is touched or a clip decoded."""
+    cfg.options = validate_options(cfg.options)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = resolve_metrics(cfg.metrics)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..options import ASROptions, family_options
 from ..errors import MetricUndefined
 from ..metrics.base import Metric, MetricValue
 from ..metrics.registry import register
@@ -53,8 +54,8 @@ class SpeechWer(Metric):
         if not script:
             raise MetricUndefined("no script for this sample (manifest transcript/text is empty)")
         opts = ctx.options or {}
-        asr = shared_asr(opts.get("asr_model"), int(opts.get("asr_beam_size", 5)),
-                         float(opts.get("asr_max_duration_s", DEFAULT_MAX_DURATION_S)))
+        ao = family_options(opts, ASROptions)
+        asr = shared_asr(ao.model, ao.beam_size, ao.max_duration_s)
         wav, sr = ctx.get("audio16k")
         tr = asr.transcribe((wav, sr))
         sc = score_texts(script, tr.text)
