@@ -18,13 +18,14 @@ console = Console()
 
 
 def _mount() -> None:
-    from . import doctor_cmd, report_cmd, speech_cmd, study_cmd, weights_cmd
+    from . import doctor_cmd, generate_cmd, report_cmd, speech_cmd, study_cmd, weights_cmd
 
     app.add_typer(weights_cmd.app, name="weights", help="Model weights: list, where, pull, verify.")
     app.add_typer(speech_cmd.app, name="speech", help="Speech protocol: ASR/WER and pairwise judge win-rates.")
     app.add_typer(study_cmd.app, name="study", help="Human preference studies (2AFC / GSB) and their analysis.")
     app.command(name="doctor")(doctor_cmd.doctor)
     app.command(name="report")(report_cmd.report)
+    app.command(name="generate")(generate_cmd.generate)
 
 
 @app.command()
@@ -61,7 +62,7 @@ def run(
     from them (the same as `avatar-eval report OUT`)."""
     from ..errors import AvatarEvalError
     from ..options import load_config, parse_option_assignment, validate_options
-    from ..pipeline.manifest import from_folders, load_manifest
+    from ..pipeline.manifest import attach_model_folders, from_folders, load_manifest
     from ..pipeline.runner import RunConfig
     from ..pipeline.runner import run as do_run
 
@@ -97,6 +98,14 @@ def run(
         opts = validate_options(opts)  # before any clip is decoded
         if manifest is not None:
             man = load_manifest(manifest)
+            extra = {}
+            for spec in model:
+                if "=" not in spec:
+                    raise typer.BadParameter(f"--model takes NAME=FOLDER, got {spec!r}")
+                name, folder = spec.split("=", 1)
+                extra[name] = folder
+            if extra:
+                man = attach_model_folders(man, extra)
         else:
             models = {}
             for spec in model:

@@ -7,6 +7,7 @@ General form (YAML list or JSONL, one sample per line)::
       audio: audio/clip_001.wav        # optional; else each video's own audio track
       reference_image: ref/clip_001.png
       transcript: "the words spoken"
+      prompt: "a text prompt"          # optional; for text+audio generators (default: transcript)
       models: {hallo: out/hallo/clip_001.mp4, sadtalker: out/sadtalker/clip_001.mp4}
 
 Folder form: ``--gt DIR --model NAME=DIR ...`` matches files by stem and builds the same thing.
@@ -36,6 +37,7 @@ class Sample:
     transcript: str | None = None
     models: dict[str, str] = field(default_factory=dict)
     regions: str | None = None  # optional per-frame boxes file (JWB-DH style annotations)
+    prompt: str | None = None  # optional text prompt for generators (avatar-eval generate)
 
     def video(self, model: str) -> str | None:
         return self.gt if model == GT_MODEL else self.models.get(model)
@@ -161,6 +163,25 @@ def load_manifest(path: str | Path) -> Manifest:
                 transcript=r.get("transcript"),
                 models={str(k): res(v) for k, v in (r.get("models") or {}).items()},  # type: ignore[misc]
                 regions=res(r.get("regions")),
+                prompt=r.get("prompt"),
             )
         )
     return Manifest(samples, source=str(path))
+
+
+def attach_model_folders(manifest: Manifest, models: dict[str, str | Path]) -> Manifest:
+    """Add each model's folder to a manifest: the video whose stem is a sample's id becomes that
+    sample's output of the model (``avatar-eval run --manifest bench.jsonl --model NAME=FOLDER``)."""
+    for name, folder in models.items():
+        if name == GT_MODEL:
+            raise InputError(f"model name {GT_MODEL!r} is reserved for the ground truth")
+        vids = _videos(Path(folder))
+        found = 0
+        for s in manifest.samples:
+            if s.id in vids:
+                s.models[name] = str(vids[s.id])
+                found += 1
+        if not found:
+            raise InputError(f"--model {name}={folder}: no video named after a sample id of the manifest "
+                             f"(e.g. {manifest.samples[0].id}.mp4)")
+    return manifest

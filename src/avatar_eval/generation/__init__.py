@@ -1,0 +1,1 @@
+"""Generate, then evaluate: the generator adapter and the reference baselines (docs/generate.md)."""
