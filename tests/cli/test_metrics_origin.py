@@ -164,3 +164,13 @@ def test_unknown_metric_exits_2():
     res = runner.invoke(app, ["metrics", "theval.lip_dynamix"])
     assert res.exit_code == 2
     assert "theval.lip_dynamics" in res.output
+
+
+def test_metrics_list_fits_80_columns():
+    """Issue 16: one line per metric in an 80-column terminal, every name whole."""
+    res = runner.invoke(app, ["metrics"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0
+    lines = res.output.splitlines()
+    assert max(len(x) for x in lines) <= 80, [x for x in lines if len(x) > 80][:3]
+    firsts = {x.split()[0] for x in lines if x.strip()}
+    assert {m.name for m in list_metrics()} <= firsts

@@ -82,3 +82,15 @@ def test_options_command_lists_the_keys():
     assert res.exit_code == 0
     for key in ("vad_model", "av_offset_max_shift", "syncnet_detector", "regions", "pair", "weights"):
         assert key in res.output
+
+
+def test_default_workers_follow_cores_and_memory(monkeypatch):
+    from avatar_eval.cli import main as M
+
+    monkeypatch.setenv("AVATAR_EVAL_WORKERS", "3")
+    assert M.default_workers() == (3, "AVATAR_EVAL_WORKERS")
+    monkeypatch.delenv("AVATAR_EVAL_WORKERS")
+    n, why = M.default_workers()
+    import os
+
+    assert 1 <= n <= len(os.sched_getaffinity(0)) and "cores" in why

@@ -68,6 +68,13 @@ def test_cli_create_invite_export_analyze(tmp_path, study_run, monkeypatch):
     with open(sdir / "invites.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 10 and rows[0]["link"].startswith("https://example.org/study/i/")
+    # issue 16: `serve` on another address prints the links that reach it (invites.csv keeps its own)
+    from avatar_eval.cli.study_cmd import served_invite_lines
+
+    lines = served_invite_lines(sdir, "http://127.0.0.1:8765")
+    assert lines[0].startswith("10 of 10 invite links") and len(lines) == 11
+    assert lines[1].endswith("http://127.0.0.1:8765/i/" + rows[0]["token"])
+    assert served_invite_lines(sdir, "https://x.example")[0].startswith("8 of 10")
 
     n_trials = _vote_all(sdir, fail_gold_for={0})
     assert n_trials == 10 * 7

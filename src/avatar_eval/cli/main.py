@@ -36,7 +36,9 @@ def run(
     gt: Optional[Path] = typer.Option(None, "--gt", help="Folder of ground-truth videos."),
     model: list[str] = typer.Option([], "--model", "-m", help="NAME=FOLDER of generated videos (repeatable)."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="YAML/JSONL manifest instead of folders."),
-    workers: int = typer.Option(1, "--workers", "-j", help="Worker processes (one clip each)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (one clip each); default: "
+                                          "the CPU cores this process may use, at most one per 2 GiB of available "
+                                          "memory ($AVATAR_EVAL_WORKERS overrides)."),
     vad: str = typer.Option("silero-v5", "--vad", help="VAD model: silero-v5 (bundled) or silero-v6 (package)."),
     theval_variant: str = typer.Option("paper", "--theval-variant", help="Final-score metrics: paper or compat."),
     reference: Optional[str] = typer.Option(None, "--reference", help="Stored GT reference set for the THEval final score."),
@@ -96,6 +98,9 @@ def run(
             k, v = parse_option_assignment(text)
             opts[k] = v
         opts = validate_options(opts)  # before any clip is decoded
+        if workers is None:
+            workers, why = default_workers()
+            console.print(f"workers: {workers} ({why}; -j N to choose)", highlight=False)
         if manifest is not None:
             man = load_manifest(manifest)
             extra = {}
@@ -141,6 +146,36 @@ def run(
         console.print(f"write the report files with: avatar-eval report {out}", soft_wrap=True, highlight=False)
 
 
+#: memory a worker may take (Face Mesh + Pose + Hands, torch, one clip's tracks), for the default -j
+WORKER_MEMORY_GIB = 2.0
+
+
+def default_workers() -> tuple[int, str]:
+    """The default worker count and why: $AVATAR_EVAL_WORKERS, else usable cores bounded by memory."""
+    env = os.environ.get("AVATAR_EVAL_WORKERS")
+    if env:
+        try:
+            return max(1, int(env)), "AVATAR_EVAL_WORKERS"
+        except ValueError:
+            pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) / 2**20  # GiB
+    except OSError:
+        pass
+    if avail is None:
+        return cores, f"{cores} cores"
+    by_mem = max(1, int(avail // WORKER_MEMORY_GIB))
+    return min(cores, by_mem), f"{cores} cores, {avail:.0f} GiB available: ≤ 1 worker per {WORKER_MEMORY_GIB:g} GiB"
+
+
 def _last_run(out: Path) -> dict:
     import json
 
@@ -178,8 +213,9 @@ def options() -> None:
 def metrics(
     protocol: Optional[str] = typer.Option(None, "--protocol", "-p", help="Only this protocol."),
     name: Optional[str] = typer.Argument(None, help="Show one metric in detail."),
+    wide: bool = typer.Option(False, "--wide", help="Also print each metric's description."),
 ) -> None:
-    """List the registered metrics and suites."""
+    """List the registered metrics and suites (one line each; `metrics NAME` for the details)."""
     from ..errors import UnknownNameError
     from ..metrics.registry import get_metric_class, list_metrics, list_suites
 
@@ -197,17 +233,26 @@ def metrics(
         how = "" if o.literal else f"  ({o.how}: the name is assembled in code, not written as a literal)"
         console.print(f"[bold]defined at[/bold]: {o}{how}", soft_wrap=True, highlight=False)
         return
-    t = Table(title="metrics")
-    for col in ("name", "variant", "level", "better", "needs", "weights", "description"):
-        t.add_column(col, overflow="fold")
     arrow = {True: "↑", False: "↓", None: "≈GT"}
-    for m in list_metrics(protocol):
-        t.add_row(m.name, m.variant, m.level, arrow[m.higher_is_better], ", ".join(m.requires),
-                  ", ".join(m.weights) or "-", m.description)
-    console.print(t)
-    s = Table(title="suites")
-    s.add_column("suite")
-    s.add_column("description")
+    ms = list_metrics(protocol)
+    width = max(60, console.width)
+    nw = max([len("name")] + [len(m.name) for m in ms])
+    head = f"{'name':<{nw}}  {'level':<7} {'dir':<3} {'wts':<3} "
+    console.print(head + "needs", style="bold", highlight=False, markup=False, no_wrap=True, crop=True)
+    room = max(8, width - len(head))
+    for m in ms:
+        needs = ", ".join(m.requires)
+        if len(needs) > room:
+            needs = needs[: room - 1] + "…"
+        line = f"{m.name:<{nw}}  {m.level:<7} {arrow[m.higher_is_better]:<3} {'yes' if m.weights else '-':<3} {needs}"
+        console.print(line, highlight=False, markup=False, no_wrap=True, crop=True)
+        if wide:
+            console.print("    " + m.description, highlight=False, markup=False, soft_wrap=False)
+    console.print("details and file:line: avatar-eval metrics NAME; descriptions: --wide",
+                  soft_wrap=True, highlight=False)
+    s = Table(title="suites", box=None, pad_edge=False, header_style="bold")
+    s.add_column("suite", no_wrap=True)
+    s.add_column("description", overflow="fold")
     for k, v in list_suites().items():
         s.add_row(k, v)
     console.print(s)

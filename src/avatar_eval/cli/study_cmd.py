@@ -133,11 +133,38 @@ def serve(
 
     from ..study.app import create_app
 
-    application = create_app(study_dir, db, cookie_secure=secure_cookie, base_url=base_url)
+    served = base_url or f"http://{host}:{port}"
+    application = create_app(study_dir, db, cookie_secure=secure_cookie, base_url=served)
     typer.echo(f"serving {study_dir} on http://{host}:{port}  (admin: /admin)")
+    for line in served_invite_lines(study_dir, served):
+        typer.echo(line)
     uvicorn.run(application, host=host, port=port, log_level="info",
                 proxy_headers=False, server_header=False, limit_concurrency=256,
                 timeout_keep_alive=10)
+
+
+def served_invite_lines(study_dir: Path, served: str, limit: int = 20) -> list[str]:
+    """The study's invite links on the address it is served on (``invites.csv`` keeps the base URL given
+    when they were made; a link made for another port would not reach this server)."""
+    import csv
+
+    from ..study.create import invite_link
+
+    p = Path(study_dir) / "invites.csv"
+    if not p.exists():
+        return []
+    with open(p, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("token")]
+    if not rows:
+        return []
+    stale = [r for r in rows if not (r.get("link") or "").startswith(served.rstrip("/") + "/")]
+    if not stale:
+        return [f"{len(rows)} invite links in {p} point to this address"]
+    out = [f"{len(stale)} of {len(rows)} invite links in {p} point elsewhere; on {served} they are:"]
+    out += [f"  {r.get('participant', '')}: {invite_link(served, r['token'])}" for r in stale[:limit]]
+    if len(stale) > limit:
+        out.append(f"  ... and {len(stale) - limit} more (avatar-eval study invite --base-url {served} makes new ones)")
+    return out
 
 
 @app.command()
