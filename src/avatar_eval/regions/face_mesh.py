@@ -126,19 +126,24 @@ def face_box(landmarks: np.ndarray, width: int, height: int, margin: float = 0.1
 def still_difference(img: np.ndarray, anchor: np.ndarray, box: tuple[int, int, int, int] | None = None,
                      grid: int = STILL_GRID) -> float:
     """Largest block mean of |img − anchor| (8-bit levels, channels averaged) over a grid × grid
-    cut of ``box`` (the whole image when None or smaller than the grid)."""
+    cut of ``box`` (the whole image when None or smaller than the grid). Exact integer block sums
+    from an integral image (~1 ms for a 250×320 face box; the numpy sum was ~8 ms)."""
+    import cv2
+
     H, W = img.shape[:2]
     x0, y0, x1, y1 = box if box is not None else (0, 0, W, H)
     if x1 - x0 < grid or y1 - y0 < grid:
         x0, y0, x1, y1 = 0, 0, W, H
     g = max(1, min(grid, x1 - x0, y1 - y0))
-    a = img[y0:y1, x0:x1].astype(np.int16)
-    d = np.abs(a - anchor[y0:y1, x0:x1]).sum(axis=2, dtype=np.int64) if a.ndim == 3 else \
-        np.abs(a - anchor[y0:y1, x0:x1]).astype(np.int64)
+    d = cv2.absdiff(np.ascontiguousarray(img[y0:y1, x0:x1]), np.ascontiguousarray(anchor[y0:y1, x0:x1]))
+    s = cv2.integral(d, sdepth=cv2.CV_64F)  # (h+1, w+1[, C]); integer sums, exact in float64
+    if s.ndim == 2:
+        s = s[:, :, None]
     ys = np.linspace(0, y1 - y0, g + 1).astype(int)
     xs = np.linspace(0, x1 - x0, g + 1).astype(int)
-    sums = np.add.reduceat(np.add.reduceat(d, ys[:-1], axis=0), xs[:-1], axis=1)
-    counts = np.outer(np.diff(ys), np.diff(xs)) * (a.shape[2] if a.ndim == 3 else 1)
+    sums = (s[ys[1:]][:, xs[1:]] - s[ys[:-1]][:, xs[1:]] - s[ys[1:]][:, xs[:-1]]
+            + s[ys[:-1]][:, xs[:-1]]).sum(-1)
+    counts = np.outer(np.diff(ys), np.diff(xs)) * s.shape[2]
     return float((sums / counts).max())
 
 
