@@ -54,6 +54,8 @@ def _values(store) -> dict:
 def test_values_do_not_depend_on_order_or_workers(clips, tmp_path):
     plain = _values(run(_manifest(clips), RunConfig(metrics=METRICS, out_dir=str(tmp_path / "a"), workers=1,
                                                     reports=False), progress=False))
+    run_json = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert run_json["face_mesh_still_threshold"] == 1.0  # the default track's hold, recorded
     m = _manifest(clips, random.Random(12))
     assert [s.id for s in m.samples] != ["grid_bbaf2n", "face5", "may"]  # really another order
     shuffled = _values(run(m, RunConfig(metrics=METRICS, out_dir=str(tmp_path / "b"), workers=1, reports=False),

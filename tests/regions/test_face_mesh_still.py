@@ -114,3 +114,20 @@ def test_still_difference_sees_a_local_change_and_not_coding_noise():
     rng = np.random.default_rng(0)
     noisy = np.clip(img.astype(np.int16) + rng.integers(-1, 2, img.shape), 0, 255).astype(np.uint8)
     assert still_difference(noisy, img, box) < DEFAULT_STILL_THRESHOLD
+
+
+def test_still_threshold_is_in_the_fingerprint_of_every_metric_that_reads_the_track():
+    """A record made with another threshold is not reused on resume: every metric that reads the
+    default track (directly or through the av-offset signals) reads the option."""
+    from avatar_eval.metrics.registry import get_metric, list_metrics
+    from avatar_eval.pipeline.builtin_artifacts import STILL_OPTION
+    from avatar_eval.pipeline.runner import _metric_options
+
+    readers = []
+    for m in list_metrics():
+        metric = get_metric(m if isinstance(m, str) else m.name)
+        if {"face_mesh", "av_offset.signals"} & set(metric.requires):
+            readers.append(metric.name)
+            assert STILL_OPTION in _metric_options(metric, {STILL_OPTION: 2.0}), metric.name
+            assert metric.version != "1", metric.name  # its numbers changed with the hold
+    assert {"theval.lip_dynamics", "sync.av_offset", "blink.rate"} <= set(readers)
