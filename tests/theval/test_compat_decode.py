@@ -160,7 +160,7 @@ def test_compat_track_shared_where_pixels_agree(clips):
     ctx.prepare(["face_mesh", "face_mesh.theval_full", "face_mesh.theval_256"])
     assert ctx.decode_count == 1
     assert ctx.shared_artifacts == {"face_mesh.theval_full": "face_mesh"}
-    assert ctx.get("face_mesh.theval_full") is ctx.get("face_mesh")
+    assert ctx.get("face_mesh.theval_full") is ctx.get("face_mesh").tracker  # the tracker's own rows (no hold)
     assert ctx.decode_count == 1
 
 

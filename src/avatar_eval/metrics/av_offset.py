@@ -162,11 +162,12 @@ def _details(est: F.OffsetEstimate, sig: AVSignals) -> dict[str, Any]:
 
 
 class _AVSync(Metric):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     protocol = "sync"
     variant = "paper"
     requires = ("av_offset.signals", "face_mesh", "audio16k", "vad")
     region = "mouth"
-    reads_options = ("av_offset_max_shift", "vad_model")
+    reads_options = ("av_offset_max_shift", "vad_model", "face_mesh_still_threshold")
 
     def _max_shift(self, ctx: ClipContext) -> int:
         w = family_options(ctx.options, SyncOptions).max_shift  # ConfigError unless a whole number
@@ -210,7 +211,7 @@ class AVOffsetWide(_AVSync):
     variant = "wide"
     higher_is_better = None
     units = "frames"
-    reads_options = ("vad_model",)
+    reads_options = ("vad_model", "face_mesh_still_threshold")
     description = "sync.av_offset searched over ±30 frames (±1 s at 25–30 fps); confidence in the details."
 
     def compute(self, ctx):

@@ -120,6 +120,7 @@ def _blink(ctx: ClipContext) -> dict:
 
 @register
 class BlinkRate(_Extra):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     name = "blink.rate"
     display = "Blink rate"
     requires = ("face_mesh",)
@@ -134,6 +135,7 @@ class BlinkRate(_Extra):
 
 @register
 class BlinkDuration(_Extra):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     name = "blink.duration"
     display = "Blink duration"
     requires = ("face_mesh",)
@@ -151,6 +153,7 @@ class BlinkDuration(_Extra):
 
 # ------------------------------------------------------------------------------ landmark distance
 class _LMD(_Extra):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     level = "pair"
     higher_is_better = False
     requires = ("face_mesh",)
@@ -278,6 +281,7 @@ class CPBD(_Extra):
 
 @register
 class CPBDFace(_Extra):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     name = "sharpness.cpbd.face"
     display = "CPBD (face)"
     higher_is_better = True

@@ -132,7 +132,10 @@ def _need_face(track: "FaceTrack", what: str, at_least: int = 1) -> None:
 
 
 def _face_details(track: "FaceTrack") -> dict:
-    return {"n_frames": track.n_frames, "n_face_frames": track.n_present}
+    d = {"n_frames": track.n_frames, "n_face_frames": track.n_present}
+    if track.held_from is not None:  # the default track: still frames keep the last measured landmarks
+        d["n_still_frames"] = track.n_held
+    return d
 
 
 class _THEval(Metric):
@@ -143,6 +146,7 @@ class _THEval(Metric):
 # -- lip dynamics -------------------------------------------------------------------------------
 @register
 class LipDynamics(_THEval):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     name = "theval.lip_dynamics"
     display = "Lip dynamics"
     requires = ("face_mesh",)
@@ -174,6 +178,7 @@ class LipDynamicsCompat(_THEval):
 # -- eyebrow dynamics ---------------------------------------------------------------------------
 @register
 class EyebrowDynamics(_THEval):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     name = "theval.eyebrow_dynamics"
     display = "Eyebrow dynamics"
     requires = ("face_mesh",)
@@ -203,6 +208,7 @@ class EyebrowDynamicsCompat(_THEval):
 # -- silent-lip stability -----------------------------------------------------------------------
 @register
 class SilentLipStability(_THEval):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     name = "theval.silent_lip_stability"
     display = "Silent lip stability"
     requires = ("face_mesh", "vad")
@@ -250,6 +256,7 @@ DEGENERATE_OPENNESS_RANGE = 0.02
 
 @register
 class LipSync(_THEval):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     name = "theval.lip_sync"
     display = "Lip sync"
     higher_is_better = None
@@ -312,6 +319,7 @@ class LipSyncCompat(_THEval):
 # -- head motion from face-mesh geometry ------------------------------------------------------
 @register
 class HeadMotionMeshPose(_THEval):
+    version = "2"  # the default face_mesh track holds still frames (issue 12)
     name = "theval.head_motion.mesh_pose"
     display = "Head motion (mesh pose)"
     variant = "mesh_pose"

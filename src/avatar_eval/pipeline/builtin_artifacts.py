@@ -70,20 +70,47 @@ def face_mesh_analyzer(ctx: "ClipContext", *, pixels: str = "pyav", **kw):
     a.config["pixels"] = pixels
     a.share_priority = 0 if pixels in ("pyav", "decord") else 1  # a PyAV-pixel track leads a shared group
     feed = kw.get("feed")
-    cfg = {k: v for k, v in a.config.items() if k not in ("pixels", "feed")}
-    a.share_key = ("face_mesh", a.resolved, tuple(sorted(cfg.items())), None if feed is None else tuple(feed))
+    cfg = {k: v for k, v in a.config.items() if k not in ("pixels", "feed", "hold_still")}
+    run_key = ("face_mesh", a.resolved, tuple(sorted(cfg.items())), None if feed is None else tuple(feed))
+    if a.hold_still is None:
+        a.share_key = run_key
+    else:  # a held track also serves the tracker's own rows (FaceTrack.tracker) to a track without hold
+        a.share_key = run_key + (("hold_still", a.hold_still),)
+        a.share_serves = (a.share_key, run_key)
     return a
 
 
+#: the run option that sets the default track's ``hold_still`` (8-bit levels; None: no hold)
+STILL_OPTION = "face_mesh_still_threshold"
+
+
+def still_threshold(options: dict | None) -> float | None:
+    """The default track's still threshold from the run options (``STILL_OPTION``)."""
+    from ..regions.face_mesh import DEFAULT_STILL_THRESHOLD
+
+    v = (options or {}).get(STILL_OPTION, DEFAULT_STILL_THRESHOLD)
+    if v is None or v is False:
+        return None
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{STILL_OPTION} must be a number of 8-bit levels ≥ 0 or None, got {v!r}") from None
+    if not (v >= 0 and np.isfinite(v)):
+        raise ValueError(f"{STILL_OPTION} must be a finite number of 8-bit levels ≥ 0 or None, got {v!r}")
+    return v
+
+
 def _face_mesh_default(ctx: "ClipContext"):
-    return face_mesh_analyzer(ctx, refine=True)
+    return face_mesh_analyzer(ctx, refine=True, hold_still=still_threshold(ctx.options if ctx is not None else None))
 
 
 register_frame_artifact(
     "face_mesh",
     _face_mesh_default,
     "MediaPipe Face Mesh, full-resolution RGB frames, refine_landmarks on (478 points), tracking "
-    "mode, fresh tracker per clip. The one landmark track shared by every default metric.",
+    "mode, fresh tracker per clip; a still frame (no 8×8 block of the face box more than "
+    "`face_mesh_still_threshold` = 1.0 levels from the last measured frame) keeps that frame's "
+    "landmarks. The one landmark track shared by every default metric.",
 )
 
 

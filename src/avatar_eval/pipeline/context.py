@@ -102,10 +102,18 @@ class ClipContext:
         # Analyzers with equal ``share_key`` compute the same thing on this clip (e.g. a compat Face
         # Mesh track on OpenCV pixels of an untagged clip, where they are PyAV's): one is fed (the
         # lowest ``share_priority``), the others are asked per frame whether the sharing still holds.
+        # An analyzer may serve more keys than its own (``share_serves``: the default Face Mesh
+        # track, which holds still frames, also carries the tracker's own rows, which a track with
+        # the same settings and no hold is); its alias then takes ``alias.shared_value(value)``.
         leaders: dict[Any, str] = {}
         aliases: dict[str, str] = {}
         alias_objs: dict[str, FrameAnalyzer] = {}
-        order = sorted(analyzers, key=lambda n: getattr(analyzers[n], "share_priority", 1))  # stable
+
+        def serves(a: FrameAnalyzer) -> tuple:
+            return tuple(getattr(a, "share_serves", None) or (getattr(a, "share_key", None),))
+
+        order = sorted(analyzers, key=lambda n: (getattr(analyzers[n], "share_priority", 1),
+                                                 -len(serves(analyzers[n]))))  # stable
         for n in order:
             a = analyzers[n]
             key = getattr(a, "share_key", None)
@@ -115,7 +123,8 @@ class ClipContext:
                 aliases[n] = leaders.get(key) or self._share_keys[key]
                 alias_objs[n] = analyzers.pop(n)  # not fed; asked per frame whether sharing holds
             else:
-                leaders[key] = n
+                for k in serves(a):
+                    leaders.setdefault(k, n)
         failed: dict[str, BaseException] = {}
         if not analyzers:  # everything asked for was computed by an earlier pass
             self._finish_aliases(aliases, alias_objs, failed)
@@ -156,7 +165,8 @@ class ClipContext:
                 else:
                     self._cache[n] = a.finalize()
                     if getattr(a, "share_key", None) is not None:
-                        self._share_keys[a.share_key] = n
+                        for k in getattr(a, "share_serves", None) or (a.share_key,):
+                            self._share_keys.setdefault(k, n)
             except Exception as e:
                 self._cache[n] = _Failure(e)
             finally:
@@ -173,7 +183,14 @@ class ClipContext:
             if n in failed:
                 self._cache[n] = _Failure(failed[n])
             else:
-                self.shared_artifacts[n] = leader  # get(n) returns the leader's value
+                self.shared_artifacts[n] = leader  # get(n) returns the leader's value ...
+                derive = getattr(objs[n], "shared_value", None)
+                lv = self._cache.get(leader)
+                if derive is not None and lv is not None and not isinstance(lv, _Failure):
+                    try:  # ... or what this analyzer makes of it (a failed leader fails it too)
+                        self._cache[n] = derive(lv)
+                    except Exception as e:  # noqa: BLE001
+                        self._cache[n] = _Failure(e)
             try:
                 objs[n].close()
             except Exception:  # noqa: BLE001

@@ -223,6 +223,7 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
     directory (they describe every record in it)."""
     from ..audio.vad import vad_description, vad_sha256
     from ..provenance import numeric_environment
+    from .builtin_artifacts import still_threshold
 
     prev: dict[str, Any] = {}
     if (out / "run.json").exists():
@@ -248,7 +249,10 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
         "models": manifest.models,
         "has_gt": manifest.has_gt,
         "vad": {"model": vad, "description": vad_description(vad), "sha256": vad_sha256(vad)},
-        "face_mesh": "MediaPipe Face Mesh (mediapipe.solutions.face_mesh, bundled model), fresh tracker per clip",
+        "face_mesh": "MediaPipe Face Mesh (mediapipe.solutions.face_mesh, bundled model), fresh tracker per clip; "
+                     "the default track holds still frames (compat tracks never do)",
+        # 8-bit levels; None: the default track does not hold still frames (regions/face_mesh.py)
+        "face_mesh_still_threshold": still_threshold(cfg.options),
         "weights": {**prev_weights, **weights},
         "libraries": environment["packages"],
         # CPU, ISA, kernel paths, thread counts, decoder builds: what can move a number

@@ -12,6 +12,18 @@ Settings are explicit so the THEval ``compat`` variants can reproduce each offic
   row per entry. THEval silent_lip_stability feeds silent frames only, so its tracker sees
   non-consecutive frames; readers that return other frames than asked repeat some
   (``io/compat_readers.py``).
+* ``hold_still``: a still frame keeps the landmarks of the frame it is still against (the
+  *anchor*: the last frame whose landmarks were taken from the tracker). A frame is still when,
+  over an 8×8 grid of blocks covering the anchor's face box (landmark box + 10 % on each side;
+  the whole frame where the anchor has no face), no block's mean absolute difference from the
+  anchor exceeds ``hold_still`` 8-bit levels (:func:`still_difference`). Face Mesh in tracking
+  mode does not give identical landmarks for identical frames (each frame's crop comes from the
+  previous frame's landmarks, and the loop never settles): on a frozen clip that jitter reads
+  3–10 % of the moving clip's lip/eyebrow/head dynamics. The default track holds still frames
+  (``DEFAULT_STILL_THRESHOLD``); the compat tracks never do (the official scripts see the
+  jitter). The tracker is still fed every frame, so ``FaceTrack.tracker`` — the rows as the
+  tracker gave them — is what a track with the same settings but no hold would give, and the
+  compat track with those settings shares it (``shared_value``). Measured in docs/theval.md.
 """
 
 from __future__ import annotations
@@ -40,6 +52,17 @@ class FaceTrack:
     times: np.ndarray  # float64 (T,) seconds
     frame_indices: np.ndarray  # int (T,) indices in the clip (differs from arange with feed)
     config: dict
+    #: with ``hold_still``: the rows as the tracker gave them (no hold), else None
+    tracker: "FaceTrack | None" = None
+    #: with ``hold_still``: per row, the row whose landmarks it reports (itself when not held)
+    held_from: np.ndarray | None = None
+
+    @property
+    def n_held(self) -> int:
+        """Rows that report an earlier (anchor) frame's landmarks."""
+        if self.held_from is None:
+            return 0
+        return int((self.held_from != np.arange(len(self.held_from))).sum())
 
     @property
     def present(self) -> np.ndarray:
@@ -81,6 +104,49 @@ def landmarks_xyz(msg) -> np.ndarray:
     return np.array([(p.x, p.y, p.z) for p in msg.landmark], dtype=np.float32).reshape(n, 3)
 
 
+#: default ``hold_still`` of the shared ``face_mesh`` track, in 8-bit levels (mean |Δ| of a block).
+#: Measured (docs/theval.md): frozen clips re-encoded with x264 (CRF 18 and 23) differ from their
+#: anchor by at most 0.52 in any block; moving talking-head clips differ from the previous frame
+#: by a median of 6–14 (a real frame with motion stays above 1 but for a few near-duplicates).
+DEFAULT_STILL_THRESHOLD = 1.0
+#: the face box is cut into STILL_GRID × STILL_GRID blocks: a mouth that opens moves a block
+#: of the box, not the whole box's mean, so local motion is not averaged away by a still face.
+STILL_GRID = 8
+
+
+def face_box(landmarks: np.ndarray, width: int, height: int, margin: float = 0.1) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) pixel box of normalised landmarks, ``margin`` × its size added each side."""
+    px = landmarks[:, :2].astype(np.float64) * (width, height)
+    (x0, y0), (x1, y1) = px.min(0), px.max(0)
+    mx, my = margin * (x1 - x0), margin * (y1 - y0)
+    return (int(max(0, np.floor(x0 - mx))), int(max(0, np.floor(y0 - my))),
+            int(min(width, np.ceil(x1 + mx))), int(min(height, np.ceil(y1 + my))))
+
+
+def still_difference(img: np.ndarray, anchor: np.ndarray, box: tuple[int, int, int, int] | None = None,
+                     grid: int = STILL_GRID) -> float:
+    """Largest block mean of |img − anchor| (8-bit levels, channels averaged) over a grid × grid
+    cut of ``box`` (the whole image when None or smaller than the grid). Exact integer block sums
+    from an integral image (~1 ms for a 250×320 face box; the numpy sum was ~8 ms)."""
+    import cv2
+
+    H, W = img.shape[:2]
+    x0, y0, x1, y1 = box if box is not None else (0, 0, W, H)
+    if x1 - x0 < grid or y1 - y0 < grid:
+        x0, y0, x1, y1 = 0, 0, W, H
+    g = max(1, min(grid, x1 - x0, y1 - y0))
+    d = cv2.absdiff(np.ascontiguousarray(img[y0:y1, x0:x1]), np.ascontiguousarray(anchor[y0:y1, x0:x1]))
+    s = cv2.integral(d, sdepth=cv2.CV_64F)  # (h+1, w+1[, C]); integer sums, exact in float64
+    if s.ndim == 2:
+        s = s[:, :, None]
+    ys = np.linspace(0, y1 - y0, g + 1).astype(int)
+    xs = np.linspace(0, x1 - x0, g + 1).astype(int)
+    sums = (s[ys[1:]][:, xs[1:]] - s[ys[:-1]][:, xs[1:]] - s[ys[1:]][:, xs[:-1]]
+            + s[ys[:-1]][:, xs[:-1]]).sum(-1)
+    counts = np.outer(np.diff(ys), np.diff(xs)) * s.shape[2]
+    return float((sums / counts).max())
+
+
 class FaceMeshAnalyzer(FrameAnalyzer):
     def __init__(
         self,
@@ -93,6 +159,7 @@ class FaceMeshAnalyzer(FrameAnalyzer):
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         feed: list[int] | None = None,
+        hold_still: float | None = None,
     ):
         super().__init__(ctx)  # type: ignore[arg-type]
         import mediapipe as mp
@@ -103,6 +170,16 @@ class FaceMeshAnalyzer(FrameAnalyzer):
             min_tracking_confidence=min_tracking_confidence,
             feed=None if feed is None else len(feed),
         )
+        if hold_still is not None:
+            hold_still = float(hold_still)
+            if not (hold_still >= 0 and np.isfinite(hold_still)):
+                raise ValueError(f"hold_still must be a finite number of 8-bit levels ≥ 0, got {hold_still!r}")
+            self.config["hold_still"] = hold_still
+        self.hold_still = hold_still
+        self._anchor: np.ndarray | None = None  # the image the held landmarks were measured on
+        self._anchor_row = -1
+        self._anchor_box: tuple[int, int, int, int] | None = None
+        self.held_from: list[int] = []
         self.counts: dict[int, int] | None = None
         if feed is not None:
             if any(b < a for a, b in zip(feed, feed[1:])):
@@ -145,9 +222,23 @@ class FaceMeshAnalyzer(FrameAnalyzer):
             self.src_size = (frame.rgb.shape[1], frame.rgb.shape[0])
         reps = 1 if self.counts is None else self.counts.get(frame.index, 0)
         for _ in range(reps):
-            self.rows.append(self.process_rgb(frame.rgb))
+            row = self.process_rgb(frame.rgb)  # the tracker sees every frame, held or not
+            if self.hold_still is not None:
+                self._hold(frame.rgb, row)
+            self.rows.append(row)
             self.times.append(frame.time)
             self.indices.append(frame.index)
+
+    def _hold(self, rgb: np.ndarray, row: np.ndarray | None) -> None:
+        i = len(self.rows)
+        if self._anchor is not None and self._anchor.shape == rgb.shape and \
+                still_difference(rgb, self._anchor, self._anchor_box) <= self.hold_still:
+            self.held_from.append(self._anchor_row)
+            return
+        self._anchor, self._anchor_row = rgb, i
+        h, w = rgb.shape[:2]
+        self._anchor_box = None if row is None else face_box(row, w, h)
+        self.held_from.append(i)
 
     def finalize(self) -> FaceTrack:
         n = len(self.rows)
@@ -157,12 +248,27 @@ class FaceMeshAnalyzer(FrameAnalyzer):
                 arr[i] = r
         sw, sh = self.src_size or (0, 0)
         w, h = self.resize if self.resize is not None else (sw, sh)
-        return FaceTrack(
+        track = FaceTrack(
             landmarks=arr, width=w, height=h, src_width=sw, src_height=sh,
             times=np.asarray(self.times, dtype=np.float64),
             frame_indices=np.asarray(self.indices, dtype=np.int64),
-            config=self.config,
+            config={k: v for k, v in self.config.items() if k != "hold_still"},
         )
+        if self.hold_still is None:
+            return track
+        src = np.asarray(self.held_from, dtype=np.int64)
+        return FaceTrack(
+            landmarks=arr[src], width=w, height=h, src_width=sw, src_height=sh,
+            times=track.times, frame_indices=track.frame_indices, config=self.config,
+            tracker=track, held_from=src,
+        )
+
+    def shared_value(self, value: FaceTrack) -> FaceTrack:
+        """This analyzer's result from the result of the analyzer it shares a Face Mesh run with
+        (``ClipContext.prepare``): the tracker's own rows where this one does not hold."""
+        if self.hold_still is None and value.tracker is not None:
+            return value.tracker
+        return value
 
     def close(self) -> None:
         try:

@@ -67,10 +67,11 @@ def _audio(src: str | Path) -> tuple[np.ndarray, int]:
     return decode_audio(src, 16000)
 
 
-def reencode(src, dst, transform: Callable[[np.ndarray], np.ndarray] | None = None) -> Path:
+def reencode(src, dst, transform: Callable[[np.ndarray], np.ndarray] | None = None, crf: int = 18) -> Path:
+    """Decode and encode again (H.264 at ``crf``), each frame through ``transform`` if given."""
     fps = probe(src).fps
     fr = _frames(src) if transform is None else (transform(f) for f in _frames(src))
-    return _write(dst, fr, fps, _audio(src) if probe(src).has_audio else None)
+    return _write(dst, fr, fps, _audio(src) if probe(src).has_audio else None, crf=crf)
 
 
 def shift_audio(src, dst, seconds: float) -> Path:
