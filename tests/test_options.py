@@ -48,6 +48,13 @@ def test_family_defaults_are_the_ones_the_code_used():
     assert THEvalOptions().vad_model == DEFAULT_VAD
     assert SyncOptions().max_shift == DEFAULT_MAX_SHIFT
     assert ASROptions().max_duration_s == DEFAULT_MAX_DURATION_S
+    from avatar_eval.options import FaceMeshOptions
+    from avatar_eval.regions.face_mesh import DEFAULT_STILL_THRESHOLD
+
+    assert FaceMeshOptions().still_threshold == DEFAULT_STILL_THRESHOLD
+    # null is allowed where the option means "off", and kept (not replaced by the default)
+    assert validate_options({"face_mesh_still_threshold": None}) == {"face_mesh_still_threshold": None}
+    assert family_options({"face_mesh_still_threshold": None}, FaceMeshOptions).still_threshold is None
     assert family_options({"syncnet_batch": "8", "other": 1}, SyncNetOptions) == SyncNetOptions(batch=8)
 
 

@@ -26,7 +26,7 @@ from typing import Any, Mapping, TypeVar
 from .errors import AvatarEvalError
 
 __all__ = [
-    "ASROptions", "ConfigError", "ExtrasOptions", "FAMILIES", "IdentityOptions", "ModelOptions",
+    "ASROptions", "ConfigError", "ExtrasOptions", "FAMILIES", "FaceMeshOptions", "IdentityOptions", "ModelOptions",
     "OPTION_KEYS", "QAlignOptions", "RUN_KEYS", "SyncNetOptions", "SyncOptions", "THEvalOptions",
     "UnknownOption", "VBenchOptions", "family_options", "load_config", "option_table", "validate_options",
 ]
@@ -56,6 +56,13 @@ def _opt_map(key: str, help: str) -> Any:
 class THEvalOptions:
     vad_model: str = _opt("vad_model", "silero-v5", "VAD for speech frames: silero-v5 (bundled) or silero-v6 "
                           "(the silero-vad package's)")
+
+
+@dataclass(frozen=True)
+class FaceMeshOptions:
+    still_threshold: float | None = _opt(
+        "face_mesh_still_threshold", 1.0, "default face_mesh track: a frame whose face box differs from the last "
+        "measured frame by ≤ this many 8-bit levels (8×8 block means) keeps its landmarks; null: no hold")
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,7 @@ class ModelOptions:
 
 
 FAMILIES: dict[str, type] = {
-    "theval": THEvalOptions, "sync": SyncOptions, "syncnet": SyncNetOptions, "vbench": VBenchOptions,
+    "theval": THEvalOptions, "face_mesh": FaceMeshOptions, "sync": SyncOptions, "syncnet": SyncNetOptions, "vbench": VBenchOptions,
     "identity": IdentityOptions, "qalign": QAlignOptions, "extras": ExtrasOptions, "asr": ASROptions,
     "regions": RegionsOptions, "pair": PairOptions, "fid": FIDOptions, "models": ModelOptions,
 }
@@ -179,7 +186,7 @@ def _coerce(key: str, f: Any, value: Any) -> Any:
     """``value`` as the field's type (ints from whole floats / strings from YAML, etc.)."""
     t = f.type.__name__ if isinstance(f.type, type) else str(f.type)
     if value is None:
-        if f.default is None:
+        if f.default is None or "None" in t:
             return None
         raise ConfigError(f"option {key!r}: null is not allowed (default {f.default!r})")
     if t.startswith("dict"):
@@ -230,7 +237,7 @@ def family_options(options: Mapping[str, Any] | None, cls: type[T]) -> T:
     kw: dict[str, Any] = {}
     for f in fields(cls):  # type: ignore[arg-type]
         key = f.metadata["key"]
-        if key in opts and opts[key] is not None:
+        if key in opts and (opts[key] is not None or "None" in str(f.type)):
             kw[f.name] = _coerce(key, f, opts[key])
     return cls(**kw)
 
