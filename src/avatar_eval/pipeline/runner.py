@@ -177,6 +177,14 @@ def process_job(job: Job) -> dict[str, Any]:
                 os.replace(tmp, path)
             except Exception as e:  # noqa: BLE001
                 records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
+        from .flags import clip_flags, pair_flags
+
+        flags = clip_flags(ctx)
+        if pair_ctx is not None:
+            flags.update(pair_flags(ctx, pair_ctx.gt))
+        if flags:  # degenerate input said next to every number of the clip (values unchanged)
+            for r in records:
+                r.details = {**(r.details or {}), "flags": flags}
         timings = dict(ctx.timings)
         n_frames = ctx.frames_decoded
         timings["decode_passes"] = ctx.decode_count

@@ -151,9 +151,11 @@ def build_reports(
     files = export_run(records, run_dir, summary=summary, directions=directions, units=units,
                        formats=[f for f in fmts if f in ("md", "csv", "parquet")])
     environment = _environment_note(run_dir)
-    if environment and "leaderboard.md" in files:
+    flagged = clip_flags_of(records)
+    if "leaderboard.md" in files and (environment or flagged):
         lb = files["leaderboard.md"]
-        atomic_write_text(lb, lb.read_text().rstrip("\n") + "\n\n" + environment + "\n")
+        extra = "\n\n".join(x for x in (flags_markdown(flagged), environment) if x)
+        atomic_write_text(lb, lb.read_text().rstrip("\n") + "\n\n" + extra + "\n")
     result = ReportResult(run_dir=run_dir, files=dict(files), summary=summary, metrics=meta)
     result.warnings.extend(meta_warnings)
     written: set[str] = set(files)
@@ -240,6 +242,7 @@ def build_reports(
         },
         "formats": list(fmts),
         "environment": environment or None,
+        "flags": flagged,
         "n_records": len(records),
         "files": sorted(result.files),
         "metrics": {n: m.to_dict() for n, m in sorted(meta.items())},
@@ -325,3 +328,28 @@ def _theval_info(res: THEvalResult | None) -> dict[str, object] | None:
         "used": {m: res.used(m) for m in res.table["model"]},
         "missing": {m: res.missing(m) for m in res.table["model"]},
     }
+
+
+def clip_flags_of(records: Iterable[Record]) -> dict[str, dict[str, dict]]:
+    """model -> clip -> degenerate-input flags, from the records' details (pipeline/flags.py)."""
+    out: dict[str, dict[str, dict]] = {}
+    for r in records:
+        fl = (r.details or {}).get("flags") if isinstance(r.details, dict) else None
+        if fl:
+            out.setdefault(r.model, {})[r.sample_id] = fl
+    return {m: dict(sorted(v.items())) for m, v in sorted(out.items())}
+
+
+def flags_markdown(flagged: dict[str, dict[str, dict]]) -> str:
+    """The "flagged clips" section of leaderboard.md ('' when no clip is flagged)."""
+    if not flagged:
+        return ""
+    lines = ["## Flagged clips (degenerate input)", "",
+             "Said next to the numbers, not scored differently; metrics undefined on such input are skipped "
+             "with the reason (pipeline/flags.py).", "", "| model | clip | flags |", "|---|---|---|"]
+    for m, clips in flagged.items():
+        for c, fl in clips.items():
+            desc = ", ".join(k if v is True else f"{k} ({', '.join(f'{a}={b}' for a, b in v.items())})"
+                             if isinstance(v, dict) else f"{k}={v}" for k, v in fl.items())
+            lines.append(f"| {m} | {c} | {desc} |")
+    return "\n".join(lines)
