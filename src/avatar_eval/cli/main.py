@@ -101,23 +101,17 @@ def run(
         if workers is None:
             workers, why = default_workers()
             console.print(f"workers: {workers} ({why}; -j N to choose)", highlight=False)
+        models = {}
+        for spec in model:
+            if "=" not in spec:
+                raise typer.BadParameter(f"--model takes NAME=FOLDER, got {spec!r}")
+            name, folder = spec.split("=", 1)
+            models[name] = folder
         if manifest is not None:
             man = load_manifest(manifest)
-            extra = {}
-            for spec in model:
-                if "=" not in spec:
-                    raise typer.BadParameter(f"--model takes NAME=FOLDER, got {spec!r}")
-                name, folder = spec.split("=", 1)
-                extra[name] = folder
-            if extra:
-                man = attach_model_folders(man, extra)
+            if models:
+                man = attach_model_folders(man, models)
         else:
-            models = {}
-            for spec in model:
-                if "=" not in spec:
-                    raise typer.BadParameter(f"--model takes NAME=FOLDER, got {spec!r}")
-                name, folder = spec.split("=", 1)
-                models[name] = folder
             if not models and gt is None:
                 raise typer.BadParameter("give --manifest, or --gt and/or --model NAME=FOLDER")
             man = from_folders(gt, models)

@@ -77,13 +77,18 @@ def _gt_copy(sample: Sample, dst: Path, others: list[Sample]) -> Path:
     return _write(dst, _gt_frames(gt), info.fps, audio)
 
 
+def _placed(wav: np.ndarray, src: np.ndarray, at: int = 0) -> np.ndarray:
+    """``src`` written into a silent copy of ``wav`` from sample ``at`` on (cut to ``wav``'s length)."""
+    out = np.zeros_like(wav)
+    n = max(0, min(len(wav) - at, len(src)))
+    out[at:at + n] = src[:n]
+    return out
+
+
 def _gt_shifted(sample: Sample, dst: Path, others: list[Sample]) -> Path:
     gt = _need_gt(sample, "gt-shifted")
     wav, sr = _audio(sample)
-    k = int(round(SHIFT_S * sr))
-    out = np.zeros_like(wav)
-    out[k:] = wav[: len(wav) - k]
-    return _write(dst, _gt_frames(gt), probe(gt).fps, (out, sr))
+    return _write(dst, _gt_frames(gt), probe(gt).fps, (_placed(wav, wav, int(round(SHIFT_S * sr))), sr))
 
 
 def _gt_swapped(sample: Sample, dst: Path, others: list[Sample]) -> Path:
@@ -96,11 +101,7 @@ def _gt_swapped(sample: Sample, dst: Path, others: list[Sample]) -> Path:
     donor = next((others[(i + k) % len(others)] for k in range(1, len(others) + 1)
                   if others[(i + k) % len(others)] in cands), cands[0])  # the next sample with audio
     wav, sr = _audio(sample)
-    other, _ = _audio(donor)
-    out = np.zeros_like(wav)
-    n = min(len(wav), len(other))
-    out[:n] = other[:n]
-    return _write(dst, _gt_frames(gt), probe(gt).fps, (out, sr))
+    return _write(dst, _gt_frames(gt), probe(gt).fps, (_placed(wav, _audio(donor)[0]), sr))
 
 
 def _gt_frozen(sample: Sample, dst: Path, others: list[Sample]) -> Path:
