@@ -20,12 +20,12 @@ reference that could not pass every gate says which it failed. Without a face in
 sharpest whole frame is kept (recorded as ``face: false``).
 
 Camera motion: Shi–Tomasi corners of the background (the frame, grey, resized to 320 px wide,
-minus the person's box: the box around every Pose joint with visibility ≥ 0.5, every Hands and
-Face Mesh point found (clipped to the frame), grown by 20 %
-of its size on each side) tracked to the next frame by pyramidal Lucas–Kanade; per transition,
-the median displacement of the tracked corners (≥ ``MIN_BG_POINTS`` = 8 of them, else undefined),
-in fractions of the frame width per second. The clip's camera speed is the median over the
-defined transitions.
+minus the person's box: the box around every Pose joint with visibility ≥ 0.5 and every Hands and
+Face Mesh point found, clipped to the frame, grown by 20 % of its size on each side) tracked to the
+next frame by pyramidal Lucas–Kanade; per transition, the length of the median displacement vector
+(per component) of the tracked corners (≥ ``MIN_BG_POINTS`` = 8 of them, else undefined), in
+fractions of the frame width per second. The clip's camera speed is the median over the defined
+transitions.
 """
 
 from __future__ import annotations
@@ -172,7 +172,9 @@ class BenchmarkScanAnalyzer(FrameAnalyzer):
                     ok = st.reshape(-1) == 1
                     n = int(ok.sum())
                     if n >= MIN_BG_POINTS:
-                        v = float(np.median(np.linalg.norm((nxt - c).reshape(-1, 2)[ok], axis=1)))
+                        # the median displacement vector (per component): a camera pan/tilt moves every
+                        # background corner alike, tracker noise and stray person corners do not
+                        v = float(np.linalg.norm(np.median((nxt - c).reshape(-1, 2)[ok], axis=0)))
             self.flow.append(v)
             self.n_bg.append(n)
         self.prev_grey, self.prev_mask = small, mask
