@@ -74,7 +74,7 @@ def test_outcomes_reasons_and_files(shipped):
     assert a["decode_count"] == 1  # everything above came from one decode of the clip
     assert a["video"] == {**a["video"], "fps": 25.0, "width": 360, "height": 288, "n_frames_decoded": 75}
     assert a["speech"]["has_speech"] and a["presence"]["has_face"] and a["body"]["category"] == "head"
-    assert score_texts("bin blue at f two now", a["transcript"]["text"]).wer <= 0.5  # see the GRID test
+    assert score_texts("bin blue at f two now", a["transcript"]["text"]).wer <= 4 / 6  # see the GRID test
     words = a["transcript"]["words"]
     assert words and all(0 <= w[1] <= w[2] <= 3.0 for w in words)
     # the reference image is the decoded frame the rule chose
@@ -170,14 +170,16 @@ def test_grid_transcripts_within_wer(shared_bench, shared_data):
         ref = {r[0].rsplit(".", 1)[0]: r[1] for r in csv.reader(f, delimiter="\t") if r[0].endswith(".mpg")}
     assert len(ref) == 7
     scores = [score_texts(ref[sid], _ann(out, sid)["transcript"]["text"]) for sid in ref]
-    # tiny.en on these 7 clips: corpus WER 14.3 % (docs/speech.md); bound 25 %, and no clip above 50 %
-    # (3 of its 6 words), so a wrong audio track or a broken word list fails while a one-word
-    # change of the decoder does not
+    # tiny.en on these 7 clips: corpus WER 14.3 % (6 of 42 words; docs/speech.md), per clip 0–50 %
+    # (bbaf2n: "Bimblue F2 now"). Bounds: corpus 25 %, no clip above 4 of its 6 words, so a wrong
+    # audio track or a broken word list fails while a one-word change of the decoder does not
     assert aggregate_scores(scores).wer <= 0.25
-    assert max(s.wer for s in scores) <= 0.5
+    assert max(s.wer for s in scores) <= 4 / 6
     for sid in ref:
         w = _ann(out, sid)["transcript"]["words"]
-        assert len(w) >= 4 and all(a[1] <= a[2] for a in w)
+        # tiny.en merges GRID words ("bin blue at" -> "Bimblue", "f two" -> "F2"): ≥ 3 words, timed in the clip
+        assert len(w) >= 3 and all(0 <= a[1] <= a[2] <= 3.0 for a in w)
+        assert all(a[2] <= b[1] + 1e-6 for a, b in zip(w, w[1:]))  # in order, not overlapping
 
 
 def test_whole_body_clips_have_hands_and_silent_clip_has_no_speech(shared_bench):
