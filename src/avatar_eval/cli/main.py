@@ -18,7 +18,7 @@ console = Console()
 
 
 def _mount() -> None:
-    from . import doctor_cmd, generate_cmd, report_cmd, speech_cmd, study_cmd, weights_cmd
+    from . import benchmark_cmd, doctor_cmd, generate_cmd, report_cmd, speech_cmd, study_cmd, weights_cmd
 
     app.add_typer(weights_cmd.app, name="weights", help="Model weights: list, where, pull, verify.")
     app.add_typer(speech_cmd.app, name="speech", help="Speech protocol: ASR/WER and pairwise judge win-rates.")
@@ -26,6 +26,7 @@ def _mount() -> None:
     app.command(name="doctor")(doctor_cmd.doctor)
     app.command(name="report")(report_cmd.report)
     app.command(name="generate")(generate_cmd.generate)
+    app.command(name="build-benchmark")(benchmark_cmd.build_benchmark)
 
 
 @app.command()

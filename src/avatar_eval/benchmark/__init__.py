@@ -1,0 +1,1 @@
+"""Benchmark builder: raw videos -> annotated, filtered benchmark (docs/benchmark.md)."""
