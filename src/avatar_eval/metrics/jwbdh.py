@@ -560,6 +560,7 @@ except (ImportError, AttributeError) as _e:  # pragma: no cover - VBench module 
 
 from . import hands as _hands  # noqa: E402,F401  (HKC/HKV register themselves)
 from . import identity as _identity  # noqa: E402,F401
+from . import lpips as _lpips  # noqa: E402,F401  (jwbdh.<region>.lpips[_vgg], suites lpips, lpips.vgg)
 
 IDENTITY_NAMES = ["jwbdh.face.csim_arcface", "jwbdh.face.csim_dlib"]
 
