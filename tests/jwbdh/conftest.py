@@ -10,11 +10,21 @@ import pytest
 from jwbdh_data import clip
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_package_weights():
+    """Installed carrier packages (requirements/weights.txt) are ignored here, also by the module- and
+    session-scoped fixtures that run before the function-scoped one below."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AVATAR_EVAL_PACKAGE_WEIGHTS", "0")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _offline_weights(tmp_path_factory, monkeypatch):
-    """No network, no user weights: every weight resolves to WeightsUnavailable unless a test
-    passes an explicit path. Feature cache in a temp dir."""
+    """No network, no user weights, no carrier-package payloads: every weight resolves to
+    WeightsUnavailable unless a test passes an explicit path. Feature cache in a temp dir."""
     monkeypatch.setenv("AVATAR_EVAL_OFFLINE", "1")
+    monkeypatch.setenv("AVATAR_EVAL_PACKAGE_WEIGHTS", "0")  # installed carrier packages ignored too
     monkeypatch.setenv("AVATAR_EVAL_CACHE", str(tmp_path_factory.mktemp("wcache") / "weights"))
     monkeypatch.setenv("AVATAR_EVAL_FEATURE_CACHE", str(tmp_path_factory.mktemp("fcache")))
     monkeypatch.delenv("AVATAR_EVAL_WEIGHTS_DIR", raising=False)

@@ -31,6 +31,29 @@ def test_frechet_matches_independent(seed, d):
     assert FR.frechet_distance_jwbdh(a, b) == pytest.approx(ref, rel=1e-6)
 
 
+@pytest.mark.parametrize("seed,n1,n2,d", [(0, 10, 7, 64), (1, 40, 40, 256), (2, 300, 100, 64)])
+def test_sample_route_matches_independent(seed, n1, n2, d):
+    """The n1 × n2 nuclear-norm route against symmetric eigenproblems on the d × d covariances:
+    fewer samples than dimensions (singular covariances) and more. rel 1e-7: the reference takes
+    √ of the d − n round-off eigenvalues (~1e-14 each) that are exactly 0 in the sample route."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n1, d)) * rng.uniform(0.5, 2, d)
+    b = rng.normal(size=(n2, d)) + 0.3
+    ref = independent_frechet(a, b)
+    assert FR.frechet_from_samples(a, b) == pytest.approx(ref, rel=1e-7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FR.FewSamplesWarning)
+        assert FR.frechet_from_features(a, b) == pytest.approx(ref, rel=1e-7)
+    assert abs(FR.frechet_from_samples(a, a)) < 1e-9
+
+
+def test_sample_route_rejects_bad_shapes():
+    with pytest.raises(ValueError):
+        FR.frechet_from_samples(np.zeros((3, 4)), np.zeros((3, 5)))
+    with pytest.raises(ValueError):
+        FR.frechet_from_samples(np.zeros((1, 4)), np.zeros((3, 4)))
+
+
 def test_frechet_identical_sets_near_zero_and_order_invariant():
     rng = np.random.default_rng(3)
     a = rng.normal(size=(200, 16))

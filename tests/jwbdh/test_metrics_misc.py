@@ -129,7 +129,7 @@ def test_suites_and_metadata():
     for cls in list_metrics("jwbdh"):
         assert cls.description and cls.level in ("pair", "dataset")
         assert cls.region in ("full", "face", "hands", "left_hand", "right_hand")
-    assert get_metric_class("jwbdh.full.fid").weights == ("fid_inception",)
+    assert get_metric_class("jwbdh.full.fid").weights == ("fid_inception_tf",)
     assert get_metric_class("jwbdh.face.fid.compat").weights == ("inception_v3_torchvision",)
     assert get_metric_class("jwbdh.face.fvd.compat").requires == ("region_crops.compat",)
 

