@@ -152,9 +152,9 @@ def build_reports(
                        formats=[f for f in fmts if f in ("md", "csv", "parquet")])
     environment = _environment_note(run_dir)
     flagged = clip_flags_of(records)
-    if "leaderboard.md" in files and (environment or flagged):
+    if "leaderboard.md" in files and (environment or flagged or baseline_band_markdown(summary)):
         lb = files["leaderboard.md"]
-        extra = "\n\n".join(x for x in (flags_markdown(flagged), environment) if x)
+        extra = "\n\n".join(x for x in (flags_markdown(flagged), baseline_band_markdown(summary), environment) if x)
         atomic_write_text(lb, lb.read_text().rstrip("\n") + "\n\n" + extra + "\n")
     result = ReportResult(run_dir=run_dir, files=dict(files), summary=summary, metrics=meta)
     result.warnings.extend(meta_warnings)
@@ -243,6 +243,7 @@ def build_reports(
         "formats": list(fmts),
         "environment": environment or None,
         "flags": flagged,
+        "baseline_band": baseline_band(summary).to_dict("records"),
         "n_records": len(records),
         "files": sorted(result.files),
         "metrics": {n: m.to_dict() for n, m in sorted(meta.items())},
@@ -352,4 +353,47 @@ def flags_markdown(flagged: dict[str, dict[str, dict]]) -> str:
             desc = ", ".join(k if v is True else f"{k} ({', '.join(f'{a}={b}' for a, b in v.items())})"
                              if isinstance(v, dict) else f"{k}={v}" for k, v in fl.items())
             lines.append(f"| {m} | {c} | {desc} |")
+    return "\n".join(lines)
+
+
+#: reference baselines (avatar-eval generate --baseline): the floor and the ceiling of every metric
+FLOOR_BASELINE, CEILING_BASELINE = "still", "gt-copy"
+
+
+def baseline_band(summary: pd.DataFrame) -> pd.DataFrame:
+    """Where each model falls between the ``still`` baseline (0) and the ``gt-copy`` baseline (1),
+    per metric: (model − still) / (gt-copy − still) on the clip means. Empty without both baselines."""
+    if summary.empty or "model" not in summary:
+        return pd.DataFrame()
+    rows = summary[summary["level"] == "sample"] if "level" in summary else summary
+    models = set(rows["model"])
+    if not {FLOOR_BASELINE, CEILING_BASELINE} <= models:
+        return pd.DataFrame()
+    out = []
+    for (metric, region), g in rows.groupby(["metric", "region"], sort=True):
+        m = dict(zip(g["model"], g["mean"].astype(float)))
+        lo, hi = m.get(FLOOR_BASELINE), m.get(CEILING_BASELINE)
+        if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) or abs(hi - lo) < 1e-12:
+            continue
+        for model, v in m.items():
+            if model in (FLOOR_BASELINE, CEILING_BASELINE) or model == "gt" or not math.isfinite(v):
+                continue
+            out.append({"metric": metric, "region": region, "model": model, "value": v, "floor": lo, "ceiling": hi,
+                        "position": (v - lo) / (hi - lo)})
+    return pd.DataFrame(out)
+
+
+def baseline_band_markdown(summary: pd.DataFrame) -> str:
+    """The "between floor and ceiling" section of leaderboard.md ('' without both baselines)."""
+    band = baseline_band(summary)
+    if band.empty:
+        return ""
+    lines = [f"## Between floor ({FLOOR_BASELINE}) and ceiling ({CEILING_BASELINE})", "",
+             f"Position = (model − {FLOOR_BASELINE}) / ({CEILING_BASELINE} − {FLOOR_BASELINE}) of the clip means: 0 = the "
+             "reference image held still with the audio, 1 = the GT itself; outside [0, 1] = below the floor or "
+             "beyond the GT (docs/generate.md).", "", "| metric | region | model | value | floor | ceiling | position |",
+             "|---|---|---|---|---|---|---|"]
+    for r in band.to_dict("records"):
+        lines.append(f"| {r['metric']} | {r['region']} | {r['model']} | {r['value']:.4g} | {r['floor']:.4g} | "
+                     f"{r['ceiling']:.4g} | {r['position']:.2f} |")
     return "\n".join(lines)
