@@ -64,7 +64,7 @@ def test_every_option_key_the_source_reads_is_declared():
     from avatar_eval.options import _inner_keys
 
     known = set(OPTION_KEYS)
-    for k in ("regions", "pair", "fid", "identity"):
+    for k in ("regions", "pair", "fid", "identity", "lpips"):
         known |= set(_inner_keys(k) or ())
     read = set()
     pat = re.compile(r"(?:\b(?:options|opts|o|extra)|options or \{\}\))\s*\.get\(\s*\"([a-z_0-9]+)\"")

@@ -135,6 +135,11 @@ class FIDOptions:
 
 
 @dataclass(frozen=True)
+class LPIPSOptions:
+    lpips: dict[str, Any] = _opt_map("lpips", "LPIPS pair passes: {batch_size} (frame pairs per forward, default 8)")
+
+
+@dataclass(frozen=True)
 class ModelOptions:
     weights: dict[str, Any] = _opt_map("weights", "explicit weight files: {weight name: path}")
     device: str | None = _opt("device", None, "torch device for network metrics (default: "
@@ -144,7 +149,7 @@ class ModelOptions:
 FAMILIES: dict[str, type] = {
     "theval": THEvalOptions, "face_mesh": FaceMeshOptions, "sync": SyncOptions, "syncnet": SyncNetOptions, "vbench": VBenchOptions,
     "identity": IdentityOptions, "qalign": QAlignOptions, "extras": ExtrasOptions, "asr": ASROptions,
-    "regions": RegionsOptions, "pair": PairOptions, "fid": FIDOptions, "models": ModelOptions,
+    "regions": RegionsOptions, "pair": PairOptions, "fid": FIDOptions, "lpips": LPIPSOptions, "models": ModelOptions,
 }
 
 #: flat option key -> (family, dataclass field)
@@ -170,6 +175,8 @@ def _inner_keys(key: str) -> frozenset[str] | None:
         return frozenset({"frame_stride", "batch_size"})
     if key == "identity":
         return frozenset({"frame_stride"})
+    if key == "lpips":
+        return frozenset({"batch_size"})
     return None
 
 

@@ -366,6 +366,7 @@ class _Motion(_Extra):
 
 @register
 class HeadMotionEnergy(_Motion):
+    version = "2"  # v1 (this release's first commit) read the face_mesh track before it held still frames
     name = "motion.energy.head"
     display = "Head motion energy"
     requires = ("face_mesh", "frame_motion")
@@ -386,6 +387,7 @@ class HeadMotionEnergy(_Motion):
 
 @register
 class MouthMotionEnergy(_Motion):
+    version = "2"  # v1 (this release's first commit) read the face_mesh track before it held still frames
     name = "motion.energy.mouth"
     display = "Mouth motion energy"
     requires = ("face_mesh", "frame_motion")
@@ -407,6 +409,7 @@ class MouthMotionEnergy(_Motion):
 
 @register
 class HeadPoseDiversity(_Motion):
+    version = "2"  # v1 (this release's first commit) read the face_mesh track before it held still frames
     name = "motion.diversity.head"
     display = "Head pose diversity"
     requires = ("face_mesh", "frame_motion")
