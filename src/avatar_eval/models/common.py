@@ -190,6 +190,26 @@ def strip_prefix(sd: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in sd.items()}
 
 
+class EveryEntryOnce:
+    """Read a foreign checkpoint's entries by name, each exactly once: a missing name fails at
+    :meth:`take`, an entry never taken fails at :meth:`done` (so a truncated or foreign file is refused
+    instead of half-loading). ``what`` starts every message, e.g. "not the TF FID Inception TorchScript"."""
+
+    def __init__(self, entries: Mapping[str, Any], what: str):
+        self.entries, self.what, self.used = entries, what, set()
+
+    def take(self, key: str) -> Any:
+        if key not in self.entries:
+            raise ValueError(f"{self.what}: {key} is missing")
+        self.used.add(key)
+        return self.entries[key]
+
+    def done(self) -> None:
+        extra = sorted(set(self.entries) - self.used)
+        if extra:
+            raise ValueError(f"{self.what}: {len(extra)} unexpected entries (e.g. {extra[:3]})")
+
+
 def load_strict(module: "torch.nn.Module", sd: Mapping[str, "torch.Tensor"], *, what: str,
                 ignore: Iterable[str] = ()) -> None:
     """Copy ``sd`` into ``module``; every key and shape must match (``ignore``: key prefixes that

