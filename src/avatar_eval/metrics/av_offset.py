@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..options import SyncOptions, family_options
 from ..errors import MetricUndefined
+from ..options import SyncOptions, family_options
 from ..pipeline.artifacts import artifact
+from ..pipeline.flags import STILL_MOUTH_RANGE
 from .base import Metric, MetricValue
 from .functional import av_offset as F
 from .registry import register, register_suite
@@ -40,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: the mouth must move at least this much (5–95 % range of the outer lip opening, in
 #: eye-distance units): frozen clips measure ≤ 0.006, real speech ≥ 0.13 (docs/theval.md)
-MIN_MOUTH_RANGE = 0.03
+MIN_MOUTH_RANGE = STILL_MOUTH_RANGE  # the frozen_mouth flag's rule (pipeline/flags.py)
 #: seconds of detected speech the audio must hold inside the video's time span
 MIN_SPEECH_S = 1.0
 #: fraction of frames that must have a face

@@ -19,6 +19,7 @@ from ..errors import MetricUndefined
 from ..options import ExtrasOptions, family_options
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
 from ..pipeline.builtin_artifacts import require_audio
+from ..pipeline.flags import STILL_DIFF
 from ..regions import artifacts as _region_artifacts  # noqa: F401  (registers region_tracks)
 from .base import Metric, MetricValue
 from .functional import beat_alignment as BA
@@ -194,7 +195,7 @@ POSE_JOINTS: tuple[int, ...] = (0, 11, 12, 13, 14, 15, 16)
 MIN_VISIBILITY = 0.5
 #: a transition whose frames differ by less than this (mean |Δ grey|, 0–255) is a still image:
 #: its landmark "speed" is tracker jitter and counts as 0
-STILL_FRAME_DIFF = 0.5
+STILL_FRAME_DIFF = STILL_DIFF  # one rule for "this frame did not change" (pipeline/flags.py)
 
 
 def body_joints(tracks) -> tuple[np.ndarray, np.ndarray]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..options import QAlignOptions, family_options
 from ..errors import MetricUndefined
 from ..models import common as C
+from ..options import QAlignOptions, family_options
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
 from .base import Metric, MetricValue
 from .registry import register, register_suite

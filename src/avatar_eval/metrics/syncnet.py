@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..options import SyncNetOptions, family_options
 from ..errors import InputError, MetricUndefined
 from ..models import common as C
+from ..options import SyncNetOptions, family_options
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
 from .base import Metric, MetricValue
 from .functional import syncnet as fs

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..options import THEvalOptions, family_options
 from ..errors import MetricUndefined
+from ..options import THEvalOptions, family_options
 from ..pipeline.artifacts import artifact, register_frame_artifact
 from ..pipeline.builtin_artifacts import require_audio
 from . import functional as _f  # noqa: F401
@@ -73,7 +73,11 @@ register_frame_artifact(
 @artifact("audio44k.moviepy", "Audio as lip_sync.py reads it: moviepy 1.0.3's 44.1 kHz export of the video's "
           "track, replayed (io/compat_readers.py); a manifest audio file is read as it is.")
 def _audio_moviepy(ctx: "ClipContext") -> tuple[np.ndarray, int]:
-    from ..io.compat_readers import MoviepyExportError, ffmpeg_listed_duration, moviepy_audio_export
+    from ..io.compat_readers import (
+        MoviepyExportError,
+        ffmpeg_listed_duration,
+        moviepy_audio_export,
+    )
 
     wav, sr = ctx.get("audio44k")
     if ctx.audio_path:  # --audio_folder: librosa.load of the given file

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from ..options import VBenchOptions, family_options
 from ..errors import MetricUndefined
 from ..models import common as C
+from ..options import VBenchOptions, family_options
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
 from .base import Metric, MetricValue
 from .functional import vbench as fv

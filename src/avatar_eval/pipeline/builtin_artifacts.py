@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..options import THEvalOptions, family_options
 from ..errors import InputError
 from ..io.video import decode_audio
+from ..options import THEvalOptions, family_options
 from .artifacts import artifact, register_frame_artifact
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["FROZEN_FRACTION", "STILL_DIFF", "clip_flags", "pair_flags"]
 
-#: a transition whose mean |Δ grey| is below this is still (the BAS / motion-extras rule)
+#: a transition whose mean |Δ grey| is below this is still (also the BAS / motion-extras rule)
 STILL_DIFF = 0.5
 #: a clip is frozen when at least this fraction of its transitions (or held rows) is still
 FROZEN_FRACTION = 0.95
@@ -42,7 +42,7 @@ FROZEN_FRACTION = 0.95
 MIN_SPEECH_S = 0.5
 #: seconds by which the audio may end before the video
 AUDIO_SHORT_S = 0.5
-#: lip-opening range (eye-distance units) of a still mouth (av_offset's rule)
+#: lip-opening range (eye-distance units) of a still mouth (also sync.av_offset's "undefined" rule)
 STILL_MOUTH_RANGE = 0.03
 
 

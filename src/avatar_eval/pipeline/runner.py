@@ -33,13 +33,19 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..options import THEvalOptions, family_options, validate_options
 from .. import __version__
 from ..errors import InputError, MetricUndefined, WeightsUnavailable
 from ..metrics.base import Metric, MetricValue
 from ..metrics.registry import get_metric, resolve_metrics
+from ..options import THEvalOptions, family_options, validate_options
 from ..results.resume import (
-    FileDigests, RunConfigChanged, config_changes, fingerprint, move_aside, run_config, run_config_fingerprint,
+    FileDigests,
+    RunConfigChanged,
+    config_changes,
+    fingerprint,
+    move_aside,
+    run_config,
+    run_config_fingerprint,
 )
 from ..results.schema import DATASET, GT_MODEL, Record, record_key
 from ..results.store import RecordStore, atomic_write_text
@@ -556,7 +562,13 @@ class _Progress:
     def __init__(self, total: int, enabled: bool = True):
         self.p = None
         if enabled and total:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self.p = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                               TimeRemainingColumn(), TextColumn("{task.fields[clip]}"))

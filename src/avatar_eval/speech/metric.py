@@ -13,10 +13,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ..options import ASROptions, family_options
 from ..errors import MetricUndefined
 from ..metrics.base import Metric, MetricValue
 from ..metrics.registry import register
+from ..options import ASROptions, family_options
 from .asr import DEFAULT_MAX_DURATION_S, WhisperAsr
 from .wer import score_texts
 
