@@ -26,7 +26,7 @@ from typing import Any, Mapping, TypeVar
 from .errors import AvatarEvalError
 
 __all__ = [
-    "ASROptions", "ConfigError", "ExtrasOptions", "FAMILIES", "FaceMeshOptions", "IdentityOptions", "ModelOptions",
+    "ASROptions", "ConfigError", "ENGINE_KEYS", "EngineOptions", "ExtrasOptions", "FAMILIES", "FaceMeshOptions", "IdentityOptions", "ModelOptions",
     "OPTION_KEYS", "QAlignOptions", "RUN_KEYS", "SyncNetOptions", "SyncOptions", "THEvalOptions",
     "UnknownOption", "VBenchOptions", "family_options", "load_config", "option_table", "validate_options",
 ]
@@ -146,16 +146,39 @@ class ModelOptions:
                               "$AVATAR_EVAL_DEVICE, else cuda if present, else cpu)")
 
 
+@dataclass(frozen=True)
+class EngineOptions:
+    """Where the clips are computed. Never part of a resume fingerprint (:data:`ENGINE_KEYS`): the
+    same records come out of every engine; recorded in ``run.json`` under ``config.engine``."""
+
+    engine: str = _opt("engine", "local", "execution engine: local (process pool, -j) or ray (one Ray task per "
+                       "clip; the `ray` extra)")
+    ray_address: str | None = _opt("ray_address", None, "Ray cluster to join: auto, HOST:PORT or ray://...; "
+                                   "null: start a local Ray instance on this machine")
+    ray_num_cpus: int | None = _opt("ray_num_cpus", None, "CPUs of the local Ray instance started when "
+                                    "ray_address is null (null: -j if given, else Ray's count)")
+    ray_max_retries: int = _opt("ray_max_retries", 2, "times a clip whose Ray worker died (OOM, node loss) is "
+                                "retried before it is recorded as an error")
+    ray_max_in_flight: int = _opt("ray_max_in_flight", 0, "clip tasks submitted at once (0: twice the "
+                                  "cluster's CPUs)")
+    ray_gpus_per_task: float = _opt("ray_gpus_per_task", 1.0, "GPUs a clip task with a network metric asks "
+                                    "for when the cluster has GPUs (a fraction shares one GPU)")
+
+
 FAMILIES: dict[str, type] = {
     "theval": THEvalOptions, "face_mesh": FaceMeshOptions, "sync": SyncOptions, "syncnet": SyncNetOptions, "vbench": VBenchOptions,
     "identity": IdentityOptions, "qalign": QAlignOptions, "extras": ExtrasOptions, "asr": ASROptions,
     "regions": RegionsOptions, "pair": PairOptions, "fid": FIDOptions, "lpips": LPIPSOptions, "models": ModelOptions,
+    "engine": EngineOptions,
 }
 
 #: flat option key -> (family, dataclass field)
 OPTION_KEYS: dict[str, tuple[str, Any]] = {
     f.metadata["key"]: (fam, f) for fam, cls in FAMILIES.items() for f in fields(cls)
 }
+
+#: option keys of the execution engine: recorded in ``run.json`` but never in a fingerprint
+ENGINE_KEYS: frozenset[str] = frozenset(f.metadata["key"] for f in fields(EngineOptions))
 
 #: keys a ``--config`` file may hold besides ``options`` (the ``avatar-eval run`` settings)
 RUN_KEYS = ("suite", "gt", "model", "manifest", "workers", "theval_variant", "reference", "options")
@@ -207,7 +230,7 @@ def _coerce(key: str, f: Any, value: Any) -> Any:
                                         f"(known: {', '.join(sorted(inner))})")
         return dict(value)
     try:
-        if t in ("int",):
+        if t in ("int", "int | None"):
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
             return int(value)

@@ -55,6 +55,12 @@ def run(
     reports: bool = typer.Option(True, "--reports/--no-reports", help="Write the report files after the run "
                                  "(leaderboard.md, summary.*, theval_scores.*, radar.png, report.json); "
                                  "`avatar-eval report OUT` writes them later."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="local (process pool, default) or ray (one Ray "
+                                         "task per clip; pip install 'avatar-eval[ray]'). Same records either way."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --engine ray: auto, HOST:PORT of an "
+                                              "existing cluster (default: a local Ray instance)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: compute only shard I of N (samples by a hash "
+                                        "of their id); join the shards with `avatar-eval merge`."),
 ) -> None:
     """Evaluate every clip of every model (and the GT) with the chosen suites; reruns resume.
 
@@ -98,7 +104,15 @@ def run(
         for text in option:
             k, v = parse_option_assignment(text)
             opts[k] = v
+        if engine is not None:
+            opts["engine"] = engine
+        if ray_address is not None:
+            opts["ray_address"] = ray_address
+            opts.setdefault("engine", "ray")
         opts = validate_options(opts)  # before any clip is decoded
+        from ..pipeline.runner import parse_shard
+
+        shard_t = parse_shard(shard) if shard is not None else None
         if workers is None:
             workers, why = default_workers()
             console.print(f"workers: {workers} ({why}; -j N to choose)", highlight=False)
@@ -118,7 +132,7 @@ def run(
             man = from_folders(gt, models)
         cfg = RunConfig(metrics=list(suite), out_dir=str(out), workers=workers, options=opts,
                         theval_variant=theval_variant, reference=reference, keep_errors=keep_errors,
-                        overwrite=overwrite, reports=reports)
+                        overwrite=overwrite, reports=reports, shard=shard_t)
         store = do_run(man, cfg, progress=not no_progress)
         if cfg.reports:
             from ..report.build import build_reports
@@ -134,6 +148,11 @@ def run(
         console.print(f"moved aside: {p}")
     if "records_reused" in last:
         console.print(f"{last['records_written']} records computed, {last['records_reused']} reused")
+    eng = last.get("engine") or {}
+    if eng.get("engine") == "ray":
+        console.print(f"ray: {eng.get('nodes')} nodes, {eng.get('cluster_cpus')} CPUs, {eng.get('cluster_gpus')} GPUs, "
+                      f"start-up {eng.get('startup_s', 0):.1f} s; clips by node: {last.get('clips_by_worker')}",
+                      highlight=False, soft_wrap=True)
     n = {s: sum(r.status == s for r in recs) for s in ("ok", "skipped", "error")}
     console.print(f"{len(recs)} records in {out / 'records.jsonl'}: {n['ok']} ok, {n['skipped']} skipped, {n['error']} error")
     console.print(f"show them with: avatar-eval show {out}")
@@ -178,6 +197,35 @@ def _last_run(out: Path) -> dict:
         return json.loads((out / "run.json").read_text()).get("last_run") or {}
     except (OSError, ValueError):
         return {}
+
+
+@app.command()
+def merge(
+    shards: list[Path] = typer.Argument(..., help="Shard run directories (avatar-eval run --shard I/N --out DIR)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (records.jsonl, run.json, reports)."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    reports: bool = typer.Option(True, "--reports/--no-reports", help="Write the report files after the merge."),
+) -> None:
+    """Join shard runs into one run: refuses shards of different configurations (naming what
+    differs) or a missing shard; one record per key; dataset metrics (FID/FVD) reduced from the
+    shards' cached clip features."""
+    from ..errors import AvatarEvalError
+    from ..pipeline.merge import merge_shards
+
+    try:
+        store, cfg = merge_shards([str(p) for p in shards], str(out), progress=not no_progress)
+        if reports:
+            from ..report.build import build_reports
+
+            build_reports(out, store.records(), theval_variant=cfg.theval_variant,  # type: ignore[arg-type]
+                          reference=cfg.reference)
+    except AvatarEvalError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2)
+    recs = store.records()
+    n = {s: sum(r.status == s for r in recs) for s in ("ok", "skipped", "error")}
+    console.print(f"{len(shards)} shards -> {len(recs)} records in {out / 'records.jsonl'}: {n['ok']} ok, "
+                  f"{n['skipped']} skipped, {n['error']} error")
 
 
 @app.command()

@@ -48,12 +48,20 @@ def add_metric_module(module: str) -> None:
         _loaded = False
 
 
+#: comma-separated modules of plugin metrics, imported with the built-in ones in every process
+#: (the driver, local worker processes, Ray workers: the Ray engine forwards it)
+METRIC_MODULES_ENV = "AVATAR_EVAL_METRIC_MODULES"
+
+
 def _load() -> None:
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for mod in list(_METRIC_MODULES):
+    import os
+
+    extra = [m.strip() for m in os.environ.get(METRIC_MODULES_ENV, "").split(",") if m.strip()]
+    for mod in [*_METRIC_MODULES, *[m for m in extra if m not in _METRIC_MODULES]]:
         importlib.import_module(mod)
 
 

@@ -37,7 +37,7 @@ from .. import __version__
 from ..errors import InputError, MetricUndefined, WeightsUnavailable
 from ..metrics.base import Metric, MetricValue
 from ..metrics.registry import get_metric, resolve_metrics
-from ..options import THEvalOptions, family_options, validate_options
+from ..options import ENGINE_KEYS, ConfigError, EngineOptions, THEvalOptions, family_options, validate_options
 from ..results.resume import (
     FileDigests,
     RunConfigChanged,
@@ -68,6 +68,15 @@ class RunConfig:
     keep_errors: bool = False
     #: a changed configuration: move the old records aside (``records.jsonl.<timestamp>.bak``) instead of refusing
     overwrite: bool = False
+    #: (index, count): compute only the samples of shard ``index`` of ``count`` (:func:`shard_of`);
+    #: dataset metrics then cache their clip features and are reduced by ``avatar-eval merge``
+    shard: tuple[int, int] | None = None
+    #: compute nothing per clip, only reduce dataset metrics (``avatar-eval merge``): a clip
+    #: without its record is an error instead of a computation
+    reduce_only: bool = False
+    #: the engine options (:class:`~avatar_eval.options.EngineOptions`), split from ``options`` by
+    #: :func:`run` (they may also be given there): recorded in run.json, never fingerprinted
+    engine: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,6 +90,27 @@ class Job:
     feature_dir: str
     fingerprints: dict[str, str] = field(default_factory=dict)  # metric -> fingerprint of its record / features
     feature_paths: dict[str, str] = field(default_factory=dict)  # dataset metric -> feature file to write
+
+
+def shard_of(sample_id: str, count: int) -> int:
+    """The shard of a sample: sha256 of its id mod ``count``. Stable across machines, Python
+    processes and manifest order; every clip of a sample (GT and each model's, hence its pair
+    metrics) falls in the same shard."""
+    import hashlib
+
+    return int(hashlib.sha256(sample_id.encode("utf-8")).hexdigest()[:16], 16) % count
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> (i, n) with 0 <= i < n."""
+    try:
+        i_s, n_s = text.split("/")
+        i, n = int(i_s), int(n_s)
+    except ValueError:
+        raise ConfigError(f"--shard takes I/N (e.g. 0/4), got {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise ConfigError(f"--shard {text}: need 0 <= I < N")
+    return i, n
 
 
 def _record_for(metric: Metric, model: str, sample_id: str, fn: Callable[[], Any], t0: float | None = None) -> Record:
@@ -200,7 +230,10 @@ def process_job(job: Job) -> dict[str, Any]:
     finally:
         ctx.release()
     timings["total"] = time.perf_counter() - t_start
-    return {"records": [r.to_dict() for r in records], "timings": timings, "n_frames": n_frames}
+    import socket
+
+    return {"records": [r.to_dict() for r in records], "timings": timings, "n_frames": n_frames,
+            "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
 
 
 def _worker_init() -> None:
@@ -256,7 +289,10 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": {"metrics": cfg.metrics, "workers": cfg.workers, "options": cfg.options,
                    "theval_variant": cfg.theval_variant, "reference": cfg.reference,
-                   "keep_errors": cfg.keep_errors},
+                   "keep_errors": cfg.keep_errors,
+                   # how the clips were computed: never part of a fingerprint (the same records)
+                   "engine": _engine_config(cfg.engine),
+                   "shard": None if cfg.shard is None else {"index": cfg.shard[0], "count": cfg.shard[1]}},
         "metrics": {**prev_metrics, **{n: get_metric(n).info() for n in cfg.metrics}},
         "manifest_hash": manifest.hash() if manifest_hash is None else manifest_hash,
         "manifest": manifest.to_list(),
@@ -279,6 +315,29 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
         meta["resume"] = {"config": resume, "fingerprint": run_config_fingerprint(resume)}
     atomic_write_text(out / "run.json", json.dumps(meta, indent=2, default=str))
     return meta
+
+
+def _engine_config(engine: dict[str, Any]) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(family_options(engine, EngineOptions))
+
+
+def _split_engine_options(cfg: RunConfig) -> EngineOptions:
+    """Move the engine keys out of ``cfg.options`` (they must not reach a fingerprint) into
+    ``cfg.engine``; check the engine before anything is touched."""
+    cfg.engine = validate_options({**cfg.engine, **{k: v for k, v in cfg.options.items() if k in ENGINE_KEYS}})
+    cfg.options = {k: v for k, v in cfg.options.items() if k not in ENGINE_KEYS}
+    eng = family_options(cfg.engine, EngineOptions)
+    if eng.engine not in ("local", "ray"):
+        raise ConfigError(f"unknown engine {eng.engine!r}: local or ray")
+    if eng.engine == "ray":
+        from .ray_engine import require_ray
+
+        require_ray()
+    if cfg.shard is not None:
+        parse_shard(f"{cfg.shard[0]}/{cfg.shard[1]}")
+    return eng
 
 
 def _effective_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -382,6 +441,7 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
     The options are checked first (:func:`~avatar_eval.options.validate_options`): an unknown key or a
     value of the wrong type is an error before the run directory is touched or a clip decoded."""
     cfg.options = validate_options(cfg.options)
+    eng = _split_engine_options(cfg)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = resolve_metrics(cfg.metrics)
@@ -434,6 +494,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
 
     jobs: list[Job] = []
     for s in manifest.samples:
+        if cfg.shard is not None and shard_of(s.id, cfg.shard[1]) != cfg.shard[0]:
+            continue
         for model in models:
             video = s.video(model)
             pending: list[str] = []
@@ -470,7 +532,22 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
                 jobs.append(Job(model, s, video, pending, dpend, dict(cfg.options), feature_dir,
                                 fingerprints=fps, feature_paths=fpaths))
 
-    stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0}
+    if cfg.reduce_only:
+        # merge: a clip with a record (even one a run would retry) is taken as it is; a clip
+        # without any record was never computed and is not computed here either
+        missing = [j for j in jobs if any(not store.has(j.model, j.sample.id, n) and
+                                          not (n in j.feature_paths and Path(j.feature_paths[n]).exists())
+                                          for n in [*j.metrics, *j.dataset_metrics])]
+        if missing:
+            j = missing[0]
+            raise InputError(f"{len(missing)} clips have no record or features in {out} (e.g. model {j.model!r}, "
+                             f"sample {j.sample.id!r}: {', '.join([*j.metrics, *j.dataset_metrics])}); compute "
+                             "them first (the missing shard, or avatar-eval run into this directory)")
+        jobs = []
+
+    stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0, "by_worker": {}}
+    t0 = time.perf_counter()
+    tasks_log = open(out / "tasks.jsonl", "a") if jobs else None  # which worker computed which clip, when
 
     def _collect(job: Job, res: dict[str, Any]) -> None:
         recs = [Record.from_dict(d) for d in res["records"]]
@@ -481,40 +558,60 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         stats["frames"] += res["n_frames"]
         for k, v in res["timings"].items():
             stats["timings"][k] = stats["timings"].get(k, 0.0) + v
+        w = res.get("worker") or {}
+        where = w.get("node_id") or w.get("host", "?")
+        stats["by_worker"][where] = stats["by_worker"].get(where, 0) + 1
+        if tasks_log is not None:
+            tasks_log.write(json.dumps({"model": job.model, "sample_id": job.sample.id, "engine": eng.engine,
+                                        **w, "clip_s": res["timings"].get("total"),
+                                        "done_s": time.perf_counter() - t0}) + "\n")
+            tasks_log.flush()
+
+    def _crash(job: Job, reason: str, message: str) -> None:
+        _add(
+            Record(model=job.model, sample_id=job.sample.id, metric=n, metric_version=classes[n].version,
+                   region=classes[n].region, status="error", reason=reason, message=message,
+                   fingerprint=job.fingerprints.get(n))
+            for n in [*job.metrics, *job.dataset_metrics]
+        )
 
     bar = _Progress(len(jobs), enabled=progress)
-    t0 = time.perf_counter()
-    if cfg.workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            _collect(job, process_job(job))
-            bar.advance(f"{job.model}/{job.sample.id}")
-    else:
-        import multiprocessing as mp
+    engine_info: dict[str, Any] = {"engine": eng.engine}
+    try:
+        if eng.engine == "ray" and jobs:
+            from .ray_engine import execute as ray_execute
 
-        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init) as ex:
-            futs: dict[Future, Job] = {ex.submit(process_job, j): j for j in jobs}
-            pending_f = set(futs)
-            while pending_f:
-                done, pending_f = wait(pending_f, return_when=FIRST_COMPLETED)
-                for f in done:
-                    job = futs[f]
-                    try:
-                        _collect(job, f.result())
-                    except Exception as e:  # noqa: BLE001 - a crashed worker: record, go on
-                        _add(
-                            Record(model=job.model, sample_id=job.sample.id, metric=n, metric_version=classes[n].version,
-                                   region=classes[n].region, status="error", reason="worker_crash", message=repr(e),
-                                   fingerprint=job.fingerprints.get(n))
-                            for n in [*job.metrics, *job.dataset_metrics]
-                        )
-                    bar.advance(f"{job.model}/{job.sample.id}")
-    bar.close()
+            engine_info.update(ray_execute(jobs, eng, cfg.workers, _collect, _crash, bar))
+        elif cfg.workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                _collect(job, process_job(job))
+                bar.advance(f"{job.model}/{job.sample.id}")
+        else:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn"),
+                                     initializer=_worker_init) as ex:
+                futs: dict[Future, Job] = {ex.submit(process_job, j): j for j in jobs}
+                pending_f = set(futs)
+                while pending_f:
+                    done, pending_f = wait(pending_f, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        job = futs[f]
+                        try:
+                            _collect(job, f.result())
+                        except Exception as e:  # noqa: BLE001 - a crashed worker: record, go on
+                            _crash(job, "worker_crash", repr(e))
+                        bar.advance(f"{job.model}/{job.sample.id}")
+    finally:
+        bar.close()
+        if tasks_log is not None:
+            tasks_log.close()
     wall = time.perf_counter() - t0
 
     # dataset-level metrics: reduce cached per-clip features, model vs GT
     for n in ds_metrics:
         m = classes[n]
-        if not need[n] - {GT_MODEL}:
+        if not need[n] - {GT_MODEL} or cfg.shard is not None:  # a shard caches features; merge reduces
             continue
         gt_items = _feature_items(manifest, GT_MODEL, n, m, feature_dir, feat_fp)
         for model in manifest.models:
@@ -537,7 +634,10 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
             _add([rec])
 
     last = {"wall_s": wall, "clips": stats["clips"], "frames": stats["frames"], "timings_s": stats["timings"],
-            "records_reused": counts["reused"], "records_written": counts["written"]}
+            "records_reused": counts["reused"], "records_written": counts["written"],
+            "engine": engine_info, "clips_by_worker": stats["by_worker"]}
+    if cfg.shard is not None and ds_metrics:
+        last["dataset_metrics_deferred"] = "shard: clip features cached in features/; `avatar-eval merge` reduces them"
     if moved:
         last["moved_aside"] = [str(p) for p in moved]
     write_run_json(out, manifest, cfg, {"last_run": last}, weights=weights, resume=resume_cfg,
