@@ -97,7 +97,8 @@ def execute(jobs: list["Job"], eng: "EngineOptions", workers: int, collect: Call
             kw["num_cpus"] = eng.ray_num_cpus if eng.ray_num_cpus is not None else (workers if workers > 1 else None)
             if kw["num_cpus"] is None:
                 del kw["num_cpus"]
-        ray.init(address=eng.ray_address, **kw)
+        # "local": always a new instance, never one found in /tmp/ray (as address=None would)
+        ray.init(address=eng.ray_address or "local", **kw)
     try:
         resources = ray.cluster_resources()
         startup_s = time.perf_counter() - t0
