@@ -25,7 +25,7 @@ from avatar_eval.results.schema import DATASET
 REPO = Path(__file__).resolve().parents[2]
 CLIPS = REPO / "examples" / "clips"
 SUITE = ["jwbdh.full.psnr", "sharpness.cpbd", "jwbdh.face.expression_fid"]
-OPTIONS = {"cpbd_stride": 25}
+OPTIONS = {"cpbd_stride": 25, "pair": {"frame_stride": 5}}  # cheap: every 25th / 5th frame
 
 
 def _manifest():
@@ -107,7 +107,7 @@ def test_merge_refuses_other_configurations_and_missing_shards(runs, tmp_path):
         merge_shards([str(runs["s0"]), str(runs["full"])], str(tmp_path / "m3"), progress=False)
     # the other half with another option value: refused, naming the option and both values
     other = tmp_path / "s1_other"
-    run(_manifest(), RunConfig(metrics=list(SUITE), out_dir=str(other), options={"cpbd_stride": 50},
+    run(_manifest(), RunConfig(metrics=list(SUITE), out_dir=str(other), options={**OPTIONS, "cpbd_stride": 50},
                                shard=(1, 2)), progress=False)
     with pytest.raises(ShardMismatch, match=r"cpbd_stride: 25 → 50"):
         merge_shards([str(runs["s0"]), str(other)], str(tmp_path / "m4"), progress=False)
