@@ -7,9 +7,10 @@ shared filesystem on a cluster). The driver (:func:`avatar_eval.pipeline.runner.
 writes ``records.jsonl``, so the store, the resume fingerprints and the dataset reduction are the
 local runner's.
 
-* **Models once per worker.** Ray reuses a worker process for the next task of the same function,
-  so the per-process model cache (:mod:`avatar_eval.models.common`) loads each network once per
-  worker, as the local process pool does.
+* **Models once per worker.** Ray reuses a worker process for the next task of the same function
+  (``max_calls=0``, also for GPU tasks, whose Ray default is a new process per task), so the
+  per-process model cache (:mod:`avatar_eval.models.common`) loads each network once per worker,
+  as the local process pool does.
 * **Resources.** A task asks for one CPU; a task whose metrics use network weights also asks for
   ``ray_gpus_per_task`` GPUs when the cluster has GPUs (Face Mesh / decode-only clips never hold
   a GPU).
@@ -105,8 +106,10 @@ def execute(jobs: list["Job"], eng: "EngineOptions", workers: int, collect: Call
         has_gpu = resources.get("GPU", 0) > 0
         remote = ray.remote(_ray_process_job)
         base = remote.options(num_cpus=1, max_retries=eng.ray_max_retries, retry_exceptions=False)
+        # max_calls=0: Ray's default for GPU tasks is 1 (a fresh process per task), which would
+        # reload every network for every clip; the model cache keeps them on the worker's GPU
         gpu = remote.options(num_cpus=1, num_gpus=eng.ray_gpus_per_task, max_retries=eng.ray_max_retries,
-                             retry_exceptions=False) if has_gpu else base
+                             retry_exceptions=False, max_calls=0) if has_gpu else base
         cpus = int(resources.get("CPU", 1))
         window = eng.ray_max_in_flight if eng.ray_max_in_flight > 0 else max(2, 2 * cpus)
         pending: dict[Any, "Job"] = {}
