@@ -61,7 +61,7 @@ def measure(engine: str, workers: int, n: int, suite: list[str], options: dict, 
         opts["ray_num_cpus"] = workers
     run(man, RunConfig(metrics=list(suite), out_dir=str(out), workers=workers, options=opts), progress=False)
     meta = json.loads((out / "run.json").read_text())["last_run"]
-    done = sorted(json.loads(x)["done_s"] for x in (out / "tasks.jsonl").read_text().splitlines())
+    done = sorted(json.loads(x)["done_s"] for x in (out / "logs" / "tasks.jsonl").read_text().splitlines())
     bad = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines() if json.loads(x)["status"] != "ok"]
     if bad:
         raise SystemExit(f"{engine} -j {workers}: {len(bad)} records not ok, e.g. {bad[0]}")

@@ -156,7 +156,7 @@ def test_ray_and_local_give_identical_records(tmp_path):
     assert meta["config"]["engine"]["engine"] == "ray" and "engine" not in meta["config"]["options"]
     assert meta["resume"] == json.loads((tmp_path / "local" / "run.json").read_text())["resume"]
     assert meta["last_run"]["engine"]["nodes"] == 1 and meta["last_run"]["clips"] == N_CLIPS
-    tasks = _lines(tmp_path / "ray" / "tasks.jsonl")
+    tasks = _lines(tmp_path / "ray" / "logs" / "tasks.jsonl")
     assert sorted((t["model"], t["sample_id"]) for t in tasks) == sorted(
         (r.model, r.sample_id) for r in local.records() if r.metric == "sharpness.cpbd")
     assert all(t["engine"] == "ray" and t["node_id"] for t in tasks)
@@ -191,7 +191,7 @@ def test_killed_worker_is_retried_and_the_run_completes(tmp_path):
     retry = [x for x in _lines(log) if (x["model"], x["sample_id"]) == killed][1]
     assert retry["pid"] != first["pid"]
     assert all(computed[k] == 1 for k in want if k != killed)
-    assert len(_lines(out / "tasks.jsonl")) == N_CLIPS  # one result per clip reached the driver
+    assert len(_lines(out / "logs" / "tasks.jsonl")) == N_CLIPS  # one result per clip reached the driver
 
 
 @needs_ray
@@ -268,7 +268,7 @@ def test_two_nodes_on_loopback_compute_every_clip_once(tmp_path):
     assert set(per_clip) == set(_frame_counts()) and set(per_clip.values()) == {1}  # every clip once
     nodes = {x["node_id"] for x in computed}
     assert len(nodes) == 2  # both nodes did work
-    tasks = _lines(out / "tasks.jsonl")
+    tasks = _lines(out / "logs" / "tasks.jsonl")
     assert {t["node_id"] for t in tasks} == nodes and len(tasks) == N_CLIPS
     recs = _records(out)
     assert {(r["model"], r["sample_id"]): r["value"] for r in recs.values()} == _frame_counts()

@@ -95,9 +95,7 @@ def execute(jobs: list["Job"], eng: "EngineOptions", workers: int, collect: Call
             kw["runtime_env"] = {"env_vars": env}
         if eng.ray_address is None:
             # a local Ray instance on this machine: -j (or ray_num_cpus) CPUs
-            kw["num_cpus"] = eng.ray_num_cpus if eng.ray_num_cpus is not None else (workers if workers > 1 else None)
-            if kw["num_cpus"] is None:
-                del kw["num_cpus"]
+            kw["num_cpus"] = eng.ray_num_cpus if eng.ray_num_cpus is not None else max(1, workers)
         # "local": always a new instance, never one found in /tmp/ray (as address=None would)
         ray.init(address=eng.ray_address or "local", **kw)
     try:

@@ -11,6 +11,12 @@ clip once for every frame artifact the pending metrics need, computes those metr
 records. The main process appends them to the store as they arrive, so a killed run loses at
 most the clips in flight.
 
+Engines (``engine`` option, :class:`~avatar_eval.options.EngineOptions`): the local process pool
+here, or Ray (:mod:`.ray_engine`: one task per clip running :func:`process_job`); either way the
+records come back to this process, which alone writes the store. ``shard=(i, n)`` computes only
+the samples of one shard (:func:`shard_of`); :mod:`.merge` joins shards. ``logs/tasks.jsonl``
+says which worker (Ray node) computed each clip.
+
 Resume (:mod:`avatar_eval.results.resume`): every record carries a fingerprint (metric name +
 version, the options it reads, its weights' sha256, its inputs' content hashes, the THEval variant
 and reference); a rerun reuses a record only when the fingerprint matches (errors are retried
@@ -376,7 +382,7 @@ def _claim_run_dir(out: Path, new: dict[str, Any], overwrite: bool) -> tuple[dic
     records = out / "records.jsonl"
     has_records = records.exists() and records.stat().st_size > 0
     if overwrite:
-        moved = move_aside([records, out / "run.json", out / "features"])
+        moved = move_aside([records, out / "run.json", out / "features", out / "logs"])
         return new, moved
     old = _previous_config(out) if has_records else None
     if old is None:
@@ -547,7 +553,10 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
 
     stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0, "by_worker": {}}
     t0 = time.perf_counter()
-    tasks_log = open(out / "tasks.jsonl", "a") if jobs else None  # which worker computed which clip, when
+    tasks_log = None
+    if jobs:  # which worker computed which clip, when (a log: never read back by a run)
+        (out / "logs").mkdir(exist_ok=True)
+        tasks_log = open(out / "logs" / "tasks.jsonl", "a")
 
     def _collect(job: Job, res: dict[str, Any]) -> None:
         recs = [Record.from_dict(d) for d in res["records"]]
