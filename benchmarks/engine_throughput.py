@@ -35,18 +35,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from avatar_eval.options import parse_option_assignment  # noqa: E402
-from avatar_eval.pipeline.manifest import Manifest, Sample  # noqa: E402
-from avatar_eval.pipeline.runner import RunConfig, run  # noqa: E402
+from avatar_eval.options import parse_option_assignment
+from avatar_eval.pipeline.manifest import Manifest, Sample
+from avatar_eval.pipeline.runner import RunConfig, run
 
 CLIP = ROOT / "examples" / "clips" / "gt" / "may.mp4"
 
 
 def _cpu() -> str:
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or "?"

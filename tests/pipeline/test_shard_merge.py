@@ -83,7 +83,7 @@ def test_shards_hold_disjoint_samples_and_no_dataset_record(runs):
 
 def test_merge_gives_the_unsharded_records(runs, tmp_path):
     out = tmp_path / "merged"
-    store, _ = merge_shards([str(runs["s1"]), str(runs["s0"])], str(out), progress=False)  # any order
+    merge_shards([str(runs["s1"]), str(runs["s0"])], str(out), progress=False)  # any order
     full, merged = _records(runs["full"]), _records(out)
     assert len(full) == 6 + 6 + 3 + 1  # cpbd and expression features on 6 clips, psnr on 3 pairs, 1 dataset
     assert merged == full

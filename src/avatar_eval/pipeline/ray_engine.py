@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AvatarEvalError
 
@@ -56,7 +57,7 @@ def require_ray() -> None:
 _worker_ready = False
 
 
-def _ray_process_job(job: "Job") -> dict[str, Any]:
+def _ray_process_job(job: Job) -> dict[str, Any]:
     """The task body: the local runner's per-clip function, plus where it ran."""
     global _worker_ready
     import socket
@@ -74,14 +75,14 @@ def _ray_process_job(job: "Job") -> dict[str, Any]:
     return res
 
 
-def _uses_gpu(job: "Job") -> bool:
+def _uses_gpu(job: Job) -> bool:
     from ..metrics.registry import get_metric
 
     return any(get_metric(n).weights for n in [*job.metrics, *job.dataset_metrics])
 
 
-def execute(jobs: list["Job"], eng: "EngineOptions", workers: int, collect: Callable[["Job", dict[str, Any]], None],
-            crash: Callable[["Job", str, str], None], bar: Any) -> dict[str, Any]:
+def execute(jobs: list[Job], eng: EngineOptions, workers: int, collect: Callable[[Job, dict[str, Any]], None],
+            crash: Callable[[Job, str, str], None], bar: Any) -> dict[str, Any]:
     """Run ``jobs`` as Ray tasks; ``collect`` each result on the driver as it arrives, ``crash``
     a clip whose retries are spent. Returns what the run summary records about the engine."""
     import ray
@@ -110,7 +111,7 @@ def execute(jobs: list["Job"], eng: "EngineOptions", workers: int, collect: Call
                              retry_exceptions=False, max_calls=0) if has_gpu else base
         cpus = int(resources.get("CPU", 1))
         window = eng.ray_max_in_flight if eng.ray_max_in_flight > 0 else max(2, 2 * cpus)
-        pending: dict[Any, "Job"] = {}
+        pending: dict[Any, Job] = {}
         todo = iter(jobs)
         exhausted = False
         crashed = 0
