@@ -114,3 +114,32 @@ def test_merge_refuses_other_configurations_and_missing_shards(runs, tmp_path):
     assert not (tmp_path / "m4").exists()  # nothing written
     with pytest.raises(InputError, match="no run.json"):
         merge_shards([str(runs["s0"]), str(tmp_path / "nowhere")], str(tmp_path / "m5"), progress=False)
+
+
+def test_cli_shard_and_merge(tmp_path):
+    """The commands of the README: run --shard I/N per shard, then merge; a refused merge exits 2."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+           "AVATAR_EVAL_METRIC_MODULES": "avatar_eval.testing.probe"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "avatar_eval.cli.main", *args], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, check=False)
+
+    folders = ["--gt", str(CLIPS / "gt"), "--model", f"frozen={CLIPS / 'frozen'}", "-s", "testing.probe",
+               "--no-progress", "--no-reports"]
+    for i in (0, 1):
+        done = cli("run", *folders, "--shard", f"{i}/2", "--out", str(tmp_path / "shards" / str(i)))
+        assert done.returncode == 0, done.stdout
+    done = cli("merge", str(tmp_path / "shards" / "0"), str(tmp_path / "shards" / "1"), "--out",
+               str(tmp_path / "x"), "--no-reports", "--no-progress")
+    assert done.returncode == 0, done.stdout
+    assert "2 shards -> 6 records" in done.stdout
+    recs = _records(tmp_path / "x")
+    assert {(r["model"], r["sample_id"]) for r in recs.values()} == {
+        (m, s) for m in ("gt", "frozen") for s in ("face5", "grid_bbaf2n", "may")}
+    done = cli("merge", str(tmp_path / "shards" / "0"), "--out", str(tmp_path / "y"), "--no-reports")
+    assert done.returncode == 2 and "shards 1/2 missing" in done.stdout
