@@ -246,6 +246,39 @@ def test_killed_worker_is_retried_and_the_run_completes(tmp_path):
 
 
 @needs_ray
+def test_retries_spent_the_clip_is_an_error_and_the_run_finishes(tmp_path):
+    """ray_max_retries=0: the killed worker's clip is recorded as error/worker_crash with Ray's
+    reason, every other clip is computed, and a rerun retries the error."""
+    out = tmp_path / "run"
+    log = tmp_path / "probe.jsonl"
+    proc = subprocess.Popen(_run_cmd(out, "--engine", "ray", "-j", "2", "--option", "ray_max_retries=0"),
+                            env=_env(tmp_path, sleep=4.0), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tree: list[int] = []
+    try:
+        first = _wait_for(lambda: _lines(log)[:1], 180, "a clip in flight", proc)[0]
+        tree = _descendants(proc.pid)
+        os.kill(first["pid"], signal.SIGKILL)
+        stdout, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            tree = tree or _descendants(proc.pid)
+            proc.kill()
+        _end(tree)
+    assert proc.returncode == 0, stdout
+    recs = {(r["model"], r["sample_id"]): r for r in _records(out).values()}
+    killed = (first["model"], first["sample_id"])
+    assert len(recs) == N_CLIPS
+    assert recs[killed]["status"] == "error" and recs[killed]["reason"] == "worker_crash"
+    assert "after 0 retries" in recs[killed]["message"]
+    assert all(r["status"] == "ok" for k, r in recs.items() if k != killed)
+    assert json.loads((out / "run.json").read_text())["last_run"]["engine"]["clips_failed_after_retries"] == 1
+    done = subprocess.run(_run_cmd(out, "--engine", "ray", "-j", "2"), env=_env(tmp_path, sleep=0.0),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout
+    assert {(r["model"], r["sample_id"]): r["value"] for r in _records(out).values()} == _frame_counts()
+
+
+@needs_ray
 def test_killed_driver_then_rerun_resumes_without_loss_or_duplicates(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(_run_cmd(out, "--engine", "ray", "-j", "2"), env=_env(tmp_path, sleep=3.0),
