@@ -157,6 +157,8 @@ class EngineOptions:
                                    "null: start a local Ray instance on this machine")
     ray_num_cpus: int | None = _opt("ray_num_cpus", None, "CPUs of the local Ray instance started when "
                                     "ray_address is null (null: the run's -j)")
+    ray_num_gpus: int | None = _opt("ray_num_gpus", None, "GPUs of the local Ray instance started when "
+                                    "ray_address is null (null: the GPUs Ray detects)")
     ray_max_retries: int = _opt("ray_max_retries", 2, "times a clip whose Ray worker died (OOM, node loss) is "
                                 "retried before it is recorded as an error")
     ray_max_in_flight: int = _opt("ray_max_in_flight", 0, "clip tasks submitted at once (0: twice the "

