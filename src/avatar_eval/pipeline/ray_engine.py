@@ -9,9 +9,8 @@ local runner's.
 
 * **Models once per worker.** Ray reuses a worker process for the next task of the same function
   (``max_calls=0`` on the remote function, also for GPU tasks, whose Ray default is a new
-  process per task), so the
-  per-process model cache (:mod:`avatar_eval.models.common`) loads each network once per worker,
-  as the local process pool does.
+  process per task), so the per-process model cache (:mod:`avatar_eval.models.common`) loads
+  each network once per worker, as the local process pool does.
 * **Resources.** A task asks for one CPU; a task whose metrics use network weights also asks for
   ``ray_gpus_per_task`` GPUs when the cluster has GPUs (Face Mesh / decode-only clips never hold
   a GPU).
