@@ -452,8 +452,38 @@ class _FidMetric(Metric):
     weights = ("fid_inception_tf",)
     edges = False
 
+    def feature_key(self, ctx: "ClipContext") -> str:
+        """Content-cache key of this clip's features: extractor, preprocessing, region, frame stride
+        and, for regions, a digest of everything that places the crops (region options and the
+        sample's regions file content). The network is pinned by its sha256 (``fid_inception_tf``)."""
+        import hashlib
+        import json
+
+        from ..cache import content_digest
+
+        opts = ctx.options or {}
+        stride = max(1, int(((opts.get("fid") or {}).get("frame_stride", 1))))
+        key = f"fid.tf_inception_2015.legacy_tf{'.edges' if self.edges else ''}.{self.region}.s{stride}"
+        if self.region != "full":
+            rf = opts.get("regions_file")
+            where = {"regions": opts.get("regions"), "region_boxes": opts.get("region_boxes"),
+                     "regions_file": content_digest(rf) if rf else None}
+            key += "." + hashlib.sha256(json.dumps(where, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return key + ".v1"
+
+    def cached_features(self, ctx: "ClipContext") -> np.ndarray | None:
+        """This clip's features from the content-addressed feature cache, or None (the runner then
+        computes the Inception artifact in the decode pass and :meth:`features` stores it)."""
+        from ..cache import feature_cache
+
+        return feature_cache().get(ctx.video_path, self.feature_key(ctx))
+
     def features(self, ctx: "ClipContext") -> np.ndarray:
-        return ctx.get(self.requires[0])["features"]
+        from ..cache import feature_cache
+
+        f = ctx.get(self.requires[0])["features"]
+        feature_cache().put(ctx.video_path, self.feature_key(ctx), f)
+        return f
 
     def reduce(self, gen_feats, gt_feats) -> MetricValue:
         return _reduce_frechet(self.name, gen_feats, gt_feats, "frames")

@@ -142,8 +142,20 @@ def process_job(job: Job) -> dict[str, Any]:
     ctx = _context(job.sample, job.model, job.video, job.options)
     try:
         ctx.info  # probe: a corrupt file fails here for every metric with one message
+        # dataset features already in the content-addressed feature cache (cache.py; same clip
+        # bytes, same extractor and options, any run directory): their artifacts are not computed
+        cached: dict[str, np.ndarray] = {}
+        for m in dmetrics:
+            hit = getattr(m, "cached_features", None)
+            if hit is not None:
+                try:
+                    v = hit(ctx)
+                except Exception:  # noqa: BLE001 - a cache problem only means computing again
+                    v = None
+                if v is not None:
+                    cached[m.name] = np.asarray(v)
         needed: list[str] = []
-        for m in [*metrics, *dmetrics]:
+        for m in [*metrics, *(d for d in dmetrics if d.name not in cached)]:
             needed.extend(m.requires)
         pair_ctx = None
         pair_metrics = [m for m in metrics if m.level == "pair"]
@@ -176,7 +188,7 @@ def process_job(job: Job) -> dict[str, Any]:
             path = Path(job.feature_paths[m.name]) if m.name in job.feature_paths else \
                 feature_path(job.feature_dir, m, file_digest(job.video))
             try:
-                feats = np.asarray(m.features(ctx))
+                feats = cached[m.name] if m.name in cached else np.asarray(m.features(ctx))
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
                 np.save(tmp, feats)
