@@ -425,7 +425,15 @@ for _r in PAIR_REGIONS:
                                 f"First 16 default-mode {_r} crops (FVD input).")
 
 
-def _reduce_frechet(name: str, gen_feats: list[np.ndarray], gt_feats: list[np.ndarray], unit: str) -> MetricValue:
+FID_SAMPLING = ("every fid.frame_stride-th frame (default every frame) where the region is present, all clips of "
+                "the model pooled vs all GT clips pooled; TF-FID Inception pool3 (2048-d), legacy-TF resize to 299²")
+FVD_SAMPLING = ("one sample per clip: its first 16 frames (frames 0-15; a shorter clip padded with black frames; "
+                "region crops for regions), each resized to 224² (cv2.INTER_AREA), RGB in [-1, 1]; I3D Kinetics-400 "
+                "logits averaged over time (400-d); all clips of the model vs all GT clips")
+
+
+def _reduce_frechet(name: str, gen_feats: list[np.ndarray], gt_feats: list[np.ndarray], unit: str,
+                    sampling: str = "") -> MetricValue:
     gen = [np.asarray(f, dtype=np.float64).reshape(-1, np.asarray(f).shape[-1]) for f in gen_feats if np.asarray(f).size]
     gt = [np.asarray(f, dtype=np.float64).reshape(-1, np.asarray(f).shape[-1]) for f in gt_feats if np.asarray(f).size]
     if not gen or not gt:
@@ -441,7 +449,7 @@ def _reduce_frechet(name: str, gen_feats: list[np.ndarray], gt_feats: list[np.nd
         warnings.warn(f"{name}: {msg}", FR.FewSamplesWarning, stacklevel=2)
     return MetricValue(v, {"n_gen": int(len(a)), "n_gt": int(len(b)), "unit": unit, "n_gen_clips": len(gen),
                            "n_gt_clips": len(gt), "feature_dim": int(a.shape[1]),
-                           "few_samples_warning": few[0] if few else None})
+                           "few_samples_warning": few[0] if few else None, "sampling": sampling})
 
 
 class _FidMetric(Metric):
@@ -486,7 +494,7 @@ class _FidMetric(Metric):
         return f
 
     def reduce(self, gen_feats, gt_feats) -> MetricValue:
-        return _reduce_frechet(self.name, gen_feats, gt_feats, "frames")
+        return _reduce_frechet(self.name, gen_feats, gt_feats, "frames", FID_SAMPLING)
 
 
 class _FvdMetric(Metric):
@@ -512,7 +520,7 @@ class _FvdMetric(Metric):
         return jwbdh_i3d_feats(frames, "pm1", "i3d_k400").reshape(1, -1)
 
     def reduce(self, gen_feats, gt_feats) -> MetricValue:
-        return _reduce_frechet(self.name, gen_feats, gt_feats, "clips")
+        return _reduce_frechet(self.name, gen_feats, gt_feats, "clips", FVD_SAMPLING)
 
 
 class ExpressionFid(Metric):
