@@ -576,8 +576,13 @@ def _lid_model(ref: AsrModelRef, compute_type: str, threads: int):
 
 def _offline_multilingual() -> AsrModelRef | None:
     """Whisper base when it is on this machine — the carrier packages, or the weight
-    ``whisper_base_ct2`` already in a weights folder / the cache — never downloaded; else None."""
-    path, why = _packaged_model("base")
+    ``whisper_base_ct2`` already in a weights folder / the cache — never downloaded; else None
+    (also when the cache cannot be written to join it: the transcript then says the language was
+    assumed). A joined copy that fails its sha256 check is an error, not a fallback."""
+    try:
+        path, why = _packaged_model("base")
+    except OSError:
+        path, why = None, "cache not writable"
     if path is None:
         try:
             from ..weights import resolve_weight
