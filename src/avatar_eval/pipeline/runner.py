@@ -81,6 +81,7 @@ class Job:
     feature_dir: str
     fingerprints: dict[str, str] = field(default_factory=dict)  # metric -> fingerprint of its record / features
     feature_paths: dict[str, str] = field(default_factory=dict)  # dataset metric -> feature file to write
+    artifact_dir: str | None = None  # the run's artifact store: tracks shared across jobs and reruns
 
 
 def _record_for(metric: Metric, model: str, sample_id: str, fn: Callable[[], Any], t0: float | None = None) -> Record:
@@ -112,7 +113,8 @@ def _reraise(e: BaseException) -> Callable[[], Any]:
     return fail
 
 
-def _context(sample: Sample, model: str, video: str, options: dict[str, Any]) -> ClipContext:
+def _context(sample: Sample, model: str, video: str, options: dict[str, Any],
+             artifact_dir: str | None = None) -> ClipContext:
     return ClipContext(
         video_path=video,
         sample_id=sample.id,
@@ -121,6 +123,7 @@ def _context(sample: Sample, model: str, video: str, options: dict[str, Any]) ->
         reference_image=sample.reference_image,
         transcript=sample.transcript,
         options={**options, "regions_file": sample.regions},
+        artifact_dir=artifact_dir,
     )
 
 
@@ -136,10 +139,11 @@ def process_job(job: Job) -> dict[str, Any]:
     dmetrics = [get_metric(n) for n in job.dataset_metrics]
     records: list[Record] = []
     timings: dict[str, float] = {}
+    stored = {"loaded": 0, "saved": 0}  # persisted artifacts (tracks) loaded / computed and kept
     n_frames = 0
     if job.video is None:
-        return {"records": [], "timings": {}, "n_frames": 0}
-    ctx = _context(job.sample, job.model, job.video, job.options)
+        return {"records": [], "timings": {}, "n_frames": 0, "artifacts": stored}
+    ctx = _context(job.sample, job.model, job.video, job.options, job.artifact_dir)
     try:
         ctx.info  # probe: a corrupt file fails here for every metric with one message
         needed: list[str] = []
@@ -148,7 +152,7 @@ def process_job(job: Job) -> dict[str, Any]:
         pair_ctx = None
         pair_metrics = [m for m in metrics if m.level == "pair"]
         if pair_metrics and job.model != GT_MODEL and job.sample.gt:
-            gt_ctx = _context(job.sample, GT_MODEL, job.sample.gt, job.options)
+            gt_ctx = _context(job.sample, GT_MODEL, job.sample.gt, job.options, job.artifact_dir)
             pair_ctx = PairContext(ctx, gt_ctx)
             # no ImportError guard: a broken pairs module fails loudly (error records)
             from .pairs import pair_prepare
@@ -194,13 +198,16 @@ def process_job(job: Job) -> dict[str, Any]:
         timings = dict(ctx.timings)
         n_frames = ctx.frames_decoded
         timings["decode_passes"] = ctx.decode_count
+        for c in [ctx] + ([pair_ctx.gt] if pair_ctx is not None else []):
+            stored["loaded"] += len(c.artifacts_loaded)
+            stored["saved"] += len(c._saved)
     except Exception as e:  # noqa: BLE001 - probe failure etc.: every pending metric gets the error
         for m in [*metrics, *dmetrics]:
             records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
     finally:
         ctx.release()
     timings["total"] = time.perf_counter() - t_start
-    return {"records": [r.to_dict() for r in records], "timings": timings, "n_frames": n_frames}
+    return {"records": [r.to_dict() for r in records], "timings": timings, "n_frames": n_frames, "artifacts": stored}
 
 
 def _worker_init() -> None:
@@ -394,6 +401,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         cfg.overwrite)
     store = RecordStore(out / "records.jsonl")
     feature_dir = str(out / "features")
+    artifact_dir = None if os.environ.get("AVATAR_EVAL_ARTIFACT_STORE", "").lower() in ("0", "off") \
+        else str(out / "artifacts")
     weights = _weights_hashes(names)
     manifest_hash = manifest.hash()
     write_run_json(out, manifest, cfg, weights=weights, resume=resume_cfg, manifest_hash=manifest_hash)
@@ -468,9 +477,9 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
                 fpaths[n] = str(path)
             if pending or dpend:
                 jobs.append(Job(model, s, video, pending, dpend, dict(cfg.options), feature_dir,
-                                fingerprints=fps, feature_paths=fpaths))
+                                fingerprints=fps, feature_paths=fpaths, artifact_dir=artifact_dir))
 
-    stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0}
+    stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0, "artifacts": {"loaded": 0, "saved": 0}}
 
     def _collect(job: Job, res: dict[str, Any]) -> None:
         recs = [Record.from_dict(d) for d in res["records"]]
@@ -479,6 +488,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         _add(recs)
         stats["clips"] += 1
         stats["frames"] += res["n_frames"]
+        for k, v in res.get("artifacts", {}).items():
+            stats["artifacts"][k] += v
         for k, v in res["timings"].items():
             stats["timings"][k] = stats["timings"].get(k, 0.0) + v
 
@@ -537,7 +548,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
             _add([rec])
 
     last = {"wall_s": wall, "clips": stats["clips"], "frames": stats["frames"], "timings_s": stats["timings"],
-            "records_reused": counts["reused"], "records_written": counts["written"]}
+            "records_reused": counts["reused"], "records_written": counts["written"],
+            "artifacts": {**stats["artifacts"], "store": artifact_dir}}
     if moved:
         last["moved_aside"] = [str(p) for p in moved]
     write_run_json(out, manifest, cfg, {"last_run": last}, weights=weights, resume=resume_cfg,

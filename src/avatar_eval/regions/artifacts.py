@@ -74,6 +74,7 @@ register_frame_artifact(
     "MediaPipe Pose (33 pts + visibility), Hands (2×21 pts + handedness confidence, person's "
     "left/right from the Pose wrists, wrist-ROI re-detection) and Face Mesh (468 pts) per frame, "
     "source-frame pixels, NaN where not found.",
+    persist=True,
 )
 
 
@@ -93,11 +94,13 @@ register_frame_artifact(
     "region_crops", _crops_default,
     "Default-mode region crop videos (face 224², mouth 128², hands / left_hand / right_hand 224²): "
     "smoothed square boxes, one crop per source frame, `present` mask; lossless FFV1 .mkv files.",
+    persist=True,
 )
 register_frame_artifact(
     "region_crops.compat", _crops_compat,
     "JWB-DH crop videos (face, hands union): public-code box rules, undetected and out-of-area "
     "frames dropped, crops resized to the first kept crop; lossless FFV1 .mkv files.",
+    persist=True,
 )
 
 
