@@ -11,7 +11,8 @@ Each metric's direction and units come from ``run.json`` (:mod:`avatar_eval.repo
 ================================  =============================================================
 ``summary.csv`` / ``.parquet``    per (model, metric, region) aggregates with bootstrap CIs
 ``records.csv`` / ``.parquet``    flat records (``details`` as JSON)
-``leaderboard.md``                models x metrics, ``mean [lo, hi] n=N``, direction arrows
+``leaderboard.md`` / ``.csv``     metrics as rows (a section per protocol) x models, ``mean [lo, hi]
+                                  n=N``, direction arrows, best of each row marked
 ``theval_scores.csv`` / ``.md``   THEval final / dimension / per-metric scores, only when the run
                                   has THEval metrics (the .md holds the error if scoring failed)
 ``radar.png``                     THEval per-metric scores, or per-metric normalised scores
@@ -65,7 +66,7 @@ DEFAULT_FORMATS: tuple[str, ...] = ("md", "csv", "parquet", "png")
 #: every file a build may write (besides report.json), with its format
 _FILE_FORMAT: dict[str, str] = {
     "summary.csv": "csv", "summary.parquet": "parquet", "records.csv": "csv", "records.parquet": "parquet",
-    "leaderboard.md": "md", "theval_scores.csv": "csv", "theval_scores.md": "md", "radar.png": "png",
+    "leaderboard.md": "md", "leaderboard.csv": "csv", "theval_scores.csv": "csv", "theval_scores.md": "md", "radar.png": "png",
     "report.html": "html",
 }
 #: files a build of their format does not always write (removed when stale)
@@ -148,8 +149,11 @@ def build_reports(
     meta, meta_warnings = metric_metadata(run_dir, present)
     directions = {n: m.direction for n, m in meta.items()}
     units = {n: m.units for n, m in meta.items()}
+    from .layout import protocol_groups
+
+    groups = protocol_groups(summary)
     files = export_run(records, run_dir, summary=summary, directions=directions, units=units,
-                       formats=[f for f in fmts if f in ("md", "csv", "parquet")])
+                       formats=[f for f in fmts if f in ("md", "csv", "parquet")], groups=groups)
     environment = _environment_note(run_dir)
     flagged = clip_flags_of(records)
     if "leaderboard.md" in files and (environment or flagged or baseline_band_markdown(summary)):
