@@ -121,6 +121,8 @@ def build_reports(
     confidence: float = 0.95,
     strict: bool = False,
     formats: str | Iterable[str] | None = None,
+    strips: bool = True,
+    max_strips: int = 500,
 ) -> ReportResult:
     """Write the report files of ``run_dir`` from ``records`` (default: ``run_dir/records.jsonl``,
     the latest record of each key, as :class:`~avatar_eval.results.store.RecordStore` reads it).
@@ -132,7 +134,9 @@ def build_reports(
     other reports: its message goes into ``theval_scores.md``, ``report.json`` and
     ``ReportResult.theval_error``; with ``strict=True`` it is raised after the other files are
     written. ``formats``: see :func:`parse_formats`. Directions and units: ``run_dir/run.json``
-    (:func:`~avatar_eval.report.metadata.metric_metadata`).
+    (:func:`~avatar_eval.report.metadata.metric_metadata`). ``strips``: frame strips in
+    ``report.html`` (decoded once per clip, cached in ``run_dir/report_cache``), at most
+    ``max_strips`` clips.
     """
     run_dir = Path(run_dir)
     fmts = parse_formats(formats)
@@ -224,11 +228,18 @@ def build_reports(
 
     # --- html
     if "html" in fmts:
+        from .frames import StripCache
         from .html import report_html
+        from .metadata import read_run_json
 
+        cache = StripCache(run_dir) if strips else None
         p = run_dir / "report.html"
         atomic_write_text(p, report_html(result, environment=environment, directions=directions, units=units,
-                                         radar_png=png))
+                                         radar_png=png, records=records, run_info=read_run_json(run_dir),
+                                         groups=groups, cache=cache, study=study_win_rates(run_dir),
+                                         max_strips=max_strips))
+        if cache is not None:
+            cache.flush()
         result.files[p.name] = p
         written.add(p.name)
 
@@ -263,6 +274,25 @@ def build_reports(
     if strict and error is not None:
         raise error
     return result
+
+
+def study_win_rates(run_dir: Path) -> tuple[str, dict[str, float]] | None:
+    """Human win rates per model from a study analysis kept with the run (``avatar-eval study
+    analyze --out RUN_DIR/study``: ``RUN_DIR/study/win_rates.csv``, or ``RUN_DIR/study/analysis/``),
+    for the first dimension it holds; None when the run has no study results."""
+    for p in (run_dir / "study" / "win_rates.csv", run_dir / "study" / "analysis" / "win_rates.csv"):
+        if not p.is_file():
+            continue
+        try:
+            wr = pd.read_csv(p)
+        except (OSError, ValueError):
+            return None
+        if not {"dimension", "model", "win_rate"} <= set(wr.columns) or wr.empty:
+            return None
+        dim = str(wr["dimension"].iloc[0])
+        sel = wr[wr["dimension"] == dim]
+        return dim, {str(m): float(v) for m, v in zip(sel["model"], sel["win_rate"]) if pd.notna(v)}
+    return None
 
 
 def _radar(result: ReportResult, summary: pd.DataFrame, directions: Mapping[str, str]) -> tuple[bytes | None, str]:
