@@ -28,7 +28,7 @@ METRICS = ["theval.lip_dynamics", "theval.lip_dynamics.compat", "theval.eyebrow_
            "theval.eyebrow_dynamics.compat"]
 #: what `avatar-eval run` writes besides records.jsonl / run.json (the files `report` must recreate)
 REPORT_FILES = ["leaderboard.md", "leaderboard.csv", "summary.csv", "summary.parquet", "records.csv", "records.parquet",
-                "theval_scores.csv", "theval_scores.md", "radar.png", "report.json"]
+                "theval_scores.csv", "theval_scores.md", "radar.png", "report.json", "report.html"]
 
 
 @register

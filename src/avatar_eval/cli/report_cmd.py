@@ -67,7 +67,7 @@ def report(
         "(default; min(0, the worst score on it), flagged), common (only metrics all models have), zero, or drop "
         "(THEval's own rule: each model averages what it has, so missing a metric can raise a score)."),
     formats: str = typer.Option(
-        "md,csv,parquet,png", "--format", "-f",
+        "md,csv,parquet,png,html", "--format", "-f",
         help="Comma-separated: md, csv, parquet, png, html (report.json is always written)."),
 ) -> None:
     """Re-render and re-score a finished run from records.jsonl and run.json; computes no metric.

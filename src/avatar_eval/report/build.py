@@ -6,7 +6,7 @@ finished run (another THEval variant or reference, other formats) without comput
 Each metric's direction and units come from ``run.json`` (:mod:`avatar_eval.report.metadata`).
 
 :func:`build_reports` writes, all atomically (temp file + rename), the files of the chosen
-``formats`` (default ``md, csv, parquet, png``; ``html`` adds ``report.html``):
+``formats`` (default: all of ``md, csv, parquet, png, html``):
 
 ================================  =============================================================
 ``summary.csv`` / ``.parquet``    per (model, metric, region) aggregates with bootstrap CIs
@@ -16,7 +16,10 @@ Each metric's direction and units come from ``run.json`` (:mod:`avatar_eval.repo
 ``theval_scores.csv`` / ``.md``   THEval final / dimension / per-metric scores, only when the run
                                   has THEval metrics (the .md holds the error if scoring failed)
 ``radar.png``                     THEval per-metric scores, or per-metric normalised scores
-``report.html``                   (``html`` only) leaderboard, THEval scores and radar in one page
+``report.html``                   (``html``) the self-contained page: leaderboards, THEval scores,
+                                  plots, why missing / errors, per-model and per-clip drill-down
+                                  (:mod:`avatar_eval.report.html`); frame strips cached in
+                                  ``report_cache/``
 ``report.json``                   always: the settings used, the files written, each metric's
                                   direction/units and where they came from, warnings (read by
                                   ``show``)
@@ -62,7 +65,7 @@ REPORT_JSON = "report.json"
 #: every format a build can write; report.json is always written
 REPORT_FORMATS: tuple[str, ...] = ("md", "csv", "parquet", "png", "html")
 #: what ``avatar-eval run`` writes
-DEFAULT_FORMATS: tuple[str, ...] = ("md", "csv", "parquet", "png")
+DEFAULT_FORMATS: tuple[str, ...] = ("md", "csv", "parquet", "png", "html")
 #: every file a build may write (besides report.json), with its format
 _FILE_FORMAT: dict[str, str] = {
     "summary.csv": "csv", "summary.parquet": "parquet", "records.csv": "csv", "records.parquet": "parquet",

@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .build import ReportResult
     from .frames import StripCache
 
-__all__ = ["Page", "RunPart", "render_page", "report_html"]
+__all__ = ["Page", "RunPart", "render_page", "report_html", "sorted_records"]
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 0 2em 2em 2em; color: #222; line-height: 1.35; }
@@ -165,6 +165,12 @@ class Page:
     study: tuple[str, dict[str, float]] | None = None
     #: at most this many clips get a frame strip (the rest say so)
     max_strips: int = 500
+
+
+def sorted_records(records: Iterable[Record]) -> list[Record]:
+    """Records in a fixed order (model, clip, metric, region), so a page does not depend on the
+    order of ``records.jsonl``."""
+    return sorted(records, key=lambda r: (r.model, r.sample_id, r.metric, r.region))
 
 
 # --------------------------------------------------------------------------- sections
@@ -593,7 +599,7 @@ def report_html(
     max_strips: int = 500,
 ) -> str:
     """The page of one report build (``RUN_DIR/report.html``)."""
-    run = RunPart(result.run_dir.name, result.run_dir, run_info, list(records), environment=environment)
+    run = RunPart(result.run_dir.name, result.run_dir, run_info, sorted_records(records), environment=environment)
     page = Page(title=f"avatar-eval report: {result.run_dir.name}", summary=result.summary, directions=directions,
                 units=units, groups=groups, runs=[run],
                 theval=([(run.label, result.theval, result.theval_error)]

@@ -71,7 +71,7 @@ def distribution_png(
             if v.size == 0:
                 continue
             if v.size >= 3:
-                ax.boxplot(v, positions=[y], vert=False, widths=0.6, showfliers=False,
+                ax.boxplot(v, positions=[y], orientation="horizontal", widths=0.6, showfliers=False,
                            medianprops={"color": "0.2"}, boxprops={"color": "0.45"},
                            whiskerprops={"color": "0.45"}, capprops={"color": "0.45"})
             jitter = rng.uniform(-0.18, 0.18, v.size)
