@@ -79,7 +79,8 @@ def protocol_groups(keys: Iterable[tuple[str, str, str]] | pd.DataFrame) -> list
             ks.sort(key=lambda k: (_index(METRIC_ORDER, (parse_metric(k[0]) or ("", "", ""))[0]), k))
             suffix = "" if variant == "default" else f" ({variant})"
             title = f"JWB-DH{suffix} · {REGION_LABEL.get(region, region)}"
-            groups.append((title, [(m, r, lev, column_label(m, r, lev)) for m, r, lev in ks]))
+            # the region is in the section title and in the name: the label is the name
+            groups.append((title, [(m, r, lev, m if lev == "sample" else f"{m} ({lev})") for m, r, lev in ks]))
     other: dict[str, list[tuple[str, str, str]]] = {}
     for k in keys:
         p = protocol_of(k[0])
