@@ -25,6 +25,7 @@ def _mount() -> None:
     app.add_typer(study_cmd.app, name="study", help="Human preference studies (2AFC / GSB) and their analysis.")
     app.command(name="doctor")(doctor_cmd.doctor)
     app.command(name="report")(report_cmd.report)
+    app.command(name="site")(report_cmd.site)
     app.command(name="generate")(generate_cmd.generate)
     app.command(name="build-benchmark")(benchmark_cmd.build_benchmark)
 

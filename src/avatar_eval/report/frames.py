@@ -81,8 +81,11 @@ class StripCache:
 
     def flush(self) -> None:
         if self._dirty and self._digests is not None:
-            self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self._digest_path, json.dumps(self._digests, indent=1, sort_keys=True) + "\n")
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(self._digest_path, json.dumps(self._digests, indent=1, sort_keys=True) + "\n")
+            except OSError:  # best effort, as the strips
+                pass
             self._dirty = False
 
     def strip(self, video: str | os.PathLike[str], *, boxes: Mapping[str, np.ndarray] | None = None,
@@ -105,8 +108,11 @@ class StripCache:
         self.misses += 1
         data = frame_strip(video, boxes=boxes, n=n, height=height)
         if data is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, data)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(path, data)
+            except OSError:  # a read-only run directory: the strip is shown, just not cached
+                pass
         return data
 
 
