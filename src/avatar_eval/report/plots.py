@@ -110,7 +110,7 @@ def region_bars_png(
             mean, lo, hi = trip[:, 0], trip[:, 1], trip[:, 2]
             err = np.vstack([np.where(np.isfinite(lo), mean - lo, 0.0), np.where(np.isfinite(hi), hi - mean, 0.0)])
             ax.bar(x + (i - (len(models) - 1) / 2) * width, np.nan_to_num(mean), width, color=colours[m],
-                   label=m, yerr=err, error_kw={"elinewidth": 0.8, "capsize": 2})
+                   label=m, yerr=err.tolist(), error_kw={"elinewidth": 0.8, "capsize": 2})
         ax.set_xticks(x)
         ax.set_xticklabels(regions, fontsize=7)
         ax.set_title(label, fontsize=8)
