@@ -106,6 +106,8 @@ def _num(x: object, digits: int = 4) -> str:
 
 def _dv(x: object) -> str:
     """A sort key attribute value: a number as repr, NaN/None as ''."""
+    if x is None:
+        return ""
     try:
         v = float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError):
