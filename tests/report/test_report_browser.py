@@ -130,10 +130,16 @@ def test_shipped_clip_run_report_in_chromium(shipped_run, tmp_path):
                                      "t => Array.from(t.tBodies[0].rows).map(r => r.cells[0].innerText)")
         assert rows[:2] == ["theval.lip_dynamics ≈GT", "theval.eyebrow_dynamics ≈GT"]
         assert page.locator("table.theval").count() == 1 and page.locator("text=missing (why)").count() == 1
-        # plots: the radar and the per-clip distributions, decoded
+        # plots: the radar (decoded PNG) and the per-clip distributions (SVG, a dot per clip value)
         plots = page.eval_on_selector_all("img.plot", "ims => ims.map(i => [i.alt, i.naturalWidth])")
-        alts = {a for a, w in plots if w > 100}
-        assert "radar chart" in alts and "per-clip values, THEval" in alts
+        assert "radar chart" in {a for a, w in plots if w > 100}
+        assert page.locator("svg.dist").count() == 1 and page.locator("svg.dist circle").count() >= 8
+        assert page.locator("svg.dist").evaluate("s => s.getBoundingClientRect().height") > 50
+        # a dot opens its clip's drill-down
+        href = page.locator("svg.dist a").first.get_attribute("href")
+        page.locator("svg.dist a").first.dispatch_event("click")
+        page.wait_for_function(f"() => location.hash === '{href}'")
+        page.evaluate("() => window.scrollTo(0, 0)")
         # frame strips: one per (model, clip)
         _strips_decoded(page, 3 * 2)
         # the frozen model is flagged, and its clips are linked from the flagged table

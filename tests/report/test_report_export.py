@@ -13,9 +13,9 @@ from avatar_eval.metrics.base import Metric
 from avatar_eval.metrics.registry import register
 from avatar_eval.results.aggregate import aggregate
 from avatar_eval.results.export import (
+    best_models,
     cell_text,
     export_run,
-    best_models,
     leaderboard_frame,
     leaderboard_markdown,
     metric_direction,

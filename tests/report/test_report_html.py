@@ -55,16 +55,39 @@ def test_page_holds_every_section(tmp_path):
     # THEval scores with the averaged / missing metrics said
     assert "<h2 id='theval'>THEval scores</h2>" in page and ">averaged</th>" in page and "missing (why)" in page
     # plots: radar, JWB-DH bars, per-clip distributions (PNG data URIs)
-    for alt in ("radar chart", "JWB-DH per-region bars", "per-clip values, THEval"):
+    for alt in ("radar chart", "JWB-DH per-region bars"):
         assert f"alt='{alt}'" in page
+    # per-clip distributions: inline SVG, one dot per ok per-clip value, each linked to its clip
+    from avatar_eval.results.store import read_records
+
+    n_ok = sum(r.status == "ok" and r.sample_id != "__dataset__" for r in read_records(run / "records.jsonl"))
+    assert "aria-label='per-clip values, THEval'" in page and page.count("<circle ") == n_ok
+    dot = re.search(r"<a href='#(clip-[^']+)'><circle [^>]*><title>(\S+) · (\S+): ", page)
+    assert f"id='{dot.group(1)}'><h4>{dot.group(2)} · {dot.group(3)}</h4>" in page
     # why missing / errors grouped by reason, flagged clips
-    assert re.search(r"<h2 id='missing'>Why missing</h2>.*?>undefined</th>", page, re.S)
-    assert re.search(r"<h2 id='errors'>Errors</h2>.*?>InputError</th>", page, re.S)
+    assert re.search(r"<h2 id='missing'>Why missing</h2>.*?>undefined</th>", page, re.DOTALL)
+    assert re.search(r"<h2 id='errors'>Errors</h2>.*?>InputError</th>", page, re.DOTALL)
     assert "frozen_video (still_fraction=1.0)" in page
     # drill-down: a section per (model, clip) with its strip and video link; run info
     assert page.count("class='clip' id='clip-") == 3 * 6
     assert page.count("class='strip'") == 3 * 6
     assert "video: <a href='" in page and "synthetic jwbdh.face.fid" in page
+
+
+def test_strip_svg_boxes_and_outliers():
+    from avatar_eval.report.svg import strip_svg
+
+    svg = strip_svg([("m ↑", {"a": [("c1", 1.0), ("c2", 2.0), ("c3", 3.0), ("c4", 4.0), ("c5", 100.0)],
+                              "b": [("c1", 2.5)]})], ["a", "b"], link=lambda m, c: f"#{m}-{c}")
+    assert svg.count("<circle ") == 6 and "<title>a · c5: 100</title>" in svg and "href='#a-c5'" in svg
+    # numpy quartiles of a: 2, 3, 4; whiskers to 1 and to 4 (100 is beyond q3 + 1.5 IQR = 7)
+    x = lambda v: 130 + (v - (1 - 99 * 0.04)) / (99 * 1.08) * (760 - 130 - 16)
+    rect = re.search(r"<rect x='([\d.]+)' y='[\d.]+' width='([\d.]+)'", svg)
+    assert float(rect.group(1)) == pytest.approx(x(2.0), abs=0.06)
+    assert float(rect.group(1)) + float(rect.group(2)) == pytest.approx(x(4.0), abs=0.11)
+    whisk = re.findall(r"<line x1='([\d.]+)' x2='([\d.]+)' y1='([\d.]+)' y2='\3'/>", svg)
+    assert [float(w) for w in whisk[-1][:2]] == pytest.approx([x(4.0), x(4.0)], abs=0.06)  # q3 -> upper whisker
+    assert strip_svg([("empty", {"a": []})], ["a"]) is None
 
 
 def test_same_records_and_run_json_give_the_same_bytes(tmp_path):
@@ -194,7 +217,7 @@ def test_report_cli_compare_and_site(tmp_path):
         assert f"href='runs/{run}/report.html'" in index
         assert (tmp_path / "site" / "runs" / run / "report.html").is_file()
     # one row per model of each run, per protocol; the THEval table has the final score
-    theval = re.search(r"<h2>THEval</h2>(.*?)</table>", index, re.S).group(1)
+    theval = re.search(r"<h2>THEval</h2>(.*?)</table>", index, re.DOTALL).group(1)
     assert theval.count("<tr><td data-v=") == 2 * 3 and "<th>THEval final</th>" in theval
     assert not re.search(r"""(src|href)=['"]?(https?:)?//""", index)
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -66,7 +67,11 @@ def _settings(run_dir: Path) -> dict[str, Any]:
 
 def load_run(run_dir: str | os.PathLike[str], label: str | None = None) -> LoadedRun:
     """Read and aggregate one run (``FileNotFoundError`` without ``records.jsonl``)."""
-    from ..protocols.theval_score import THEvalScoreError, all_theval_metric_names, theval_score
+    from ..protocols.theval_score import (
+        THEvalScoreError,
+        all_theval_metric_names,
+        theval_score,
+    )
 
     d = Path(run_dir)
     src = d / "records.jsonl"

@@ -1,7 +1,7 @@
 """``report.html``: one self-contained page per run (or per comparison of runs).
 
-Works offline from the file alone: CSS and the sorting script are inline, plots are PNGs embedded
-as ``data:`` URIs, frame strips are JPEGs embedded the same way. Sections:
+Works offline from the file alone: CSS and the sorting script are inline, plots are inline SVG or
+PNGs embedded as ``data:`` URIs, frame strips are JPEGs embedded the same way. Sections:
 
 * per protocol a leaderboard with **metrics as rows and models as columns** (THEval in Table 3
   order, JWB-DH regions x metrics; :func:`avatar_eval.report.layout.protocol_groups`), each cell
@@ -10,7 +10,8 @@ as ``data:`` URIs, frame strips are JPEGs embedded the same way. Sections:
   highlighted; click a header to sort the rows by that column;
 * THEval final / dimension scores per model, the metrics averaged and the missing ones with the
   reason; the radar chart;
-* plots: JWB-DH per-region bars, per-clip distributions of every section (outliers show), and
+* plots: JWB-DH per-region bars, per-clip distributions of every section as inline SVG (every
+  clip a dot linked to its drill-down, so outliers show and open), and
   metric vs human preference when the run has study results;
 * "Why missing" (skipped records grouped by reason) and "Errors" (grouped by cause), flagged
   clips (degenerate input), then a drill-down per model and per clip: the clip's values, flags,
@@ -32,15 +33,22 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..results.aggregate import error_reason
-from ..results.export import ARROWS, BoardRow, Group, cell_text, is_gt_model, leaderboard_rows
+from ..results.export import (
+    ARROWS,
+    BoardRow,
+    Group,
+    cell_text,
+    leaderboard_rows,
+)
 from ..results.schema import DATASET, Record
 from .layout import section_anchor
 
@@ -158,7 +166,7 @@ class Page:
     groups: Sequence[Group]
     runs: list[RunPart]
     #: (run label, THEval result or None, error or None)
-    theval: list[tuple[str, "THEvalResult | None", str | None]] = field(default_factory=list)
+    theval: list[tuple[str, THEvalResult | None, str | None]] = field(default_factory=list)
     radar_png: bytes | None = None
     radar_what: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -280,7 +288,7 @@ def _clip_values(page: Page) -> dict[tuple[str, str, str], dict[str, list[tuple[
 def _plots(page: Page, out: list[str], values: Mapping[tuple[str, str, str], Mapping[str, list[tuple[str, float]]]]
            ) -> None:
     from ..protocols.jwbdh import METRIC_LABEL, REGION_LABEL, REGION_ORDER, parse_metric
-    from .plots import distribution_png, region_bars_png, scatter_png
+    from .plots import region_bars_png, scatter_png
 
     models, rows = leaderboard_rows(page.summary, directions=page.directions, units=page.units,
                                     groups=page.groups, gt_of=page.gt_of)
@@ -306,25 +314,27 @@ def _plots(page: Page, out: list[str], values: Mapping[tuple[str, str, str], Map
         if png is not None:
             out.append("<h3 id='region-bars'>JWB-DH per region</h3><p class='note'>Mean per model and region, "
                        "error bars = the CI of the leaderboard.</p>" + _img(png, "JWB-DH per-region bars"))
-    # per-clip distributions, one figure per leaderboard section
+    # per-clip distributions, one SVG per leaderboard section (every clip a linked dot)
+    from .svg import strip_svg
+
     by_section: dict[str, list[BoardRow]] = {}
     for r in rows:
         if r.level == "sample":
             by_section.setdefault(r.section, []).append(r)
     figs = []
     for section, srows in by_section.items():
-        spec2 = []
-        for r in srows:
-            v = values.get((r.metric, r.region, r.level), {})
-            spec2.append((f"{r.label} {ARROWS.get(r.direction, '?')}", {m: [x for _, x in v.get(m, [])] for m in models}))
-        png = distribution_png(spec2, models, title=section)
-        if png is not None:
-            figs.append((section, png))
+        spec2 = [(f"{r.label} {ARROWS.get(r.direction, '?')}" + (f" ({r.units})" if r.units else ""),
+                  {m: values.get((r.metric, r.region, r.level), {}).get(m, []) for m in models}) for r in srows]
+        svg = strip_svg(spec2, models, link=lambda m, c: f"#clip-{anchor(m, c)}")
+        if svg is not None:
+            figs.append((section, svg))
     if figs:
-        out.append("<h3 id='distributions'>Per-clip distributions</h3><p class='note'>Every clip is a point; "
-                   "boxes: quartiles, whiskers at 1.5 IQR. Outlying clips are listed per model below.</p>")
-        for section, png in figs:
-            out.append(f"<h4>{_e(section)}</h4>" + _img(png, f"per-clip values, {section}"))
+        out.append("<h3 id='distributions'>Per-clip distributions</h3><p class='note'>Every clip is a dot (hover: "
+                   "clip and value; click: its drill-down); boxes: quartiles and median, whiskers to the furthest "
+                   "clip within 1.5 IQR. Outlying clips are also listed per model below.</p>")
+        for section, svg in figs:
+            out.append(f"<h4 id='dist-{section_anchor(section)}'>{_e(section)}</h4>"
+                       f"<div role='img' aria-label='per-clip values, {_e(section)}'>{svg}</div>")
     # metric vs human preference
     if page.study is not None:
         dim, rates = page.study
@@ -357,10 +367,10 @@ def _clip_link(model: str, sample: str) -> str:
 
 def _missing_and_errors(page: Page, out: list[str]) -> None:
     for status, title, sid, intro in (
-        ("skipped", "Why missing", "missing", "Records without a number on purpose, grouped by reason "
-         "(weights not on this machine, metric undefined on the clip, no GT ...)."),
-        ("error", "Errors", "errors", "Records that failed, grouped by cause (the text before the first colon "
-         "of the message when the record names no reason)."),
+        ("skipped", "Why missing", "missing", ("Records without a number on purpose, grouped by reason "
+                                              "(weights not on this machine, metric undefined on the clip, no GT ...).")),
+        ("error", "Errors", "errors", ("Records that failed, grouped by cause (the text before the first colon "
+                                       "of the message when the record names no reason).")),
     ):
         groups = _reason_groups(page, status)
         out.append(f"<h2 id='{sid}'>{title}</h2>")
@@ -437,7 +447,7 @@ def _outliers(values: Mapping[tuple[str, str, str], Mapping[str, list[tuple[str,
     return out
 
 
-def _drilldown(page: Page, out: list[str], out_dir: Path | None, cache: "StripCache | None",
+def _drilldown(page: Page, out: list[str], out_dir: Path | None, cache: StripCache | None,
                values: Mapping[tuple[str, str, str], Mapping[str, list[tuple[str, float]]]],
                flags: Mapping[tuple[str, str], Mapping[str, Any]]) -> None:
     from .frames import clip_boxes
@@ -552,7 +562,7 @@ def _run_info(page: Page, out: list[str]) -> None:
 
 
 def render_page(page: Page, *, out_dir: str | os.PathLike[str] | None = None,
-                cache: "StripCache | None" = None) -> str:
+                cache: StripCache | None = None) -> str:
     """The HTML of ``page``. ``out_dir``: where the file will live (video links are relative to
     it); ``cache``: frame strips (None: no strips)."""
     od = Path(out_dir).resolve() if out_dir is not None else None
@@ -587,7 +597,7 @@ def render_page(page: Page, *, out_dir: str | os.PathLike[str] | None = None,
 
 
 def report_html(
-    result: "ReportResult",
+    result: ReportResult,
     *,
     environment: str = "",
     directions: Mapping[str, str],
@@ -596,7 +606,7 @@ def report_html(
     records: Iterable[Record] = (),
     run_info: dict[str, Any] | None = None,
     groups: Sequence[Group] = (),
-    cache: "StripCache | None" = None,
+    cache: StripCache | None = None,
     study: tuple[str, dict[str, float]] | None = None,
     max_strips: int = 500,
 ) -> str:

@@ -16,7 +16,7 @@ leaderboards all read):
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -67,7 +67,7 @@ def protocol_groups(keys: Iterable[tuple[str, str, str]] | pd.DataFrame) -> list
             continue
         parsed = parse_metric(k[0])
         assert parsed is not None
-        key, region, variant = parsed
+        _, region, variant = parsed
         var_rank = 0 if variant == "default" else 1
         jw.setdefault((var_rank, variant), []).append(((_index(REGION_ORDER, region), region),
                                                        (k[0], k[1], k[2])))

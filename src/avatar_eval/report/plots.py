@@ -1,15 +1,13 @@
-"""Plots of the HTML report (matplotlib Agg, PNG bytes; the radar chart is :mod:`.radar`).
+"""Plots of the HTML report (matplotlib Agg, PNG bytes; the radar chart is :mod:`.radar`, the
+per-clip distributions are inline SVG, :mod:`.svg`).
 
-* :func:`distribution_png`: per-clip values of each metric of a leaderboard section, one panel
-  per metric, one line per model: a box (quartiles, whiskers at 1.5 IQR) with every clip drawn
-  as a point, so outliers show;
 * :func:`region_bars_png`: JWB-DH per-region bars: one panel per metric, regions on the x axis,
   one bar per model (mean, 95 % CI as the error bar);
 * :func:`scatter_png`: a metric against human preference (one point per model), when the run
   has study results.
 
 Drawn on :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot state, no display),
-point jitter from a fixed seed, so the same inputs give the same bytes.
+so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -17,11 +15,11 @@ from __future__ import annotations
 import io
 import math
 import textwrap
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["distribution_png", "region_bars_png", "scatter_png"]
+__all__ = ["region_bars_png", "scatter_png"]
 
 DPI = 80
 
@@ -46,46 +44,6 @@ def _colours(n: int) -> list:
 
     cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
     return [cmap(i % cmap.N) for i in range(n)]
-
-
-def distribution_png(
-    panels: Sequence[tuple[str, Mapping[str, Sequence[float]]]],
-    models: Sequence[str],
-    *,
-    title: str = "",
-) -> bytes | None:
-    """``panels``: (metric label, model -> per-clip values). None when no panel has a value."""
-    panels = [(lab, vals) for lab, vals in panels if any(len(v) for v in vals.values())]
-    if not panels:
-        return None
-    rng = np.random.default_rng(0)
-    colours = dict(zip(models, _colours(len(models))))
-    row_h = 0.28 * len(models) + 0.55
-    fig = _figure(7.5, row_h * len(panels) + (0.4 if title else 0.1))
-    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
-    for ax, (label, vals) in zip(axes, panels):
-        ys = list(range(len(models)))[::-1]
-        for y, m in zip(ys, models):
-            v = np.asarray(vals.get(m, ()), dtype=float)
-            v = v[np.isfinite(v)]
-            if v.size == 0:
-                continue
-            if v.size >= 3:
-                ax.boxplot(v, positions=[y], orientation="horizontal", widths=0.6, showfliers=False,
-                           medianprops={"color": "0.2"}, boxprops={"color": "0.45"},
-                           whiskerprops={"color": "0.45"}, capprops={"color": "0.45"})
-            jitter = rng.uniform(-0.18, 0.18, v.size)
-            ax.scatter(v, y + jitter, s=9, color=colours[m], alpha=0.75, linewidths=0, zorder=3)
-        ax.set_yticks(ys)
-        ax.set_yticklabels([textwrap.shorten(m, 24, placeholder="…") for m in models], fontsize=7)
-        ax.set_ylim(-0.6, len(models) - 0.4)
-        ax.set_title(label, fontsize=8, loc="left")
-        ax.tick_params(axis="x", labelsize=7)
-        ax.grid(axis="x", color="0.9")
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return _png(fig)
 
 
 def region_bars_png(

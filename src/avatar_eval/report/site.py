@@ -15,8 +15,8 @@ import html
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
@@ -119,7 +119,7 @@ def build_site(run_dirs: Sequence[str | os.PathLike[str]], out_dir: str | os.Pat
                     if s is None or not math.isfinite(v):
                         row.append("<td class='none' data-v=''>—</td>")
                     else:
-                        row.append(f"<td data-v='{repr(v)}' title='{_e(cell_text(s))}'>{v:.4g}</td>")
+                        row.append(f"<td data-v='{v!r}' title='{_e(cell_text(s))}'>{v:.4g}</td>")
                 body.append("".join(row) + "</tr>")
                 rows_csv.append(rec)
         body.append("</tbody></table></div>")
