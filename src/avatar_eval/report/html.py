@@ -16,7 +16,8 @@ PNGs embedded as ``data:`` URIs, frame strips are JPEGs embedded the same way. S
 * "Why missing" (skipped records grouped by reason) and "Errors" (grouped by cause), flagged
   clips (degenerate input), then a drill-down per model and per clip: the clip's values, flags,
   skips and errors with their messages, a strip of frames (region boxes drawn when the run has
-  them, :mod:`.frames`) and a link to the video;
+  them, :mod:`.frames`), a link to the video and a player on it (``preload='none'``: nothing is
+  read until it is played);
 * the run's config, versions, weights hashes and environment from ``run.json``.
 
 Nothing here computes a metric: the page is made from records, ``run.json`` and the summary.
@@ -510,7 +511,9 @@ def _drilldown(page: Page, out: list[str], out_dir: Path | None, cache: StripCac
                 elif cache is not None:
                     out.append(f"<small>no frame strip: the report draws at most {page.max_strips}</small><br>")
                 href = os.path.relpath(vp, out_dir) if out_dir is not None and vp.is_absolute() else str(vp)
-                out.append(f"<small>video: <a href='{_e(Path(href).as_posix())}'>{_e(vp.name)}</a></small>")
+                src = _e(Path(href).as_posix())
+                out.append(f"<small>video: <a href='{src}'>{_e(vp.name)}</a></small><br>"
+                           f"<video class='preview' controls preload='none' width='256' src='{src}'></video>")
             out.append("<table class='sortable values'><thead><tr><th>metric</th><th>status</th><th>value</th>"
                        "<th>reason / message</th></tr></thead><tbody>")
             for r in recs:
