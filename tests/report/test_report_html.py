@@ -206,6 +206,8 @@ def test_report_cli_compare_and_site(tmp_path):
     a, b = make_run(tmp_path / "x"), make_run(tmp_path / "y", seed=3)
     res = runner.invoke(app, ["report", str(a), str(b)])
     assert res.exit_code == 2 and "--out" in res.output
+    res = runner.invoke(app, ["report", str(a), str(b), "--out", str(tmp_path / "cmp"), "--theval-variant", "compat"])
+    assert res.exit_code == 2 and "settings of its last report" in " ".join(res.output.split())
     res = runner.invoke(app, ["report", str(a), str(b), "--out", str(tmp_path / "cmp"), "--format", "md"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "cmp" / "leaderboard.md").is_file() and not (tmp_path / "cmp" / "report.html").exists()

@@ -96,6 +96,11 @@ def report(
         _error("several run directories: say where the comparison goes with --out DIR")
         raise typer.Exit(2)
     if out is not None:
+        if theval_variant is not None or reference is not None or theval_missing is not None:
+            _error("--theval-variant / --reference / --theval-missing re-score one run in its directory; a "
+                   "comparison (--out) scores each run with the settings of its last report: re-render the run "
+                   "first (avatar-eval report RUN --theval-variant ...)")
+            raise typer.Exit(2)
         _compare(run_dirs, out, formats)
         return
     run_dir = run_dirs[0]
