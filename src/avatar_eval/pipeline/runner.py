@@ -82,6 +82,7 @@ class Job:
     fingerprints: dict[str, str] = field(default_factory=dict)  # metric -> fingerprint of its record / features
     feature_paths: dict[str, str] = field(default_factory=dict)  # dataset metric -> feature file to write
     artifact_dir: str | None = None  # the run's artifact store: tracks shared across jobs and reruns
+    regions_dir: str | None = None  # where the region boxes the metrics computed are kept (for reports)
 
 
 def _record_for(metric: Metric, model: str, sample_id: str, fn: Callable[[], Any], t0: float | None = None) -> Record:
@@ -189,6 +190,8 @@ def process_job(job: Job) -> dict[str, Any]:
                 records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
         from .flags import clip_flags, pair_flags
 
+        if job.regions_dir:
+            _keep_region_boxes(job.regions_dir, [ctx, *([pair_ctx.gt] if pair_ctx is not None else [])])
         flags = clip_flags(ctx)
         if pair_ctx is not None:
             flags.update(pair_flags(ctx, pair_ctx.gt))
@@ -234,6 +237,27 @@ def _weights_hashes(metric_names: Iterable[str]) -> dict[str, str | None]:
         return weights_hashes(sorted(set(names)))
     except Exception as e:  # noqa: BLE001
         return {n: f"unresolved ({type(e).__name__})" for n in names}
+
+
+def _keep_region_boxes(regions_dir: str, contexts: Iterable[ClipContext]) -> None:
+    """``regions_dir/<model>/<sample id>.npz``: the region boxes a clip's metrics computed (none
+    computed here), for the report's frame strips. Best effort: a failure costs only the boxes."""
+    for c in contexts:
+        try:
+            from ..regions.artifacts import computed_boxes
+
+            boxes = computed_boxes(c)
+            if not boxes:
+                continue
+            path = Path(regions_dir) / c.model / f"{c.sample_id}.npz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez_compressed(tmp, **boxes)
+            os.replace(tmp, path)
+        except Exception as e:  # noqa: BLE001 - boxes are a report aid, never a reason to fail a clip
+            import logging
+
+            logging.getLogger(__name__).warning("region boxes of %s/%s not kept: %s", c.model, c.sample_id, e)
 
 
 def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[str, Any] | None = None, *,
@@ -324,7 +348,7 @@ def _claim_run_dir(out: Path, new: dict[str, Any], overwrite: bool) -> tuple[dic
     records = out / "records.jsonl"
     has_records = records.exists() and records.stat().st_size > 0
     if overwrite:
-        moved = move_aside([records, out / "run.json", out / "features"])
+        moved = move_aside([records, out / "run.json", out / "features", out / "regions"])
         return new, moved
     old = _previous_config(out) if has_records else None
     if old is None:
@@ -477,7 +501,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
                 fpaths[n] = str(path)
             if pending or dpend:
                 jobs.append(Job(model, s, video, pending, dpend, dict(cfg.options), feature_dir,
-                                fingerprints=fps, feature_paths=fpaths, artifact_dir=artifact_dir))
+                                fingerprints=fps, feature_paths=fpaths, artifact_dir=artifact_dir,
+                                regions_dir=str(out / "regions")))
 
     stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0, "artifacts": {"loaded": 0, "saved": 0}}
 
