@@ -111,6 +111,7 @@ register_frame_artifact(
     "mode, fresh tracker per clip; a still frame (no 8×8 block of the face box more than "
     "`face_mesh_still_threshold` = 1.0 levels from the last measured frame) keeps that frame's "
     "landmarks. The one landmark track shared by every default metric.",
+    persist=True,
 )
 
 

@@ -271,12 +271,16 @@ def _prepare(pair: "PairContext", names: list[str], clip_requires: tuple[str, ..
     frame_need = [n for n in clip_need if get_spec(n).kind == "frame"]
     gen_need = list(dict.fromkeys(frame_need + [n for n in gen_extra if get_spec(n).kind == "frame"]))
     lock = [s for s in specs if s.kind == "frames"]
-    if lock:
-        _lockstep(pair, al, lock, gen_need, frame_need)
-    else:
-        # no pixels needed together: each clip computes what it lacks in its own single pass
-        pair.gen.prepare(gen_need)
-        pair.gt.prepare(frame_need)
+    from .context import persisted
+
+    # persisted tracks (a GT clip paired with several models) are loaded, or computed here once
+    with persisted((pair.gen, gen_need), (pair.gt, frame_need)):
+        if lock:
+            _lockstep(pair, al, lock, gen_need, frame_need)
+        else:
+            # no pixels needed together: each clip computes what it lacks in its own single pass
+            pair.gen.prepare(gen_need)
+            pair.gt.prepare(frame_need)
     for s in specs:
         if s.kind != "value" or s.name in c:
             continue
