@@ -171,7 +171,7 @@ def process_job(job: Job) -> dict[str, Any]:
             from .pairs import pair_prepare
 
             # all names: the pair pass also feeds the generated clip's own artifacts (one decode)
-            pair_prepare(pair_ctx, [m.name for m in [*metrics, *dmetrics]])
+            pair_prepare(pair_ctx, [m.name for m in [*metrics, *dmetrics] if m.name not in cached])
         try:
             ctx.prepare(needed)
         except Exception:  # noqa: BLE001 - failures are cached per artifact and surface per metric
