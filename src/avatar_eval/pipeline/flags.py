@@ -14,6 +14,9 @@ the measured fact:
 ``frozen_mouth``       the lip opening's 5–95 % range is < 0.03 eye-distance units (a still mouth;
                        every talking clip of ../shared measures ≥ 0.13)
 ``no_face``            Face Mesh finds no face in any frame
+``multi_face``         BlazeFace finds more than one face on a sampled frame: how many, and which
+                       one the Face Mesh track measured (its size rank, box) and why
+                       (regions/face_count.py; counted only where the face_mesh track is computed)
 ``face_partial``       a face in fewer than half of the frames
 ``video_shorter_than_gt``  (paired runs) the generated clip has fewer frames than its GT
 =====================  ==========================================================================
@@ -92,6 +95,11 @@ def clip_flags(ctx: "ClipContext") -> dict[str, Any]:
             rng = float(AV.robust_range(opening))
             if np.isfinite(rng) and rng < STILL_MOUTH_RANGE:
                 flags["frozen_mouth"] = {"lip_opening_range": round(rng, 5)}
+    faces = _get(ctx, "face_count")
+    if faces is not None and faces.max_faces > 1:
+        from ..regions.face_count import measured_face
+
+        flags["multi_face"] = measured_face(faces, track)
     return flags
 
 
