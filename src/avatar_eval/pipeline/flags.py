@@ -35,7 +35,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from .context import ClipContext
 
-__all__ = ["FROZEN_FRACTION", "STILL_DIFF", "clip_flags", "pair_flags"]
+__all__ = ["FROZEN_FRACTION", "STILL_DIFF", "clip_flags", "flag_artifacts", "pair_flags"]
 
 #: a transition whose mean |Δ grey| is below this is still (also the BAS / motion-extras rule)
 STILL_DIFF = 0.5
@@ -47,6 +47,12 @@ MIN_SPEECH_S = 0.5
 AUDIO_SHORT_S = 0.5
 #: lip-opening range (eye-distance units) of a still mouth (also sync.av_offset's "undefined" rule)
 STILL_MOUTH_RANGE = 0.03
+
+
+def flag_artifacts(names: list[str]) -> list[str]:
+    """Artifacts the flags need beside ``names`` (computed in the same decode pass): the face count
+    of the ``multi_face`` flag wherever the default Face Mesh track is computed."""
+    return ["face_count"] if "face_mesh" in names and "face_count" not in names else []
 
 
 def _get(ctx: "ClipContext", name: str) -> Any | None:

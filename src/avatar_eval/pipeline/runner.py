@@ -145,8 +145,9 @@ def process_job(job: Job) -> dict[str, Any]:
         needed: list[str] = []
         for m in [*metrics, *dmetrics]:
             needed.extend(m.requires)
-        if "face_mesh" in needed:  # the multi_face flag's count rides along in the same decode pass
-            needed.append("face_count")
+        from .flags import flag_artifacts
+
+        needed.extend(flag_artifacts(needed))  # e.g. the multi_face count, in the same decode pass
         pair_ctx = None
         pair_metrics = [m for m in metrics if m.level == "pair"]
         if pair_metrics and job.model != GT_MODEL and job.sample.gt:
