@@ -115,6 +115,20 @@ register_frame_artifact(
 )
 
 
+def _face_count(ctx: "ClipContext"):
+    from ..regions.face_count import FaceCountAnalyzer
+
+    return FaceCountAnalyzer(ctx)
+
+
+register_frame_artifact(
+    "face_count",
+    _face_count,
+    "Faces on 5 frames spread over the clip (MediaPipe BlazeFace short range, the tflite bundled in the "
+    "mediapipe wheel): the multi_face flag. Computed in the default face_mesh track's decode pass.",
+)
+
+
 def require_audio(ctx: "ClipContext") -> None:
     if ctx.audio_path is None and not ctx.info.has_audio:
         raise InputError(f"{ctx.name}: no audio track")

@@ -250,6 +250,9 @@ def pair_prepare(pair: "PairContext", metric_names: Iterable[str]) -> None:
             continue
         names.extend(getattr(cls, "pair_requires", ()))
         clip.extend(cls.requires)
+    from .flags import flag_artifacts
+
+    gen_only.extend(flag_artifacts(gen_only + clip))  # the generated clip's flags, same pass
     _prepare(pair, list(dict.fromkeys(names)), tuple(dict.fromkeys(clip)), tuple(dict.fromkeys(gen_only)))
 
 

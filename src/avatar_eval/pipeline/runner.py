@@ -162,6 +162,9 @@ def process_job(job: Job) -> dict[str, Any]:
         needed: list[str] = []
         for m in [*metrics, *(d for d in dmetrics if d.name not in cached)]:
             needed.extend(m.requires)
+        from .flags import flag_artifacts
+
+        needed.extend(flag_artifacts(needed))  # e.g. the multi_face count, in the same decode pass
         pair_ctx = None
         pair_metrics = [m for m in metrics if m.level == "pair"]
         if pair_metrics and job.model != GT_MODEL and job.sample.gt:
