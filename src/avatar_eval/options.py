@@ -26,8 +26,9 @@ from typing import Any, Mapping, TypeVar
 from .errors import AvatarEvalError
 
 __all__ = [
-    "ASROptions", "ConfigError", "ENGINE_KEYS", "EngineOptions", "ExtrasOptions", "FAMILIES", "FaceMeshOptions", "IdentityOptions", "ModelOptions",
-    "OPTION_KEYS", "QAlignOptions", "RUN_KEYS", "SyncNetOptions", "SyncOptions", "THEvalOptions",
+    "ASROptions", "ConfigError", "ENGINE_KEYS", "EngineOptions", "ExtrasOptions", "FAMILIES", "FaceMeshOptions",
+    "IdentityOptions", "ModelOptions", "NRQualityOptions", "OPTION_KEYS", "QAlignOptions", "RUN_KEYS", "SyncNetOptions",
+    "SyncOptions", "THEvalOptions",
     "UnknownOption", "VBenchOptions", "family_options", "load_config", "option_table", "validate_options",
 ]
 
@@ -109,6 +110,11 @@ class ExtrasOptions:
 
 
 @dataclass(frozen=True)
+class NRQualityOptions:
+    stride: int = _opt("nr_quality_stride", 5, "quality.niqe / quality.brisque: every n-th frame (frames 0, n, 2n, ...)")
+
+
+@dataclass(frozen=True)
 class ASROptions:
     model: str | None = _opt("asr_model", None, "ASR model (default: faster-whisper tiny.en, offline)")
     beam_size: int = _opt("asr_beam_size", 5, "ASR beam size")
@@ -169,7 +175,8 @@ class EngineOptions:
 
 FAMILIES: dict[str, type] = {
     "theval": THEvalOptions, "face_mesh": FaceMeshOptions, "sync": SyncOptions, "syncnet": SyncNetOptions, "vbench": VBenchOptions,
-    "identity": IdentityOptions, "qalign": QAlignOptions, "extras": ExtrasOptions, "asr": ASROptions,
+    "identity": IdentityOptions, "qalign": QAlignOptions, "extras": ExtrasOptions,
+    "nr_quality": NRQualityOptions, "asr": ASROptions,
     "regions": RegionsOptions, "pair": PairOptions, "fid": FIDOptions, "lpips": LPIPSOptions, "models": ModelOptions,
     "engine": EngineOptions,
 }

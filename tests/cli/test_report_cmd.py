@@ -27,8 +27,8 @@ runner = CliRunner()
 METRICS = ["theval.lip_dynamics", "theval.lip_dynamics.compat", "theval.eyebrow_dynamics",
            "theval.eyebrow_dynamics.compat"]
 #: what `avatar-eval run` writes besides records.jsonl / run.json (the files `report` must recreate)
-REPORT_FILES = ["leaderboard.md", "summary.csv", "summary.parquet", "records.csv", "records.parquet",
-                "theval_scores.csv", "theval_scores.md", "radar.png", "report.json"]
+REPORT_FILES = ["leaderboard.md", "leaderboard.csv", "summary.csv", "summary.parquet", "records.csv", "records.parquet",
+                "theval_scores.csv", "theval_scores.md", "radar.png", "report.json", "report.html"]
 
 
 @register

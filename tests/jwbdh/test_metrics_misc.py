@@ -151,7 +151,10 @@ def test_dataset_fid_reduce_invariances():
     with pytest.warns(UserWarning):
         few = m.reduce([rng.normal(size=(5, 8))], [rng.normal(size=(6, 8))])
     assert few.details["few_samples_warning"]
+    assert "every fid.frame_stride-th frame" in v.details["sampling"]
     fvd = get_metric("jwbdh.face.fvd")
+    fv = fvd.reduce([rng.normal(size=(1, 8)) for _ in range(3)], [rng.normal(size=(1, 8)) for _ in range(3)])
+    assert fv.details["unit"] == "clips" and "first 16 frames" in fv.details["sampling"]  # FVD states its sampling
     from avatar_eval.errors import MetricUndefined
 
     with pytest.raises(MetricUndefined):

@@ -267,3 +267,44 @@ def test_known_offsets_on_shared_clips(shared_data, tmp_path):
     own = np.median([conf[(n, "own")] for n in names])
     swapped = np.median([conf[(n, "swap")] for n in names])
     assert swapped < own - 0.05, (own, swapped, conf)
+
+
+@pytest.mark.slow
+def test_nominal_accuracy_on_sources_in_sync_by_construction(shared_data):
+    """≥ 90 % within ±2 frames of the nominal shift on 10 sources in sync by construction.
+
+    The sources are chosen for how they were made, not for what they read: the 7 lab-recorded GRID
+    sentences and 3 of the audio-driven generations of ``same_audio_6_models`` (each frame rendered
+    from the audio at that time). One Face Mesh track per source; the audio array is shifted by
+    −0.5 … +1.0 s (zero-filled, as ``testing.variants.shift_audio`` does, without the re-encode) and
+    the offset searched with the default ±15 window (±30 for +1.0 s, as ``sync.av_offset.wide``).
+    Clips of unknown sync (HDTF sources read +3 … +6 frames at every shift) are in the benchmark's
+    table, docs/theval.md.
+    """
+    srcs = sorted((shared_data / "talking_head" / "grid").glob("*.mpg"))
+    srcs += [shared_data / "same_audio_6_models" / f"{m}.mp4" for m in ("anitalker", "float", "hallo")]
+    srcs = [p for p in srcs if p.exists()]
+    if len(srcs) < 10:
+        pytest.skip(f"only {len(srcs)} of the 10 in-sync sources are in {shared_data}")
+    hits, table = [], []
+    for src in srcs:
+        ctx = ClipContext(video_path=str(src))
+        sig = ctx.get("av_offset.signals")
+        wav, sr = ctx.get("audio16k")
+        row = []
+        for s in SHIFTS:
+            k = int(round(abs(s) * sr))
+            moved = np.zeros_like(wav)
+            if s >= 0:
+                moved[k:] = wav[: len(wav) - k]
+            else:
+                moved[: len(wav) - k] = wav[k:]
+            bands = F.log_mel_at(moved, sr, sig.grid, sig.fps, audio_start=sig.audio_start)
+            window = F.WIDE_MAX_SHIFT if abs(s) > 0.5 else F.DEFAULT_MAX_SHIFT
+            est = F.estimate_offset(sig.mouth, bands, sig.fps, window)
+            row.append(est.offset)
+            hits.append(abs(est.offset - s * sig.fps) <= 2)
+        table.append(f"{src.stem}: " + " ".join(f"{o:+d}" for o in row))
+        assert abs(row[SHIFTS.index(0.0)]) <= 2, table[-1]
+    # measured 78/78 (docs/theval.md); 90 % is the issue's bar, not a fitted tolerance
+    assert sum(hits) >= 0.9 * len(hits), f"{sum(hits)}/{len(hits)}: " + "; ".join(table)

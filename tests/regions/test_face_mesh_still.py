@@ -131,3 +131,65 @@ def test_still_threshold_is_in_the_fingerprint_of_every_metric_that_reads_the_tr
             assert STILL_OPTION in _metric_options(metric, {STILL_OPTION: 2.0}), metric.name
             assert metric.version != "1", metric.name  # its numbers changed with the hold
     assert {"theval.lip_dynamics", "sync.av_offset", "blink.rate"} <= set(readers)
+
+
+def _write_x264(dst: Path, frames: list[np.ndarray], fps: float, crf: int, keyint: int) -> Path:
+    """x264 with a key frame every ``keyint`` frames (x264's default is 250: the 10-s and longer
+    clips of ../shared meet it; here it is forced so a shipped clip has one)."""
+    import av
+
+    with av.open(str(dst), "w") as c:
+        vs = c.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        vs.width, vs.height = frames[0].shape[1] // 2 * 2, frames[0].shape[0] // 2 * 2
+        vs.pix_fmt = "yuv420p"
+        vs.options = {"crf": str(crf), "preset": "veryfast", "x264-params": f"keyint={keyint}:min-keyint={keyint}"}
+        for img in frames:
+            img = np.ascontiguousarray(img[: vs.height, : vs.width])
+            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in vs.encode():
+            c.mux(p)
+    return dst
+
+
+def test_a_key_frame_of_a_frozen_clip_is_still(tmp_path):
+    """A frozen face5 (its first frame 60 times, x264 CRF 18, then re-encoded at CRF 23), with x264
+    key frames at 0, 30: the key frame re-codes the picture (its largest block differs from the
+    anchor by more than 1 level), yet every row is the first frame's landmarks — the track holds a
+    key frame within KEYFRAME_FACTOR × the threshold and takes it as the new pixel reference.
+    Before, the key frame became a new anchor carrying one tracker jitter sample (the six
+    STILL_OPEN clips of tests/theval/test_still_face.py)."""
+    from avatar_eval.regions.face_mesh import KEYFRAME_FACTOR
+
+    first = _first_frame(GT / "face5.mp4")
+    fps = probe(GT / "face5.mp4").fps
+    a = _write_x264(tmp_path / "a.mp4", [first] * 60, fps, 18, 30)
+    b = _write_x264(tmp_path / "b.mp4", [f.rgb for f in iter_frames(a)], fps, 23, 30)
+    frames = list(iter_frames(b))
+    keys = [f.index for f in frames if f.av_frame.key_frame]
+    assert keys == [0, 30], keys
+    t = ClipContext(str(b)).get("face_mesh")
+    box = face_box(t.tracker.landmarks[0], first.shape[1], first.shape[0])
+    jump = still_difference(frames[30].rgb, frames[0].rgb, box)
+    assert DEFAULT_STILL_THRESHOLD < jump <= KEYFRAME_FACTOR * DEFAULT_STILL_THRESHOLD, jump
+    assert t.n_present == 60 and t.held_from.tolist() == [0] * 60
+    assert all(np.array_equal(t.landmarks[i], t.landmarks[0]) for i in range(60))
+
+
+def test_still_difference_reads_luma_not_chroma():
+    """A change of colour that keeps the BT.601 luma (R up, B down in the ratio of their weights)
+    is still; the same amount on the green channel alone is not."""
+    from avatar_eval.regions.face_mesh import LUMA
+
+    img = _first_frame(GT / "may.mp4")
+    h, w = img.shape[:2]
+    box = (w // 4, h // 4, 3 * w // 4, 3 * h // 4)
+    base = np.clip(img.astype(np.float32), 40, 215)
+    hue = base.copy()
+    hue[..., 0] += 0.114 * 30
+    hue[..., 2] -= 0.299 * 30
+    assert float(np.abs((hue - base) @ LUMA).max()) < 1e-3
+    assert still_difference(np.round(hue).astype(np.uint8), np.round(base).astype(np.uint8), box) < 0.6
+    green = base.copy()
+    green[..., 1] += 3.4
+    assert still_difference(np.round(green).astype(np.uint8), np.round(base).astype(np.uint8), box) > 1.5

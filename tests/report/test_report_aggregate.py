@@ -58,9 +58,14 @@ def test_group_ci_is_bootstrap_ci_of_its_ok_values_and_stable():
     recs = [Record("m1", f"s{i}", "met", "ok", value=v) for i, v in enumerate(vals)]
     recs.append(Record("m1", "sx", "met", "skipped", reason="undefined"))
     a = _row(aggregate(recs, n_boot=3000, seed=1), "m1", "met")
-    # exactly bootstrap_ci of the ok values with the group's generator
-    ref = bootstrap_ci(vals, n_boot=3000, seed=agg._group_seed(1, "m1", "met", "full"))
+    # exactly bootstrap_ci of the ok values (in clip-id order) with the group's generator
+    in_order = [v for _, v in sorted((f"s{i}", v) for i, v in enumerate(vals))]
+    ref = bootstrap_ci(in_order, n_boot=3000, seed=agg._group_seed(1, "m1", "met", "full"))
     assert (a.ci_lo, a.ci_hi) == ref
+    # the order of the records (parallel workers finish in any order) changes nothing
+    shuffled = [recs[i] for i in np.random.default_rng(0).permutation(len(recs))]
+    s = _row(aggregate(shuffled, n_boot=3000, seed=1), "m1", "met")
+    assert (s["mean"], s.ci_lo, s.ci_hi, s["std"]) == (a["mean"], a.ci_lo, a.ci_hi, a["std"])
     # adding another group does not change this group's CI (per-group seeding)
     more = recs + [Record("m2", f"s{i}", "met", "ok", value=float(i)) for i in range(5)]
     b = _row(aggregate(more, n_boot=3000, seed=1), "m1", "met")

@@ -13,8 +13,10 @@ from avatar_eval.metrics.base import Metric
 from avatar_eval.metrics.registry import register
 from avatar_eval.results.aggregate import aggregate
 from avatar_eval.results.export import (
+    best_models,
     cell_text,
     export_run,
+    leaderboard_frame,
     leaderboard_markdown,
     metric_direction,
     read_table,
@@ -61,7 +63,7 @@ def test_summary_round_trip_parquet_equals_csv(tmp_path, theval_run_records):
 def test_writes_are_atomic_and_leave_no_temp_files(tmp_path, theval_run_records, monkeypatch):
     paths = export_run(theval_run_records, tmp_path, n_boot=200)
     assert set(paths) == {
-        "summary.csv", "summary.parquet", "records.csv", "records.parquet", "leaderboard.md",
+        "summary.csv", "summary.parquet", "records.csv", "records.parquet", "leaderboard.md", "leaderboard.csv",
     }
     assert _temp_files(tmp_path) == []
     before = (tmp_path / "summary.parquet").read_bytes()
@@ -97,22 +99,56 @@ def _board_records():
 
 
 def test_leaderboard_markdown_cells(tmp_path):
+    """Metrics as rows, models as columns (GT first); the best model of a row in bold."""
     summary = aggregate(_board_records(), n_boot=1000, seed=0)
     md = leaderboard_markdown(summary, directions={"met.up": "higher", "met.down": "lower", "met.gt": "gt"})
     lines = md.splitlines()
-    header = next(ln for ln in lines if ln.startswith("| model"))
-    assert header == "| model | met.down ↓ | met.gt ≈GT | met.up ↑ |"
-    alpha = next(ln for ln in lines if ln.startswith("| alpha"))
+    header = next(ln for ln in lines if ln.startswith("| metric"))
+    assert header == "| metric | gt (GT) | alpha | beta |"
+    up = next(ln for ln in lines if ln.startswith("| met.up"))
     r = summary[(summary.model == "alpha") & (summary.metric == "met.up")].iloc[0]
     expected = f"2 [{r.ci_lo:.4g}, {r.ci_hi:.4g}] n=3 [1][2]"
-    assert alpha == f"| alpha | — | — | {expected} |"
+    # beta's 5 beats alpha's 2 on a higher-is-better metric: bold
+    assert up == f"| met.up ↑ | — | {expected} | **5 [no CI] n=1** |"
     assert 1.0 <= r.ci_lo < 2.0 < r.ci_hi <= 3.0
-    beta = next(ln for ln in lines if ln.startswith("| beta"))
-    assert beta == "| beta | 12.25 (dataset) | 2.5 [no CI] n=1 | 5 [no CI] n=1 |"
-    assert lines.index(next(ln for ln in lines if ln.startswith("| gt (GT)"))) < lines.index(alpha)
+    # one model with a value: nothing to compare, no bold; the GT column never wins
+    assert next(ln for ln in lines if ln.startswith("| met.gt")) == "| met.gt ≈GT | 2 [no CI] n=1 | — | 2.5 [no CI] n=1 |"
+    assert next(ln for ln in lines if ln.startswith("| met.down")) == "| met.down ↓ | — | — | 12.25 (dataset) |"
     assert "1. alpha · met.up: 2 clip(s) skipped (reason: undefined)" in md
     assert "2. alpha · met.up: 1 clip(s) error (reason: InputError)" in md
     assert "↑ higher is better" in md and "≈GT closer to the GT" in md
+
+
+def test_best_of_a_row_follows_the_direction():
+    def row(**means):
+        return {m: {"mean": v} for m, v in means.items()}
+
+    assert best_models(row(gt=9.0, a=1.0, b=3.0), "higher") == ("b",)
+    assert best_models(row(gt=9.0, a=1.0, b=3.0), "lower") == ("a",)
+    assert best_models(row(gt=2.0, a=1.0, b=3.5), "gt") == ("a",)  # |1-2| < |3.5-2|
+    assert best_models(row(gt=2.0, a=1.0, b=3.0), "gt") == ("a", "b")  # a tie: both
+    assert best_models(row(a=1.0, b=3.0), "gt") == ()  # no GT value: no best
+    assert best_models(row(a=1.0, b=3.0), "unknown") == ()
+    assert best_models(row(a=1.0, b=math.nan), "higher") == ()  # one value: nothing to compare
+    # in a comparison each model is measured against its own run's GT column
+    cmp = row(**{"gt (x)": 2.0, "gt (y)": 10.0, "m (x)": 3.0, "m (y)": 10.5})
+    assert best_models(cmp, "gt", {"m (x)": "gt (x)", "m (y)": "gt (y)"}) == ("m (y)",)
+
+
+def test_leaderboard_csv_has_the_markdown_layout(tmp_path):
+    summary = aggregate(_board_records(), n_boot=200, seed=0)
+    dirs = {"met.up": "higher", "met.down": "lower", "met.gt": "gt"}
+    frame = leaderboard_frame(summary, directions=dirs, groups=[("Mine", [("met.up", "full", "sample", "up")])])
+    assert list(frame["label"]) == ["up", "met.down", "met.gt"]  # grouped rows first, then the rest
+    assert list(frame["section"]) == ["Mine", "Other metrics", "Other metrics"]
+    assert list(frame.columns[:8]) == ["section", "metric", "region", "level", "label", "direction", "units", "best"]
+    up = frame.iloc[0]
+    assert up["best"] == "beta" and up["alpha:mean"] == 2.0 and up["alpha:n"] == 3 and up["beta:n"] == 1
+    a = summary[(summary.model == "alpha") & (summary.metric == "met.up")].iloc[0]
+    assert (up["alpha:ci_lo"], up["alpha:ci_hi"]) == (a.ci_lo, a.ci_hi)
+    export_run(_board_records(), tmp_path, n_boot=200, directions=dirs, formats=["csv"])
+    back = read_table(tmp_path / "leaderboard.csv")
+    assert list(back["metric"]) == ["met.down", "met.gt", "met.up"] and back["alpha:n"].tolist() == [0, 0, 3]
 
 
 def test_cell_text_forms():
@@ -149,5 +185,5 @@ def test_metric_direction_from_registry():
 def test_leaderboard_marks_unknown_direction():
     summary = aggregate([Record("m", "s0", "test_report.not_a_metric", "ok", value=1.0)], seed=0)
     md = leaderboard_markdown(summary)
-    assert "| model | test_report.not_a_metric ? |" in md
+    assert "| test_report.not_a_metric ? | 1 [no CI] n=1 |" in md
     assert "? direction unknown" in md

@@ -64,8 +64,8 @@ def test_normalised_metric_frame_hand_computed():
 def test_build_reports_writes_everything(tmp_path, theval_run_records):
     res = build_reports(tmp_path, theval_run_records, n_boot=500)
     expected = {
-        "summary.csv", "summary.parquet", "records.csv", "records.parquet", "leaderboard.md",
-        "theval_scores.csv", "theval_scores.md", "radar.png", "report.json",
+        "summary.csv", "summary.parquet", "records.csv", "records.parquet", "leaderboard.md", "leaderboard.csv",
+        "theval_scores.csv", "theval_scores.md", "radar.png", "report.json", "report.html",
     }
     assert set(res.files) == expected
     assert {p.name for p in tmp_path.iterdir()} == expected  # and no temp files

@@ -25,6 +25,7 @@ def _mount() -> None:
     app.add_typer(study_cmd.app, name="study", help="Human preference studies (2AFC / GSB) and their analysis.")
     app.command(name="doctor")(doctor_cmd.doctor)
     app.command(name="report")(report_cmd.report)
+    app.command(name="site")(report_cmd.site)
     app.command(name="generate")(generate_cmd.generate)
     app.command(name="build-benchmark")(benchmark_cmd.build_benchmark)
 
@@ -53,7 +54,7 @@ def run(
                                           "manifest, workers, theval_variant, reference) and `options:`; the "
                                           "command line wins over it."),
     reports: bool = typer.Option(True, "--reports/--no-reports", help="Write the report files after the run "
-                                 "(leaderboard.md, summary.*, theval_scores.*, radar.png, report.json); "
+                                 "(report.html, leaderboard.md/.csv, summary.*, theval_scores.*, radar.png, report.json); "
                                  "`avatar-eval report OUT` writes them later."),
     engine: Optional[str] = typer.Option(None, "--engine", help="local (process pool, default) or ray (one Ray "
                                          "task per clip; pip install 'avatar-eval[ray]'). Same records either way."),
@@ -156,6 +157,8 @@ def run(
     n = {s: sum(r.status == s for r in recs) for s in ("ok", "skipped", "error")}
     console.print(f"{len(recs)} records in {out / 'records.jsonl'}: {n['ok']} ok, {n['skipped']} skipped, {n['error']} error")
     console.print(f"show them with: avatar-eval show {out}")
+    if cfg.reports and (out / "report.html").is_file():
+        console.print(f"report: {out / 'report.html'}", soft_wrap=True, highlight=False)
     if not cfg.reports:
         console.print(f"write the report files with: avatar-eval report {out}", soft_wrap=True, highlight=False)
 

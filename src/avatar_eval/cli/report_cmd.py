@@ -55,7 +55,11 @@ def report_settings(run_dir: Path) -> dict[str, Any]:
 
 
 def report(
-    run_dir: Path = typer.Argument(..., help="A finished (or partial) run directory: records.jsonl + run.json."),
+    run_dirs: list[Path] = typer.Argument(..., help="A finished (or partial) run directory: records.jsonl + "
+                                          "run.json; several (with --out) to compare them."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Compare the runs given into this folder (report.html, leaderboard.md/.csv, "
+        "compare.json): their models side by side, 'model (run)' where names collide. Needed with several runs."),
     theval_variant: Optional[str] = typer.Option(
         None, "--theval-variant", help="THEval metrics to score: paper, compat or auto "
         "(default: the last report's, else the run's)."),
@@ -67,25 +71,39 @@ def report(
         "(default; min(0, the worst score on it), flagged), common (only metrics all models have), zero, or drop "
         "(THEval's own rule: each model averages what it has, so missing a metric can raise a score)."),
     formats: str = typer.Option(
-        "md,csv,parquet,png", "--format", "-f",
+        "md,csv,parquet,png,html", "--format", "-f",
         help="Comma-separated: md, csv, parquet, png, html (report.json is always written)."),
 ) -> None:
     """Re-render and re-score a finished run from records.jsonl and run.json; computes no metric.
 
     Each metric's direction and units come from run.json (what the run computed with); a name it
-    lacks falls back to the installed registry, with a warning in report.json."""
+    lacks falls back to the installed registry, with a warning in report.json. Several runs with
+    --out: one report comparing them."""
     from rich.markup import escape
 
     from ..errors import AvatarEvalError
     from ..report.build import build_reports, parse_formats
 
-    if not run_dir.is_dir():
-        _error(f"no run directory {run_dir}")
+    for run_dir in run_dirs:
+        if not run_dir.is_dir():
+            _error(f"no run directory {run_dir}")
+            raise typer.Exit(2)
+        if not (run_dir / "records.jsonl").is_file():
+            _error(f"{run_dir} is not a run directory: it has no records.jsonl "
+                   "(make one with: avatar-eval run --out DIR ...)")
+            raise typer.Exit(2)
+    if len(run_dirs) > 1 and out is None:
+        _error("several run directories: say where the comparison goes with --out DIR")
         raise typer.Exit(2)
-    if not (run_dir / "records.jsonl").is_file():
-        _error(f"{run_dir} is not a run directory: it has no records.jsonl "
-               "(make one with: avatar-eval run --out DIR ...)")
-        raise typer.Exit(2)
+    if out is not None:
+        if theval_variant is not None or reference is not None or theval_missing is not None:
+            _error("--theval-variant / --reference / --theval-missing re-score one run in its directory; a "
+                   "comparison (--out) scores each run with the settings of its last report: re-render the run "
+                   "first (avatar-eval report RUN --theval-variant ...)")
+            raise typer.Exit(2)
+        _compare(run_dirs, out, formats)
+        return
+    run_dir = run_dirs[0]
     if theval_variant is not None and theval_variant not in VARIANTS:
         _error(f"--theval-variant must be one of {', '.join(VARIANTS)}, got {theval_variant!r}")
         raise typer.Exit(2)
@@ -131,3 +149,55 @@ def report(
                       highlight=False)
         if theval_variant is not None or reference is not None or theval_missing is not None:
             raise typer.Exit(1)  # the re-scoring asked for did not happen
+
+
+def _compare(run_dirs: list[Path], out: Path, formats: str) -> None:
+    """``avatar-eval report RUN... --out DIR``: the runs' models side by side."""
+    from ..report.build import parse_formats
+    from ..report.compare import build_comparison
+
+    try:
+        fmts = [f for f in parse_formats(formats) if f in ("html", "md", "csv")]
+    except ValueError as e:
+        _error(f"--format: {e}")
+        raise typer.Exit(2) from None
+    if not fmts:
+        _error("--format: a comparison writes html, md and/or csv")
+        raise typer.Exit(2)
+    if any(out.resolve() == d.resolve() for d in run_dirs):
+        _error(f"--out {out} is one of the runs: choose another folder for the comparison")
+        raise typer.Exit(2)
+    t0 = time.perf_counter()
+    files = build_comparison(run_dirs, out, formats=fmts)
+    console.print(f"{len(files)} files written in {time.perf_counter() - t0:.1f} s (no metric computed): "
+                  + ", ".join(str(p) for p in sorted(files.values())), soft_wrap=True, highlight=False)
+
+
+def site(
+    run_dirs: list[Path] = typer.Argument(..., help="Run directories (records.jsonl + run.json); folders without "
+                                          "records.jsonl are skipped with a note."),
+    out: Path = typer.Option(..., "--out", "-o", help="Site folder: index.html, runs/<run>/report.html, "
+                             "leaderboard.csv."),
+) -> None:
+    """A static multi-run leaderboard: open OUT/index.html from disk or publish the folder (GitHub
+    Pages); sortable without a server. Computes no metric."""
+    from rich.markup import escape
+
+    from ..report.site import build_site
+
+    runs = []
+    for d in run_dirs:
+        if (d / "records.jsonl").is_file():
+            runs.append(d)
+        else:
+            console.print(f"  note: {escape(str(d))} skipped: no records.jsonl", soft_wrap=True, highlight=False)
+    if not runs:
+        _error("no run directory among the arguments (a run directory holds records.jsonl)")
+        raise typer.Exit(2)
+    if any(out.resolve() == d.resolve() for d in runs):
+        _error(f"--out {out} is one of the runs: choose another folder for the site")
+        raise typer.Exit(2)
+    t0 = time.perf_counter()
+    files = build_site(runs, out)
+    console.print(f"{len(files)} files written in {time.perf_counter() - t0:.1f} s (no metric computed); "
+                  f"open {out / 'index.html'}", soft_wrap=True, highlight=False)

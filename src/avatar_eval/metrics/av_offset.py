@@ -163,7 +163,7 @@ def _details(est: F.OffsetEstimate, sig: AVSignals) -> dict[str, Any]:
 
 
 class _AVSync(Metric):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     protocol = "sync"
     variant = "paper"
     requires = ("av_offset.signals", "face_mesh", "audio16k", "vad")

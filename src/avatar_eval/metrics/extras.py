@@ -121,7 +121,7 @@ def _blink(ctx: ClipContext) -> dict:
 
 @register
 class BlinkRate(_Extra):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "blink.rate"
     display = "Blink rate"
     requires = ("face_mesh",)
@@ -136,7 +136,7 @@ class BlinkRate(_Extra):
 
 @register
 class BlinkDuration(_Extra):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "blink.duration"
     display = "Blink duration"
     requires = ("face_mesh",)
@@ -154,7 +154,7 @@ class BlinkDuration(_Extra):
 
 # ------------------------------------------------------------------------------ landmark distance
 class _LMD(_Extra):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     level = "pair"
     higher_is_better = False
     requires = ("face_mesh",)
@@ -282,7 +282,7 @@ class CPBD(_Extra):
 
 @register
 class CPBDFace(_Extra):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "sharpness.cpbd.face"
     display = "CPBD (face)"
     higher_is_better = True
@@ -367,7 +367,7 @@ class _Motion(_Extra):
 
 @register
 class HeadMotionEnergy(_Motion):
-    version = "2"  # v1 (this release's first commit) read the face_mesh track before it held still frames
+    version = "3"  # v1 read the face_mesh track before it held still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "motion.energy.head"
     display = "Head motion energy"
     requires = ("face_mesh", "frame_motion")
@@ -388,7 +388,7 @@ class HeadMotionEnergy(_Motion):
 
 @register
 class MouthMotionEnergy(_Motion):
-    version = "2"  # v1 (this release's first commit) read the face_mesh track before it held still frames
+    version = "3"  # v1 read the face_mesh track before it held still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "motion.energy.mouth"
     display = "Mouth motion energy"
     requires = ("face_mesh", "frame_motion")
@@ -410,7 +410,7 @@ class MouthMotionEnergy(_Motion):
 
 @register
 class HeadPoseDiversity(_Motion):
-    version = "2"  # v1 (this release's first commit) read the face_mesh track before it held still frames
+    version = "3"  # v1 read the face_mesh track before it held still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "motion.diversity.head"
     display = "Head pose diversity"
     requires = ("face_mesh", "frame_motion")

@@ -425,7 +425,15 @@ for _r in PAIR_REGIONS:
                                 f"First 16 default-mode {_r} crops (FVD input).")
 
 
-def _reduce_frechet(name: str, gen_feats: list[np.ndarray], gt_feats: list[np.ndarray], unit: str) -> MetricValue:
+FID_SAMPLING = ("every fid.frame_stride-th frame (default every frame) where the region is present, all clips of "
+                "the model pooled vs all GT clips pooled; TF-FID Inception pool3 (2048-d), legacy-TF resize to 299²")
+FVD_SAMPLING = ("one sample per clip: its first 16 frames (frames 0-15; a shorter clip padded with black frames; "
+                "region crops for regions), each resized to 224² (cv2.INTER_AREA), RGB in [-1, 1]; I3D Kinetics-400 "
+                "logits averaged over time (400-d); all clips of the model vs all GT clips")
+
+
+def _reduce_frechet(name: str, gen_feats: list[np.ndarray], gt_feats: list[np.ndarray], unit: str,
+                    sampling: str = "") -> MetricValue:
     gen = [np.asarray(f, dtype=np.float64).reshape(-1, np.asarray(f).shape[-1]) for f in gen_feats if np.asarray(f).size]
     gt = [np.asarray(f, dtype=np.float64).reshape(-1, np.asarray(f).shape[-1]) for f in gt_feats if np.asarray(f).size]
     if not gen or not gt:
@@ -441,7 +449,7 @@ def _reduce_frechet(name: str, gen_feats: list[np.ndarray], gt_feats: list[np.nd
         warnings.warn(f"{name}: {msg}", FR.FewSamplesWarning, stacklevel=2)
     return MetricValue(v, {"n_gen": int(len(a)), "n_gt": int(len(b)), "unit": unit, "n_gen_clips": len(gen),
                            "n_gt_clips": len(gt), "feature_dim": int(a.shape[1]),
-                           "few_samples_warning": few[0] if few else None})
+                           "few_samples_warning": few[0] if few else None, "sampling": sampling})
 
 
 class _FidMetric(Metric):
@@ -452,11 +460,41 @@ class _FidMetric(Metric):
     weights = ("fid_inception_tf",)
     edges = False
 
+    def feature_key(self, ctx: "ClipContext") -> str:
+        """Content-cache key of this clip's features: extractor, preprocessing, region, frame stride
+        and, for regions, a digest of everything that places the crops (region options and the
+        sample's regions file content). The network is pinned by its sha256 (``fid_inception_tf``)."""
+        import hashlib
+        import json
+
+        from ..cache import content_digest
+
+        opts = ctx.options or {}
+        stride = max(1, int(((opts.get("fid") or {}).get("frame_stride", 1))))
+        key = f"fid.tf_inception_2015.legacy_tf{'.edges' if self.edges else ''}.{self.region}.s{stride}"
+        if self.region != "full":
+            rf = opts.get("regions_file")
+            where = {"regions": opts.get("regions"), "region_boxes": opts.get("region_boxes"),
+                     "regions_file": content_digest(rf) if rf else None}
+            key += "." + hashlib.sha256(json.dumps(where, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return key + ".v1"
+
+    def cached_features(self, ctx: "ClipContext") -> np.ndarray | None:
+        """This clip's features from the content-addressed feature cache, or None (the runner then
+        computes the Inception artifact in the decode pass and :meth:`features` stores it)."""
+        from ..cache import feature_cache
+
+        return feature_cache().get(ctx.video_path, self.feature_key(ctx))
+
     def features(self, ctx: "ClipContext") -> np.ndarray:
-        return ctx.get(self.requires[0])["features"]
+        from ..cache import feature_cache
+
+        f = ctx.get(self.requires[0])["features"]
+        feature_cache().put(ctx.video_path, self.feature_key(ctx), f)
+        return f
 
     def reduce(self, gen_feats, gt_feats) -> MetricValue:
-        return _reduce_frechet(self.name, gen_feats, gt_feats, "frames")
+        return _reduce_frechet(self.name, gen_feats, gt_feats, "frames", FID_SAMPLING)
 
 
 class _FvdMetric(Metric):
@@ -482,7 +520,7 @@ class _FvdMetric(Metric):
         return jwbdh_i3d_feats(frames, "pm1", "i3d_k400").reshape(1, -1)
 
     def reduce(self, gen_feats, gt_feats) -> MetricValue:
-        return _reduce_frechet(self.name, gen_feats, gt_feats, "clips")
+        return _reduce_frechet(self.name, gen_feats, gt_feats, "clips", FVD_SAMPLING)
 
 
 class ExpressionFid(Metric):

@@ -36,6 +36,7 @@ _METRIC_MODULES = [
     "avatar_eval.speech.metric",
     "avatar_eval.metrics.extras",
     "avatar_eval.metrics.av_offset",
+    "avatar_eval.metrics.nr_quality",
 ]
 _loaded = False
 

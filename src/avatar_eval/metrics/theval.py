@@ -150,7 +150,7 @@ class _THEval(Metric):
 # -- lip dynamics -------------------------------------------------------------------------------
 @register
 class LipDynamics(_THEval):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "theval.lip_dynamics"
     display = "Lip dynamics"
     requires = ("face_mesh",)
@@ -182,7 +182,7 @@ class LipDynamicsCompat(_THEval):
 # -- eyebrow dynamics ---------------------------------------------------------------------------
 @register
 class EyebrowDynamics(_THEval):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "theval.eyebrow_dynamics"
     display = "Eyebrow dynamics"
     requires = ("face_mesh",)
@@ -212,7 +212,7 @@ class EyebrowDynamicsCompat(_THEval):
 # -- silent-lip stability -----------------------------------------------------------------------
 @register
 class SilentLipStability(_THEval):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "theval.silent_lip_stability"
     display = "Silent lip stability"
     requires = ("face_mesh", "vad")
@@ -260,7 +260,7 @@ DEGENERATE_OPENNESS_RANGE = 0.02
 
 @register
 class LipSync(_THEval):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "theval.lip_sync"
     display = "Lip sync"
     higher_is_better = None
@@ -323,7 +323,7 @@ class LipSyncCompat(_THEval):
 # -- head motion from face-mesh geometry ------------------------------------------------------
 @register
 class HeadMotionMeshPose(_THEval):
-    version = "2"  # the default face_mesh track holds still frames (issue 12)
+    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "theval.head_motion.mesh_pose"
     display = "Head motion (mesh pose)"
     variant = "mesh_pose"

@@ -42,6 +42,7 @@ class ArtifactSpec:
     kind: str  # "value" | "frame"
     factory: Callable[..., Any]
     doc: str = ""
+    persist: bool = False  # kept in the run's artifact store (pipeline/artifact_store.py): picklable, compact
 
 
 _ARTIFACTS: dict[str, ArtifactSpec] = {}
@@ -63,8 +64,11 @@ def frame_artifact(name: str, doc: str = "") -> Callable[[type[FrameAnalyzer]], 
     return deco
 
 
-def register_frame_artifact(name: str, factory: Callable[["ClipContext"], FrameAnalyzer], doc: str = "") -> None:
-    _ARTIFACTS[name] = ArtifactSpec(name, "frame", factory, doc)
+def register_frame_artifact(name: str, factory: Callable[["ClipContext"], FrameAnalyzer], doc: str = "",
+                            persist: bool = False) -> None:
+    """``persist=True``: the value is picklable and worth keeping across jobs and reruns (a track, crop
+    videos written into :meth:`ClipContext.artifact_workdir`); it is then computed once per clip per run."""
+    _ARTIFACTS[name] = ArtifactSpec(name, "frame", factory, doc, persist)
 
 
 def get_spec(name: str) -> ArtifactSpec:

@@ -111,6 +111,21 @@ register_frame_artifact(
     "mode, fresh tracker per clip; a still frame (no 8×8 block of the face box more than "
     "`face_mesh_still_threshold` = 1.0 levels from the last measured frame) keeps that frame's "
     "landmarks. The one landmark track shared by every default metric.",
+    persist=True,
+)
+
+
+def _face_count(ctx: "ClipContext"):
+    from ..regions.face_count import FaceCountAnalyzer
+
+    return FaceCountAnalyzer(ctx)
+
+
+register_frame_artifact(
+    "face_count",
+    _face_count,
+    "Faces on 5 frames spread over the clip (MediaPipe BlazeFace short range, the tflite bundled in the "
+    "mediapipe wheel): the multi_face flag. Computed in the default face_mesh track's decode pass.",
 )
 
 

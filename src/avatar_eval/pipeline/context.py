@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ..errors import InputError
 from ..io.video import VideoInfo, iter_frames, probe
@@ -39,9 +40,12 @@ class ClipContext:
     frames_decoded: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     shared_artifacts: dict[str, str] = field(default_factory=dict)  # name -> artifact it shares
+    artifact_dir: str | None = None  # the run's artifact store (pipeline/artifact_store.py); None: keep nothing
+    artifacts_loaded: list[str] = field(default_factory=list)  # persisted artifacts this context loaded
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _share_keys: dict[Any, str] = field(default_factory=dict, repr=False)
     _info: VideoInfo | None = field(default=None, repr=False)
+    _saved: set[str] = field(default_factory=set, repr=False)
 
     # -- basic facts -------------------------------------------------------------------------
     @property
@@ -83,8 +87,23 @@ class ClipContext:
             raise v.exc
         return v
 
+    def artifact_workdir(self, name: str) -> str | None:
+        """A folder in the run's artifact store for files a persisted artifact writes (crop videos),
+        or None when this context keeps nothing (the artifact then uses a temporary folder)."""
+        if self.artifact_dir is None:
+            return None
+        from .artifact_store import ArtifactStore
+
+        return str(ArtifactStore(self.artifact_dir).workdir(self.video_path, name, self.options))
+
     def prepare(self, names: Iterable[str]) -> None:
-        """Compute every missing frame artifact in ``names`` in a single decode pass."""
+        """Compute every missing frame artifact in ``names`` in a single decode pass (persisted
+        artifacts of this clip already in the run's artifact store are loaded instead)."""
+        names = list(dict.fromkeys(names))
+        with persisted((self, names)):
+            self._prepare(names)
+
+    def _prepare(self, names: list[str]) -> None:
         todo = [n for n in dict.fromkeys(names)
                 if n not in self._cache and n not in self.shared_artifacts and get_spec(n).kind == "frame"]
         if not todo:
@@ -196,11 +215,83 @@ class ClipContext:
             except Exception:  # noqa: BLE001
                 pass
 
+    # -- the run's artifact store (a clip tracked once per run) -----------------------------
+    def _persistable(self, names: Iterable[str]) -> list[str]:
+        if self.artifact_dir is None:
+            return []
+        out = []
+        for n in dict.fromkeys(names):
+            if n in self.shared_artifacts:
+                continue
+            spec = get_spec(n)
+            if spec.kind == "frame" and spec.persist:
+                out.append(n)
+        return out
+
+    def _load_persisted(self, names: list[str]) -> None:
+        from .artifact_store import ArtifactStore, is_missing
+
+        store = ArtifactStore(self.artifact_dir)  # type: ignore[arg-type]
+        for n in names:
+            if n in self._cache:
+                continue
+            t0 = time.perf_counter()
+            entry = store.load(self.video_path, n, self.options)
+            if not is_missing(entry):
+                self._cache[n] = entry["value"]
+                for k in entry.get("share_keys", ()):
+                    self._share_keys.setdefault(k, n)
+                self.artifacts_loaded.append(n)
+            self.timings["artifact_load"] = self.timings.get("artifact_load", 0.0) + time.perf_counter() - t0
+
+    def _save_persisted(self, names: list[str]) -> None:
+        from .artifact_store import ArtifactStore
+
+        store = ArtifactStore(self.artifact_dir)  # type: ignore[arg-type]
+        for n in names:
+            v = self._cache.get(n)
+            if v is None or isinstance(v, _Failure) or n in self.artifacts_loaded or n in self._saved:
+                continue  # failures are not kept: a rerun tries again
+            keys = [k for k, leader in self._share_keys.items() if leader == n]
+            t0 = time.perf_counter()
+            store.save(self.video_path, n, self.options, {"value": v, "share_keys": keys})
+            self._saved.add(n)
+            self.timings["artifact_save"] = self.timings.get("artifact_save", 0.0) + time.perf_counter() - t0
+
     def release(self) -> None:
         """Drop cached artifacts (keeps nothing large alive between clips)."""
         self._cache.clear()
         self._share_keys.clear()
         self.shared_artifacts.clear()
+
+
+@contextlib.contextmanager
+def persisted(*wanted: tuple[ClipContext, Iterable[str]]) -> Iterator[None]:
+    """Load the persisted artifacts among ``names`` of each context from its run's artifact store;
+    if any is still missing, hold the clips' locks while the body computes them, then save them.
+
+    So a clip needed by several jobs at once (a GT clip paired with several models) is tracked by
+    the first; the others wait for it and load. Contexts without a store are left alone."""
+    todo: list[tuple[ClipContext, list[str]]] = []
+    for ctx, names in wanted:
+        p = ctx._persistable(names)
+        if p:
+            ctx._load_persisted(p)
+            missing = [n for n in p if n not in ctx._cache]
+            if missing:
+                todo.append((ctx, missing))
+    if not todo:
+        yield
+        return
+    from .artifact_store import ArtifactStore
+
+    store = ArtifactStore(todo[0][0].artifact_dir)  # type: ignore[arg-type]
+    with store.lock([ctx.video_path for ctx, _ in todo]):
+        for ctx, missing in todo:  # another job may have computed them while we waited
+            ctx._load_persisted(missing)
+        yield
+        for ctx, missing in todo:
+            ctx._save_persisted(missing)
 
 
 @dataclass(eq=False)

@@ -14,6 +14,9 @@ the measured fact:
 ``frozen_mouth``       the lip opening's 5–95 % range is < 0.03 eye-distance units (a still mouth;
                        every talking clip of ../shared measures ≥ 0.13)
 ``no_face``            Face Mesh finds no face in any frame
+``multi_face``         BlazeFace finds more than one face on a sampled frame: how many, and which
+                       one the Face Mesh track measured (its size rank, box) and why
+                       (regions/face_count.py; counted only where the face_mesh track is computed)
 ``face_partial``       a face in fewer than half of the frames
 ``video_shorter_than_gt``  (paired runs) the generated clip has fewer frames than its GT
 =====================  ==========================================================================
@@ -32,7 +35,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from .context import ClipContext
 
-__all__ = ["FROZEN_FRACTION", "STILL_DIFF", "clip_flags", "pair_flags"]
+__all__ = ["FROZEN_FRACTION", "STILL_DIFF", "clip_flags", "flag_artifacts", "pair_flags"]
 
 #: a transition whose mean |Δ grey| is below this is still (also the BAS / motion-extras rule)
 STILL_DIFF = 0.5
@@ -44,6 +47,12 @@ MIN_SPEECH_S = 0.5
 AUDIO_SHORT_S = 0.5
 #: lip-opening range (eye-distance units) of a still mouth (also sync.av_offset's "undefined" rule)
 STILL_MOUTH_RANGE = 0.03
+
+
+def flag_artifacts(names: list[str]) -> list[str]:
+    """Artifacts the flags need beside ``names`` (computed in the same decode pass): the face count
+    of the ``multi_face`` flag wherever the default Face Mesh track is computed."""
+    return ["face_count"] if "face_mesh" in names and "face_count" not in names else []
 
 
 def _get(ctx: "ClipContext", name: str) -> Any | None:
@@ -92,6 +101,11 @@ def clip_flags(ctx: "ClipContext") -> dict[str, Any]:
             rng = float(AV.robust_range(opening))
             if np.isfinite(rng) and rng < STILL_MOUTH_RANGE:
                 flags["frozen_mouth"] = {"lip_opening_range": round(rng, 5)}
+    faces = _get(ctx, "face_count")
+    if faces is not None and faces.max_faces > 1:
+        from ..regions.face_count import measured_face
+
+        flags["multi_face"] = measured_face(faces, track)
     return flags
 
 

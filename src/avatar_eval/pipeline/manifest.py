@@ -75,16 +75,12 @@ class Manifest:
         return h.hexdigest()
 
 
-def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
-    """sha256 of a file's bytes (used for manifest hashes and feature caches)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes (manifest hashes, record fingerprints, feature files): the one
+    content hash, :func:`avatar_eval.cache.content_digest`, memoised per (path, size, mtime)."""
+    from ..cache import content_digest
+
+    return content_digest(path)
 
 
 def _videos(folder: Path) -> dict[str, Path]:

@@ -250,6 +250,9 @@ def pair_prepare(pair: "PairContext", metric_names: Iterable[str]) -> None:
             continue
         names.extend(getattr(cls, "pair_requires", ()))
         clip.extend(cls.requires)
+    from .flags import flag_artifacts
+
+    gen_only.extend(flag_artifacts(gen_only + clip))  # the generated clip's flags, same pass
     _prepare(pair, list(dict.fromkeys(names)), tuple(dict.fromkeys(clip)), tuple(dict.fromkeys(gen_only)))
 
 
@@ -271,12 +274,16 @@ def _prepare(pair: "PairContext", names: list[str], clip_requires: tuple[str, ..
     frame_need = [n for n in clip_need if get_spec(n).kind == "frame"]
     gen_need = list(dict.fromkeys(frame_need + [n for n in gen_extra if get_spec(n).kind == "frame"]))
     lock = [s for s in specs if s.kind == "frames"]
-    if lock:
-        _lockstep(pair, al, lock, gen_need, frame_need)
-    else:
-        # no pixels needed together: each clip computes what it lacks in its own single pass
-        pair.gen.prepare(gen_need)
-        pair.gt.prepare(frame_need)
+    from .context import persisted
+
+    # persisted tracks (a GT clip paired with several models) are loaded, or computed here once
+    with persisted((pair.gen, gen_need), (pair.gt, frame_need)):
+        if lock:
+            _lockstep(pair, al, lock, gen_need, frame_need)
+        else:
+            # no pixels needed together: each clip computes what it lacks in its own single pass
+            pair.gen.prepare(gen_need)
+            pair.gt.prepare(frame_need)
     for s in specs:
         if s.kind != "value" or s.name in c:
             continue

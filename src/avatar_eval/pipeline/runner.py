@@ -96,6 +96,8 @@ class Job:
     feature_dir: str
     fingerprints: dict[str, str] = field(default_factory=dict)  # metric -> fingerprint of its record / features
     feature_paths: dict[str, str] = field(default_factory=dict)  # dataset metric -> feature file to write
+    artifact_dir: str | None = None  # the run's artifact store: tracks shared across jobs and reruns
+    regions_dir: str | None = None  # where the region boxes the metrics computed are kept (for reports)
 
 
 def shard_of(sample_id: str, count: int) -> int:
@@ -148,7 +150,8 @@ def _reraise(e: BaseException) -> Callable[[], Any]:
     return fail
 
 
-def _context(sample: Sample, model: str, video: str, options: dict[str, Any]) -> ClipContext:
+def _context(sample: Sample, model: str, video: str, options: dict[str, Any],
+             artifact_dir: str | None = None) -> ClipContext:
     return ClipContext(
         video_path=video,
         sample_id=sample.id,
@@ -157,6 +160,7 @@ def _context(sample: Sample, model: str, video: str, options: dict[str, Any]) ->
         reference_image=sample.reference_image,
         transcript=sample.transcript,
         options={**options, "regions_file": sample.regions},
+        artifact_dir=artifact_dir,
     )
 
 
@@ -172,25 +176,41 @@ def process_job(job: Job) -> dict[str, Any]:
     dmetrics = [get_metric(n) for n in job.dataset_metrics]
     records: list[Record] = []
     timings: dict[str, float] = {}
+    stored = {"loaded": 0, "saved": 0}  # persisted artifacts (tracks) loaded / computed and kept
     n_frames = 0
     if job.video is None:
-        return {"records": [], "timings": {}, "n_frames": 0}
-    ctx = _context(job.sample, job.model, job.video, job.options)
+        return {"records": [], "timings": {}, "n_frames": 0, "artifacts": stored}
+    ctx = _context(job.sample, job.model, job.video, job.options, job.artifact_dir)
     try:
         ctx.info  # probe: a corrupt file fails here for every metric with one message
+        # dataset features already in the content-addressed feature cache (cache.py; same clip
+        # bytes, same extractor and options, any run directory): their artifacts are not computed
+        cached: dict[str, np.ndarray] = {}
+        for m in dmetrics:
+            hit = getattr(m, "cached_features", None)
+            if hit is not None:
+                try:
+                    v = hit(ctx)
+                except Exception:  # noqa: BLE001 - a cache problem only means computing again
+                    v = None
+                if v is not None:
+                    cached[m.name] = np.asarray(v)
         needed: list[str] = []
-        for m in [*metrics, *dmetrics]:
+        for m in [*metrics, *(d for d in dmetrics if d.name not in cached)]:
             needed.extend(m.requires)
+        from .flags import flag_artifacts
+
+        needed.extend(flag_artifacts(needed))  # e.g. the multi_face count, in the same decode pass
         pair_ctx = None
         pair_metrics = [m for m in metrics if m.level == "pair"]
         if pair_metrics and job.model != GT_MODEL and job.sample.gt:
-            gt_ctx = _context(job.sample, GT_MODEL, job.sample.gt, job.options)
+            gt_ctx = _context(job.sample, GT_MODEL, job.sample.gt, job.options, job.artifact_dir)
             pair_ctx = PairContext(ctx, gt_ctx)
             # no ImportError guard: a broken pairs module fails loudly (error records)
             from .pairs import pair_prepare
 
             # all names: the pair pass also feeds the generated clip's own artifacts (one decode)
-            pair_prepare(pair_ctx, [m.name for m in [*metrics, *dmetrics]])
+            pair_prepare(pair_ctx, [m.name for m in [*metrics, *dmetrics] if m.name not in cached])
         try:
             ctx.prepare(needed)
         except Exception:  # noqa: BLE001 - failures are cached per artifact and surface per metric
@@ -212,7 +232,7 @@ def process_job(job: Job) -> dict[str, Any]:
             path = Path(job.feature_paths[m.name]) if m.name in job.feature_paths else \
                 feature_path(job.feature_dir, m, file_digest(job.video))
             try:
-                feats = np.asarray(m.features(ctx))
+                feats = cached[m.name] if m.name in cached else np.asarray(m.features(ctx))
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
                 np.save(tmp, feats)
@@ -221,6 +241,8 @@ def process_job(job: Job) -> dict[str, Any]:
                 records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
         from .flags import clip_flags, pair_flags
 
+        if job.regions_dir:
+            _keep_region_boxes(job.regions_dir, [ctx, *([pair_ctx.gt] if pair_ctx is not None else [])])
         flags = clip_flags(ctx)
         if pair_ctx is not None:
             flags.update(pair_flags(ctx, pair_ctx.gt))
@@ -230,6 +252,9 @@ def process_job(job: Job) -> dict[str, Any]:
         timings = dict(ctx.timings)
         n_frames = ctx.frames_decoded
         timings["decode_passes"] = ctx.decode_count
+        for c in [ctx] + ([pair_ctx.gt] if pair_ctx is not None else []):
+            stored["loaded"] += len(c.artifacts_loaded)
+            stored["saved"] += len(c._saved)
     except Exception as e:  # noqa: BLE001 - probe failure etc.: every pending metric gets the error
         for m in [*metrics, *dmetrics]:
             records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
@@ -238,7 +263,7 @@ def process_job(job: Job) -> dict[str, Any]:
     timings["total"] = time.perf_counter() - t_start
     import socket
 
-    return {"records": [r.to_dict() for r in records], "timings": timings, "n_frames": n_frames,
+    return {"records": [r.to_dict() for r in records], "timings": timings, "n_frames": n_frames, "artifacts": stored,
             "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
 
 
@@ -266,6 +291,27 @@ def _weights_hashes(metric_names: Iterable[str]) -> dict[str, str | None]:
         return weights_hashes(sorted(set(names)))
     except Exception as e:  # noqa: BLE001
         return {n: f"unresolved ({type(e).__name__})" for n in names}
+
+
+def _keep_region_boxes(regions_dir: str, contexts: Iterable[ClipContext]) -> None:
+    """``regions_dir/<model>/<sample id>.npz``: the region boxes a clip's metrics computed (none
+    computed here), for the report's frame strips. Best effort: a failure costs only the boxes."""
+    for c in contexts:
+        try:
+            from ..regions.artifacts import computed_boxes
+
+            boxes = computed_boxes(c)
+            if not boxes:
+                continue
+            path = Path(regions_dir) / c.model / f"{c.sample_id}.npz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez_compressed(tmp, **boxes)
+            os.replace(tmp, path)
+        except Exception as e:  # noqa: BLE001 - boxes are a report aid, never a reason to fail a clip
+            import logging
+
+            logging.getLogger(__name__).warning("region boxes of %s/%s not kept: %s", c.model, c.sample_id, e)
 
 
 def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[str, Any] | None = None, *,
@@ -382,7 +428,7 @@ def _claim_run_dir(out: Path, new: dict[str, Any], overwrite: bool) -> tuple[dic
     records = out / "records.jsonl"
     has_records = records.exists() and records.stat().st_size > 0
     if overwrite:
-        moved = move_aside([records, out / "run.json", out / "features", out / "logs"])
+        moved = move_aside([records, out / "run.json", out / "features", out / "regions", out / "logs"])
         return new, moved
     old = _previous_config(out) if has_records else None
     if old is None:
@@ -460,6 +506,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         cfg.overwrite)
     store = RecordStore(out / "records.jsonl")
     feature_dir = str(out / "features")
+    artifact_dir = None if os.environ.get("AVATAR_EVAL_ARTIFACT_STORE", "").lower() in ("0", "off") \
+        else str(out / "artifacts")
     weights = _weights_hashes(names)
     manifest_hash = manifest.hash()
     write_run_json(out, manifest, cfg, weights=weights, resume=resume_cfg, manifest_hash=manifest_hash)
@@ -536,7 +584,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
                 fpaths[n] = str(path)
             if pending or dpend:
                 jobs.append(Job(model, s, video, pending, dpend, dict(cfg.options), feature_dir,
-                                fingerprints=fps, feature_paths=fpaths))
+                                fingerprints=fps, feature_paths=fpaths, artifact_dir=artifact_dir,
+                                regions_dir=str(out / "regions")))
 
     if cfg.reduce_only:
         # merge: a clip with a record (even one a run would retry) is taken as it is; a clip
@@ -551,7 +600,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
                              "them first (the missing shard, or avatar-eval run into this directory)")
         jobs = []
 
-    stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0, "by_worker": {}}
+    stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0, "artifacts": {"loaded": 0, "saved": 0},
+                             "by_worker": {}}
     t0 = time.perf_counter()
     tasks_log = None
     if jobs:  # which worker computed which clip, when (a log: never read back by a run)
@@ -565,6 +615,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         _add(recs)
         stats["clips"] += 1
         stats["frames"] += res["n_frames"]
+        for k, v in res.get("artifacts", {}).items():
+            stats["artifacts"][k] += v
         for k, v in res["timings"].items():
             stats["timings"][k] = stats["timings"].get(k, 0.0) + v
         w = res.get("worker") or {}
@@ -644,6 +696,7 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
 
     last = {"wall_s": wall, "clips": stats["clips"], "frames": stats["frames"], "timings_s": stats["timings"],
             "records_reused": counts["reused"], "records_written": counts["written"],
+            "artifacts": {**stats["artifacts"], "store": artifact_dir},
             "engine": engine_info, "clips_by_worker": stats["by_worker"]}
     if cfg.shard is not None and ds_metrics:
         last["dataset_metrics_deferred"] = "shard: clip features cached in features/; `avatar-eval merge` reduces them"

@@ -74,6 +74,7 @@ register_frame_artifact(
     "MediaPipe Pose (33 pts + visibility), Hands (2×21 pts + handedness confidence, person's "
     "left/right from the Pose wrists, wrist-ROI re-detection) and Face Mesh (468 pts) per frame, "
     "source-frame pixels, NaN where not found.",
+    persist=True,
 )
 
 
@@ -93,11 +94,13 @@ register_frame_artifact(
     "region_crops", _crops_default,
     "Default-mode region crop videos (face 224², mouth 128², hands / left_hand / right_hand 224²): "
     "smoothed square boxes, one crop per source frame, `present` mask; lossless FFV1 .mkv files.",
+    persist=True,
 )
 register_frame_artifact(
     "region_crops.compat", _crops_compat,
     "JWB-DH crop videos (face, hands union): public-code box rules, undetected and out-of-area "
     "frames dropped, crops resized to the first kept crop; lossless FFV1 .mkv files.",
+    persist=True,
 )
 
 
@@ -158,3 +161,28 @@ def region_boxes_compat(ctx: "ClipContext") -> dict[str, dict]:
         kept, stats = B.jwbdh_area_keep(r, boxes)
         out[r] = {"boxes": boxes, "kept": kept, "stats": stats}
     return out
+
+
+def computed_boxes(ctx: "ClipContext") -> dict[str, np.ndarray] | None:
+    """The region boxes a clip's metrics already computed (``region_crops`` default mode, else
+    ``region_boxes``), as ``{region: (T, 4) xyxy source px, NaN where the region is absent}`` (the
+    format :func:`~.boxes.load_manifest_boxes` reads); None when no region artifact ran. Computes
+    nothing: the runner stores these with the run so reports can draw them."""
+    if ctx.has("region_crops"):
+        crops = ctx.get("region_crops")
+        out: dict[str, np.ndarray] = {}
+        for region, v in crops.videos.items():
+            arr = np.full((int(crops.n_source_frames), 4), np.nan)
+            idx = np.asarray(v.frame_indices, dtype=np.int64)
+            keep = np.asarray(v.present, dtype=bool) & (idx >= 0) & (idx < arr.shape[0])
+            arr[idx[keep]] = np.asarray(v.boxes, dtype=np.float64)[keep]
+            out[region] = arr
+        return out or None
+    if ctx.has("region_boxes"):
+        out = {}
+        for region, b in ctx.get("region_boxes").items():
+            arr = np.asarray(b.xyxy, dtype=np.float64).copy()
+            arr[~np.asarray(b.present, dtype=bool)] = np.nan
+            out[region] = arr
+        return out or None
+    return None

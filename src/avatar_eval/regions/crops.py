@@ -164,6 +164,10 @@ class RegionCrops:
 
 def _crop_dir(ctx: "ClipContext", mode: str) -> tuple[str, bool]:
     opts = (ctx.options or {}).get("regions", {}) or {}
+    stored = ctx.artifact_workdir("region_crops" if mode == "default" else f"region_crops.{mode}") \
+        if hasattr(ctx, "artifact_workdir") else None
+    if stored:  # the run's artifact store keeps them with the persisted RegionCrops
+        return stored, True
     keep = opts.get("crops_dir")
     if keep:
         d = Path(keep) / f"{(ctx.model or 'clip')}__{(ctx.sample_id or Path(ctx.video_path).stem)}__{mode}"

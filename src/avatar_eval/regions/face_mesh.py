@@ -15,8 +15,10 @@ Settings are explicit so the THEval ``compat`` variants can reproduce each offic
 * ``hold_still``: a still frame keeps the landmarks of the frame it is still against (the
   *anchor*: the last frame whose landmarks were taken from the tracker). A frame is still when,
   over an 8×8 grid of blocks covering the anchor's face box (landmark box + 10 % on each side;
-  the whole frame where the anchor has no face), no block's mean absolute difference from the
-  anchor exceeds ``hold_still`` 8-bit levels (:func:`still_difference`). Face Mesh in tracking
+  the whole frame where the anchor has no face), no block's mean absolute luma difference from the
+  anchor exceeds ``hold_still`` 8-bit levels (:func:`still_difference`); a decoded key frame is
+  still up to ``KEYFRAME_FACTOR`` × ``hold_still`` (a key frame re-codes the whole picture) and then
+  becomes the pixel reference, its landmarks still the anchor's. Face Mesh in tracking
   mode does not give identical landmarks for identical frames (each frame's crop comes from the
   previous frame's landmarks, and the loop never settles): on a frozen clip that jitter reads
   3–10 % of the moving clip's lip/eyebrow/head dynamics. The default track holds still frames
@@ -109,9 +111,19 @@ def landmarks_xyz(msg) -> np.ndarray:
 #: anchor by at most 0.52 in any block; moving talking-head clips differ from the previous frame
 #: by a median of 6–14 (a real frame with motion stays above 1 but for a few near-duplicates).
 DEFAULT_STILL_THRESHOLD = 1.0
+#: a decoded *key frame* (I-frame) re-codes the whole picture, so a still face changes by more than
+#: the P-frame noise there (x264 frozen copies: up to 3.8 levels at its key frame 250, docs/theval.md).
+#: A key frame within KEYFRAME_FACTOR × ``hold_still`` of the anchor is the same picture refreshed:
+#: its landmarks are held and it becomes the pixel reference of the frames after it. Moving clips:
+#: values change ≤ 0.6 % (GRID's MPEG-1 key frames every 12 frames); × 6 already moved one by 1.4 %.
+KEYFRAME_FACTOR = 4.0
 #: the face box is cut into STILL_GRID × STILL_GRID blocks: a mouth that opens moves a block
 #: of the box, not the whole box's mean, so local motion is not averaged away by a still face.
 STILL_GRID = 8
+
+
+#: BT.601 luma weights (R, G, B) for :func:`still_difference`
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def face_box(landmarks: np.ndarray, width: int, height: int, margin: float = 0.1) -> tuple[int, int, int, int]:
@@ -125,9 +137,11 @@ def face_box(landmarks: np.ndarray, width: int, height: int, margin: float = 0.1
 
 def still_difference(img: np.ndarray, anchor: np.ndarray, box: tuple[int, int, int, int] | None = None,
                      grid: int = STILL_GRID) -> float:
-    """Largest block mean of |img − anchor| (8-bit levels, channels averaged) over a grid × grid
-    cut of ``box`` (the whole image when None or smaller than the grid). Exact integer block sums
-    from an integral image (~1 ms for a 250×320 face box; the numpy sum was ~8 ms)."""
+    """Largest block mean of |luma(img) − luma(anchor)| (8-bit levels; BT.601 luma weights, float)
+    over a grid × grid cut of ``box`` (the whole image when None or smaller than the grid), from an
+    integral image (~1 ms for a 250×320 face box). Luma, not the channel mean: 4:2:0 chroma is
+    coded at a quarter of the resolution and its coding noise alone moved a frozen GRID copy past
+    1 level (1.04 on channels averaged, 0.50 on luma; docs/theval.md)."""
     import cv2
 
     H, W = img.shape[:2]
@@ -135,8 +149,11 @@ def still_difference(img: np.ndarray, anchor: np.ndarray, box: tuple[int, int, i
     if x1 - x0 < grid or y1 - y0 < grid:
         x0, y0, x1, y1 = 0, 0, W, H
     g = max(1, min(grid, x1 - x0, y1 - y0))
-    d = cv2.absdiff(np.ascontiguousarray(img[y0:y1, x0:x1]), np.ascontiguousarray(anchor[y0:y1, x0:x1]))
-    s = cv2.integral(d, sdepth=cv2.CV_64F)  # (h+1, w+1[, C]); integer sums, exact in float64
+    a, b = img[y0:y1, x0:x1], anchor[y0:y1, x0:x1]
+    if a.ndim == 3:
+        a, b = a.astype(np.float32) @ LUMA, b.astype(np.float32) @ LUMA
+    d = cv2.absdiff(np.ascontiguousarray(a, dtype=np.float32), np.ascontiguousarray(b, dtype=np.float32))
+    s = cv2.integral(d, sdepth=cv2.CV_64F)  # (h+1, w+1[, C])
     if s.ndim == 2:
         s = s[:, :, None]
     ys = np.linspace(0, y1 - y0, g + 1).astype(int)
@@ -224,17 +241,22 @@ class FaceMeshAnalyzer(FrameAnalyzer):
         for _ in range(reps):
             row = self.process_rgb(frame.rgb)  # the tracker sees every frame, held or not
             if self.hold_still is not None:
-                self._hold(frame.rgb, row)
+                self._hold(frame.rgb, row, bool(getattr(frame.av_frame, "key_frame", False)))
             self.rows.append(row)
             self.times.append(frame.time)
             self.indices.append(frame.index)
 
-    def _hold(self, rgb: np.ndarray, row: np.ndarray | None) -> None:
+    def _hold(self, rgb: np.ndarray, row: np.ndarray | None, key_frame: bool = False) -> None:
         i = len(self.rows)
-        if self._anchor is not None and self._anchor.shape == rgb.shape and \
-                still_difference(rgb, self._anchor, self._anchor_box) <= self.hold_still:
-            self.held_from.append(self._anchor_row)
-            return
+        if self._anchor is not None and self._anchor.shape == rgb.shape:
+            d = still_difference(rgb, self._anchor, self._anchor_box)
+            if d <= self.hold_still:
+                self.held_from.append(self._anchor_row)
+                return
+            if key_frame and d <= KEYFRAME_FACTOR * self.hold_still:  # the same picture, re-coded
+                self._anchor = rgb  # new pixel reference; the landmarks stay the anchor's
+                self.held_from.append(self._anchor_row)
+                return
         self._anchor, self._anchor_row = rgb, i
         h, w = rgb.shape[:2]
         self._anchor_box = None if row is None else face_box(row, w, h)

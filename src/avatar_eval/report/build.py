@@ -6,16 +6,20 @@ finished run (another THEval variant or reference, other formats) without comput
 Each metric's direction and units come from ``run.json`` (:mod:`avatar_eval.report.metadata`).
 
 :func:`build_reports` writes, all atomically (temp file + rename), the files of the chosen
-``formats`` (default ``md, csv, parquet, png``; ``html`` adds ``report.html``):
+``formats`` (default: all of ``md, csv, parquet, png, html``):
 
 ================================  =============================================================
 ``summary.csv`` / ``.parquet``    per (model, metric, region) aggregates with bootstrap CIs
 ``records.csv`` / ``.parquet``    flat records (``details`` as JSON)
-``leaderboard.md``                models x metrics, ``mean [lo, hi] n=N``, direction arrows
+``leaderboard.md`` / ``.csv``     metrics as rows (a section per protocol) x models, ``mean [lo, hi]
+                                  n=N``, direction arrows, best of each row marked
 ``theval_scores.csv`` / ``.md``   THEval final / dimension / per-metric scores, only when the run
                                   has THEval metrics (the .md holds the error if scoring failed)
 ``radar.png``                     THEval per-metric scores, or per-metric normalised scores
-``report.html``                   (``html`` only) leaderboard, THEval scores and radar in one page
+``report.html``                   (``html``) the self-contained page: leaderboards, THEval scores,
+                                  plots, why missing / errors, per-model and per-clip drill-down
+                                  (:mod:`avatar_eval.report.html`); frame strips cached in
+                                  ``report_cache/``
 ``report.json``                   always: the settings used, the files written, each metric's
                                   direction/units and where they came from, warnings (read by
                                   ``show``)
@@ -61,11 +65,11 @@ REPORT_JSON = "report.json"
 #: every format a build can write; report.json is always written
 REPORT_FORMATS: tuple[str, ...] = ("md", "csv", "parquet", "png", "html")
 #: what ``avatar-eval run`` writes
-DEFAULT_FORMATS: tuple[str, ...] = ("md", "csv", "parquet", "png")
+DEFAULT_FORMATS: tuple[str, ...] = ("md", "csv", "parquet", "png", "html")
 #: every file a build may write (besides report.json), with its format
 _FILE_FORMAT: dict[str, str] = {
     "summary.csv": "csv", "summary.parquet": "parquet", "records.csv": "csv", "records.parquet": "parquet",
-    "leaderboard.md": "md", "theval_scores.csv": "csv", "theval_scores.md": "md", "radar.png": "png",
+    "leaderboard.md": "md", "leaderboard.csv": "csv", "theval_scores.csv": "csv", "theval_scores.md": "md", "radar.png": "png",
     "report.html": "html",
 }
 #: files a build of their format does not always write (removed when stale)
@@ -120,6 +124,8 @@ def build_reports(
     confidence: float = 0.95,
     strict: bool = False,
     formats: str | Iterable[str] | None = None,
+    strips: bool = True,
+    max_strips: int = 500,
 ) -> ReportResult:
     """Write the report files of ``run_dir`` from ``records`` (default: ``run_dir/records.jsonl``,
     the latest record of each key, as :class:`~avatar_eval.results.store.RecordStore` reads it).
@@ -131,7 +137,9 @@ def build_reports(
     other reports: its message goes into ``theval_scores.md``, ``report.json`` and
     ``ReportResult.theval_error``; with ``strict=True`` it is raised after the other files are
     written. ``formats``: see :func:`parse_formats`. Directions and units: ``run_dir/run.json``
-    (:func:`~avatar_eval.report.metadata.metric_metadata`).
+    (:func:`~avatar_eval.report.metadata.metric_metadata`). ``strips``: frame strips in
+    ``report.html`` (decoded once per clip, cached in ``run_dir/report_cache``), at most
+    ``max_strips`` clips.
     """
     run_dir = Path(run_dir)
     fmts = parse_formats(formats)
@@ -148,8 +156,11 @@ def build_reports(
     meta, meta_warnings = metric_metadata(run_dir, present)
     directions = {n: m.direction for n, m in meta.items()}
     units = {n: m.units for n, m in meta.items()}
+    from .layout import protocol_groups
+
+    groups = protocol_groups(summary)
     files = export_run(records, run_dir, summary=summary, directions=directions, units=units,
-                       formats=[f for f in fmts if f in ("md", "csv", "parquet")])
+                       formats=[f for f in fmts if f in ("md", "csv", "parquet")], groups=groups)
     environment = _environment_note(run_dir)
     flagged = clip_flags_of(records)
     if "leaderboard.md" in files and (environment or flagged or baseline_band_markdown(summary)):
@@ -220,11 +231,18 @@ def build_reports(
 
     # --- html
     if "html" in fmts:
+        from .frames import StripCache
         from .html import report_html
+        from .metadata import read_run_json
 
+        cache = StripCache(run_dir) if strips else None
         p = run_dir / "report.html"
         atomic_write_text(p, report_html(result, environment=environment, directions=directions, units=units,
-                                         radar_png=png))
+                                         radar_png=png, records=records, run_info=read_run_json(run_dir),
+                                         groups=groups, cache=cache, study=study_win_rates(run_dir),
+                                         max_strips=max_strips))
+        if cache is not None:
+            cache.flush()
         result.files[p.name] = p
         written.add(p.name)
 
@@ -259,6 +277,25 @@ def build_reports(
     if strict and error is not None:
         raise error
     return result
+
+
+def study_win_rates(run_dir: Path) -> tuple[str, dict[str, float]] | None:
+    """Human win rates per model from a study analysis kept with the run (``avatar-eval study
+    analyze --out RUN_DIR/study``: ``RUN_DIR/study/win_rates.csv``, or ``RUN_DIR/study/analysis/``),
+    for the first dimension it holds; None when the run has no study results."""
+    for p in (run_dir / "study" / "win_rates.csv", run_dir / "study" / "analysis" / "win_rates.csv"):
+        if not p.is_file():
+            continue
+        try:
+            wr = pd.read_csv(p)
+        except (OSError, ValueError):
+            return None
+        if not {"dimension", "model", "win_rate"} <= set(wr.columns) or wr.empty:
+            return None
+        dim = str(wr["dimension"].iloc[0])
+        sel = wr[wr["dimension"] == dim]
+        return dim, {str(m): float(v) for m, v in zip(sel["model"], sel["win_rate"]) if pd.notna(v)}
+    return None
 
 
 def _radar(result: ReportResult, summary: pd.DataFrame, directions: Mapping[str, str]) -> tuple[bytes | None, str]:

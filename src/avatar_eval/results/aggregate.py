@@ -197,6 +197,9 @@ def aggregate(
 
     rows: list[dict[str, object]] = []
     for (model, metric, region, level), rs in groups.items():
+        # clip order fixed (by sample id): the bootstrap and the float sums must not depend on the
+        # order records reached records.jsonl (parallel workers finish in any order)
+        rs = sorted(rs, key=lambda r: r.sample_id)
         ok_vals = [r.value for r in rs if r.status == "ok" and r.value is not None]
         n_nonscalar = sum(1 for r in rs if r.status == "ok" and r.value is None)
         skips = Counter(error_reason(r) for r in rs if r.status == "skipped")

