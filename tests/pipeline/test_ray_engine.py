@@ -188,9 +188,11 @@ def test_ray_and_local_give_identical_records(tmp_path):
 
 
 @needs_ray
-def test_dataset_metric_reduced_from_features_the_ray_tasks_cached(tmp_path):
+def test_dataset_metric_reduced_from_features_the_ray_tasks_cached(tmp_path, monkeypatch):
     """Real FID (TF-Inception, every 40th frame): features written by Ray tasks into the run's
     features/, reduced by the driver after the map stage: the local run's value exactly."""
+    # tests/jwbdh turns carrier payloads off for the rest of the session: these tests need them
+    monkeypatch.delenv("AVATAR_EVAL_PACKAGE_WEIGHTS", raising=False)
     from avatar_eval.errors import WeightsUnavailable
     from avatar_eval.weights import resolve_weight
 
@@ -214,10 +216,11 @@ def test_dataset_metric_reduced_from_features_the_ray_tasks_cached(tmp_path):
 
 
 @needs_ray
-def test_network_metric_tasks_ask_for_a_gpu_landmark_tasks_do_not(tmp_path):
+def test_network_metric_tasks_ask_for_a_gpu_landmark_tasks_do_not(tmp_path, monkeypatch):
     """A local Ray instance declaring one GPU (ray_num_gpus=1; none is used: torch here is CPU-only).
     LPIPS (network weights) is a pair metric, so only the generated clips' tasks carry it: they
     hold the GPU, the GT clips' tasks (probe only) do not."""
+    monkeypatch.delenv("AVATAR_EVAL_PACKAGE_WEIGHTS", raising=False)  # as above
     from avatar_eval.errors import WeightsUnavailable
     from avatar_eval.weights import resolve_weight
 
