@@ -23,16 +23,9 @@ from typer.testing import CliRunner
 
 from avatar_eval.cli.main import app
 from avatar_eval.testing import variants as V
+from avatar_eval.testing.browser import ARGS, CHROMIUM, browser_marks
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--mute-audio"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="Debian chromium not installed at /usr/bin/chromium (apt-get install -y chromium)"),
-]
+pytestmark = browser_marks()
 
 
 def _run(args: list[object]) -> None:

@@ -17,19 +17,11 @@ from sqlalchemy import select
 from avatar_eval.study.app import create_app
 from avatar_eval.study.create import create_study
 from avatar_eval.study.db import Participant, Trial, Vote
+from avatar_eval.testing.browser import ARGS, CHROMIUM, browser_marks
 
 from study_helpers import live_server, make_run
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--mute-audio"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="Debian chromium not installed at /usr/bin/chromium "
-                              "(apt-get install -y chromium)"),
-]
+pytestmark = browser_marks()
 
 
 def _current_trial(store, pid: int) -> Trial:
