@@ -136,10 +136,7 @@ def run(
                         overwrite=overwrite, reports=reports, shard=shard_t)
         store = do_run(man, cfg, progress=not no_progress)
         if cfg.reports:
-            from ..report.build import build_reports
-
-            build_reports(out, store.records(), theval_variant=cfg.theval_variant,  # type: ignore[arg-type]
-                          reference=cfg.reference)
+            _write_reports(out, store, cfg)
     except AvatarEvalError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2)
@@ -193,6 +190,14 @@ def default_workers() -> tuple[int, str]:
     return min(cores, by_mem), f"{cores} cores, {avail:.0f} GiB available: ≤ 1 worker per {WORKER_MEMORY_GIB:g} GiB"
 
 
+def _write_reports(out: Path, store, cfg) -> None:
+    """The run directory's reports (``run`` and ``merge`` write the same ones)."""
+    from ..report.build import build_reports
+
+    build_reports(out, store.records(), theval_variant=cfg.theval_variant,  # type: ignore[arg-type]
+                  reference=cfg.reference)
+
+
 def _last_run(out: Path) -> dict:
     import json
 
@@ -218,10 +223,7 @@ def merge(
     try:
         store, cfg = merge_shards([str(p) for p in shards], str(out), progress=not no_progress)
         if reports:
-            from ..report.build import build_reports
-
-            build_reports(out, store.records(), theval_variant=cfg.theval_variant,  # type: ignore[arg-type]
-                          reference=cfg.reference)
+            _write_reports(out, store, cfg)
     except AvatarEvalError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2)
