@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         srcs += [p for p in known_sync_clips(args.shared) if p not in srcs]
     t0 = time.time()
     rows: dict[str, dict] = {}
-    for i, src in enumerate(srcs):
+    for _i, src in enumerate(srcs):
         name = label(src)
         row: dict = {"fps": probe(src).fps, "shifts": {}}
         for s in SHIFTS:

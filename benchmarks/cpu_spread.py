@@ -672,7 +672,7 @@ def print_table(result: dict) -> None:
     if runs:
         labels = list(runs)
         mf = result.get("max_frames")
-        print(f"\n=== metrics ({'first %d frames of each clip' % mf if mf else 'whole clips'}); "
+        print(f"\n=== metrics ({f'first {mf} frames of each clip' if mf else 'whole clips'}); "
               f"suites {result.get('suites')}; host CPU {result.get('host_model_name')}")
         for lb in labels:
             f = runs[lb]["facts"]["cpuid"]
@@ -691,7 +691,7 @@ def print_table(result: dict) -> None:
             print(f"{m}")
             for c in runs[labels[0]]["values"][m]:
                 vals = [runs[lb]["values"][m].get(c) for lb in labels]
-                cells = "".join(f"{('%.9g' % v) if v is not None else '-':>{w + 1}s}" for v in vals)
+                cells = "".join(f"{(f'{v:.9g}') if v is not None else '-':>{w + 1}s}" for v in vals)
                 sp = s.get("per_clip", {}).get(c)
                 got = [v for v in vals if v is not None]
                 rng = f"{max(got) - min(got):12.3g}" if len(got) >= 2 else f"{'-':>12s}"

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import math
 import sys
 import tempfile
 import time
@@ -79,7 +78,6 @@ def namespace_package(name: str, path: Path) -> None:
 
 def install_decord_standin() -> None:
     """decord ``VideoReader`` stand-in (OpenCV decode, RGB), enough for ``vbench.utils.load_video``."""
-    import cv2
 
     class _Batch:
         def __init__(self, a):
@@ -309,10 +307,9 @@ def run_clip(a, tmp: Path) -> None:
 
 
 def run_raft(a, tmp: Path) -> None:
-    import torch.nn.functional as F
 
     from avatar_eval.metrics.functional import vbench as fv
-    from avatar_eval.models.raft import load_raft, raft_flow_pairs, sintel_pad
+    from avatar_eval.models.raft import load_raft, raft_flow_pairs
 
     print("\n[RAFT]  reference: VBench vbench/third_party/RAFT/core (princeton-vl/RAFT core/ as vendored)")
     vbench_setup(a.vbench_repo)
@@ -320,7 +317,7 @@ def run_raft(a, tmp: Path) -> None:
     from easydict import EasyDict as edict
 
     rr = importlib.import_module("vbench.third_party.RAFT.core.raft")
-    ru = importlib.import_module("vbench.third_party.RAFT.core.utils_core.utils")
+    importlib.import_module("vbench.third_party.RAFT.core.utils_core.utils")
     args = edict({"small": False, "mixed_precision": False, "alternate_corr": False})
     torch.manual_seed(20)
     ref = rr.RAFT(args)
@@ -601,7 +598,7 @@ def main() -> int:
                 traceback.print_exc()
                 failed.append(f"{name}: {type(e).__name__}: {e}")
     print("\nsummary (max abs difference):")
-    for net, what, d, note in RESULTS:
+    for net, what, d, _note in RESULTS:
         print(f"  {net:<16} {what:<58} {d:.3e}")
     for f in failed:
         print("  FAILED", f)

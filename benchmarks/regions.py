@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from avatar_eval.io.video import iter_frames, probe  # noqa: E402
+from avatar_eval.io.video import iter_frames  # noqa: E402
 from avatar_eval.metrics.functional import image as IM  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -53,9 +53,9 @@ def bench_clip(path: str, n: int) -> dict[str, float]:
     import cv2
     import mediapipe as mp
 
+    import avatar_eval.regions.artifacts  # noqa: F401
     from avatar_eval.pipeline import context as C
     from avatar_eval.pipeline.context import ClipContext
-    import avatar_eval.regions.artifacts  # noqa: F401
     from avatar_eval.regions.mediapipe import DEFAULT_CONFIG
 
     res: dict[str, float] = {}
@@ -104,7 +104,7 @@ def bench_clip(path: str, n: int) -> dict[str, float]:
     res["pair_full"] = k / (time.perf_counter() - t0)
     arrs = {r: crops[r].array() for r in ("face", "hands", "left_hand", "right_hand")}
     t0 = time.perf_counter()
-    for r, arr in arrs.items():
+    for _r, arr in arrs.items():
         for a, b in zip(arr[:-1], arr[1:]):
             IM.ssim(a, b), IM.psnr(a, b), IM.pixel_cosine(a, b)
     res["pair_regions"] = (len(arr) - 1) / (time.perf_counter() - t0)

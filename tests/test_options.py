@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 
 from avatar_eval.options import (
-    OPTION_KEYS, ConfigError, SyncNetOptions, SyncOptions, THEvalOptions, UnknownOption, family_options,
-    load_config, option_table, parse_option_assignment, validate_options,
+    OPTION_KEYS,
+    ConfigError,
+    SyncNetOptions,
+    SyncOptions,
+    THEvalOptions,
+    UnknownOption,
+    family_options,
+    load_config,
+    option_table,
+    parse_option_assignment,
+    validate_options,
 )
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "avatar_eval"

@@ -19,9 +19,10 @@ import json
 import math
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .pipeline.manifest import Manifest, Sample
 from .pipeline.runner import RunConfig, run

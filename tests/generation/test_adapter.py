@@ -49,7 +49,7 @@ def bench(tmp_path_factory, clips) -> Path:
     d = tmp_path_factory.mktemp("bench")
     rows = []
     for stem in ("face5", "may"):
-        gt = V.first_frames(clips / "gt" / f"{stem}.mp4", d / "gt" / f"{stem}.mp4", 30)
+        V.first_frames(clips / "gt" / f"{stem}.mp4", d / "gt" / f"{stem}.mp4", 30)
         rows.append({"id": stem, "gt": f"gt/{stem}.mp4", "transcript": f"words of {stem}"})
     (d / "bench.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (d / "stub.py").write_text(STUB)

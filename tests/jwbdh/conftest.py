@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-
 from jwbdh_data import clip
 
 
@@ -35,8 +33,8 @@ def _offline_weights(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def halfbody():
-    from avatar_eval.pipeline.context import ClipContext
     import avatar_eval.regions.artifacts  # noqa: F401
+    from avatar_eval.pipeline.context import ClipContext
 
     ctx = ClipContext(clip("halfbody_24f.mp4"), sample_id="hb", model="gt")
     ctx.prepare(["region_tracks", "region_crops", "region_crops.compat", "first_frames16"])
@@ -45,8 +43,8 @@ def halfbody():
 
 @pytest.fixture(scope="session")
 def halfbody_masked():
-    from avatar_eval.pipeline.context import ClipContext
     import avatar_eval.regions.artifacts  # noqa: F401
+    from avatar_eval.pipeline.context import ClipContext
 
     ctx = ClipContext(clip("halfbody_masked_24f.mp4"), sample_id="hb", model="m")
     ctx.prepare(["region_tracks", "region_crops"])

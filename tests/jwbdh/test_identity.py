@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+from jwbdh_data import clip
 
 from avatar_eval.errors import MetricUndefined, WeightsUnavailable
 from avatar_eval.metrics.registry import get_metric
 from avatar_eval.pipeline.context import ClipContext, PairContext
 from avatar_eval.pipeline.pairs import pair_prepare
 from avatar_eval.regions.face_align import ARCFACE_TEMPLATE, umeyama_similarity
-
-from jwbdh_data import clip
 
 
 def test_umeyama_recovers_similarity():

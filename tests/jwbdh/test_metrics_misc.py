@@ -1,6 +1,5 @@
 """HKC/HKV on real tracks, table building, feature cache, suites and metadata."""
 
-import json
 import shutil
 
 import numpy as np
@@ -62,7 +61,14 @@ def _rec(model, sid, metric, value=None, status="ok", details=None, reason=None)
 
 
 def test_table_from_records(tmp_path):
-    from avatar_eval.protocols.jwbdh import bootstrap_ci, build_table, parse_metric, to_markdown, wide_table, write_tables
+    from avatar_eval.protocols.jwbdh import (
+        bootstrap_ci,
+        build_table,
+        parse_metric,
+        to_markdown,
+        wide_table,
+        write_tables,
+    )
 
     assert parse_metric("jwbdh.face.ssim") == ("ssim", "face", "default")
     assert parse_metric("jwbdh.hands.fid.compat") == ("fid", "hands", "compat")

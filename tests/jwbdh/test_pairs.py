@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from jwbdh_data import clip
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from avatar_eval.errors import InputError, MetricUndefined
@@ -9,8 +10,6 @@ from avatar_eval.io.video import VideoInfo, iter_frames
 from avatar_eval.metrics.registry import get_metric
 from avatar_eval.pipeline.context import ClipContext, PairContext
 from avatar_eval.pipeline.pairs import aligned_pairs, pair_get, pair_prepare, pair_stats, plan_alignment
-
-from jwbdh_data import clip
 
 
 def info(w=256, h=256, fps=25.0, n=100):

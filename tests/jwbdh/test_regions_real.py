@@ -1,7 +1,6 @@
 """Region tracks and crops on real whole-body frames (cut from ../shared, see tests/data/jwbdh)."""
 
 import numpy as np
-import pytest
 
 from avatar_eval.io.video import iter_frames
 

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from jwbdh_data import clip
 
 

@@ -117,7 +117,7 @@ def test_blur_lowers_cpbd_monotonically(clips, tmp_path):
             img = f.rgb if s == 0 else np.clip(np.round(gaussian_filter(f.rgb.astype(float), (s, s, 0))), 0, 255)
             w.write(img.astype(np.uint8))
     face, full = [], []
-    for s, w in writers.items():
+    for w in writers.values():
         w.close()
         ctx = ClipContext(str(w.path))
         ctx.prepare(["face_mesh", "sharpness.cpbd_blocks"])

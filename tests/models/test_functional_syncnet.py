@@ -7,7 +7,6 @@ import torch
 from avatar_eval.metrics.functional import syncnet as fs
 
 
-
 def test_lse_from_given_distance_matrix():
     vshift = 2
     d = np.array([

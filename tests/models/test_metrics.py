@@ -95,7 +95,6 @@ class _StubSyncNet:
     """Stand-in for the SyncNet towers (weights are not available offline): deterministic features."""
 
     def forward_lip(self, x):
-        import torch
 
         return x.mean(dim=(1, 3, 4)).repeat(1, 4)[:, :16] / 255.0
 

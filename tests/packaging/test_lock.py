@@ -6,16 +6,9 @@ Regenerate: see docs/reproducibility.md#the-lock (the command is also in the loc
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-
-import pytest
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    tomllib = pytest.importorskip("tomli")
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name

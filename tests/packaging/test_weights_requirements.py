@@ -5,15 +5,8 @@ opencv-contrib-python's cv2), and the README / CI install it the same way."""
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from pathlib import Path
-
-import pytest
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    tomllib = pytest.importorskip("tomli")
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name

@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from avatar_eval.pipeline import artifact_store as AS
 from avatar_eval.pipeline.artifacts import FrameAnalyzer, register_frame_artifact

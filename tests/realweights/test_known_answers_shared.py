@@ -96,7 +96,7 @@ def measured(shared_data):
     i3d = build_i3d_kinetics400(payload("i3d_kinetics400_jax"))
     lp = build_lpips("alex", payload("lpips_alex"))
     out: dict[str, dict[str, list]] = {}
-    for name, rel in CLIPS.items():
+    for _name, rel in CLIPS.items():
         p = shared_data / rel
         if not p.is_file():
             pytest.skip(f"{p} is absent")

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from speech_data import DATASETS, shuffled, silent_flac
 
 from avatar_eval.errors import InputError
 from avatar_eval.speech.asr import ENGLISH_ONLY_LANGUAGE, AudioTooLong, WhisperAsr
 from avatar_eval.speech.normalize import normalize_text
 from avatar_eval.speech.wer import aggregate_scores, score_texts
-
-from speech_data import DATASETS, silent_flac, shuffled
 
 #: corpus-WER bounds per dataset (measured value in the comment)
 BOUNDS = {

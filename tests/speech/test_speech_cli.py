@@ -9,11 +9,10 @@ import wave
 
 import numpy as np
 import pytest
+from speech_fake_api import FakeAudioLLM
 from typer.testing import CliRunner
 
 from avatar_eval.cli.speech_cmd import app
-
-from speech_fake_api import FakeAudioLLM
 
 runner = CliRunner()
 

@@ -8,16 +8,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from speech_fake_api import FakeAudioLLM
 
 from avatar_eval.results.store import RecordStore
 from avatar_eval.speech.evaluate import JUDGE_METRIC, candidate_in_slot_a, run_judging
 from avatar_eval.speech.judge import (
-    HttpJudge, JudgeError, JudgeRequest, JudgeUnavailable, RateLimiter, VerdictCache,
-    VerdictParseError, encode_audio, parse_verdict, render_prompt,
+    HttpJudge,
+    JudgeError,
+    JudgeRequest,
+    JudgeUnavailable,
+    RateLimiter,
+    VerdictCache,
+    VerdictParseError,
+    encode_audio,
+    parse_verdict,
+    render_prompt,
 )
 from avatar_eval.speech.utterances import Utterance
-
-from speech_fake_api import FakeAudioLLM
 
 
 # ---------------------------------------------------------------------------------------------

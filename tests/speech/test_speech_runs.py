@@ -14,7 +14,12 @@ import pytest
 from avatar_eval.results.store import RecordStore
 from avatar_eval.speech.asr import ENGLISH_ONLY_LANGUAGE, WhisperAsr
 from avatar_eval.speech.evaluate import (
-    JUDGE_METRIC, WER_METRIC, candidate_in_slot_a, import_study_votes, run_judging, run_wer,
+    JUDGE_METRIC,
+    WER_METRIC,
+    candidate_in_slot_a,
+    import_study_votes,
+    run_judging,
+    run_wer,
 )
 from avatar_eval.speech.judge import CommandJudge
 from avatar_eval.speech.report import summarize, table1_csv, table1_markdown

@@ -8,7 +8,12 @@ import pytest
 
 from avatar_eval.errors import InputError
 from avatar_eval.speech.utterances import (
-    CATEGORIES, AudioFolder, MissingAudio, Utterance, canonical_category, load_utterances,
+    CATEGORIES,
+    AudioFolder,
+    MissingAudio,
+    Utterance,
+    canonical_category,
+    load_utterances,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,10 +12,18 @@ from scipy import stats as sps
 
 from avatar_eval.results.schema import Record
 from avatar_eval.study.analysis import (
-    AnalysisOptions, analyze_votes, load_score_table, metric_values, write_analysis,
+    AnalysisOptions,
+    analyze_votes,
+    load_score_table,
+    metric_values,
+    write_analysis,
 )
 from avatar_eval.study.stats import (
-    bradley_terry, bt_loglik, gsb_score, krippendorff_alpha_nominal, pairwise_agreement,
+    bradley_terry,
+    bt_loglik,
+    gsb_score,
+    krippendorff_alpha_nominal,
+    pairwise_agreement,
     spearman_with_ci,
 )
 

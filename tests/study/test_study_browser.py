@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from study_helpers import live_server, make_run
 
 from avatar_eval.study.app import create_app
 from avatar_eval.study.create import create_study
 from avatar_eval.study.db import Participant, Trial, Vote
 from avatar_eval.testing.browser import ARGS, CHROMIUM, browser_marks
-
-from study_helpers import live_server, make_run
 
 pytestmark = browser_marks()
 

@@ -8,12 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import func, select
+from study_helpers import ApiParticipant, live_server
 
 from avatar_eval.study.app import create_app
 from avatar_eval.study.create import create_study
 from avatar_eval.study.db import Participant, Trial, Vote
-
-from study_helpers import ApiParticipant, live_server
 
 N_PARTICIPANTS = 20
 
@@ -82,7 +81,7 @@ def test_twenty_parallel_participants_exact_counts(tmp_path, study_run):
     assert not errors, errors[:3]
     assert len(results) == N_PARTICIPANTS
 
-    for tok, r in results.items():
+    for _tok, r in results.items():
         assert r["dup_statuses"] == [200, 409, 409]
         assert r["final"]["phase"] == "done"
         assert r["final"]["progress"] == {"done": n_trials, "total": n_trials}

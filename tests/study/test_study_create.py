@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import select
+from study_helpers import MODELS, SAMPLES, make_run, make_video, sharpness
 
 from avatar_eval.study.config import StudyConfig
 from avatar_eval.study.create import StudyError, create_study
 from avatar_eval.study.db import Participant, Store, Trial
 from avatar_eval.study.sources import SourceError, collect_videos, load_run_videos
-
-from study_helpers import MODELS, SAMPLES, make_run, make_video, sharpness
 
 
 def test_run_manifest_forms(tmp_path, study_run, monkeypatch):
@@ -189,10 +188,10 @@ def test_schema_and_locking_query_compile_for_postgresql():
 
 
 def test_videos_browsers_cannot_play_are_flagged(tmp_path):
-    from avatar_eval.study.create import StudyWarning
     from typer.testing import CliRunner
 
     from avatar_eval.cli.study_cmd import app
+    from avatar_eval.study.create import StudyWarning
 
     a = make_video(tmp_path / "a.mp4", audio=False)
     b = make_video(tmp_path / "b.mp4", audio=False, codec="mpeg4")  # MPEG-4 Part 2

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from study_helpers import ApiParticipant, live_server
 
 from avatar_eval.study.app import create_app
 from avatar_eval.study.db import Vote
-
-from study_helpers import ApiParticipant, live_server
 
 
 def _n_votes(app) -> int:

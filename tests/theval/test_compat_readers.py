@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from avatar_eval.io.compat_readers import (
+    MoviepyExportError,
     decord_index_map,
     decord_leaves_pts_unset,
     lavf58_unset_pts,
-    MoviepyExportError,
     moviepy_audio_export,
     opencv_seek_map,
 )

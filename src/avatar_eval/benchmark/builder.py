@@ -29,9 +29,10 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -277,10 +278,10 @@ def annotate_clip(path: Path, sid: str, settings: BuildSettings, get_asr: Callab
                   sha: str) -> tuple[dict[str, Any], dict[str, Any] | None, Any]:
     """Annotate one clip. Returns (annotation, rejection-or-None, ctx). Raises InputError when the
     clip cannot be read (the caller records it as rejected)."""
-    from ..pipeline.context import ClipContext
     from ..io.video import probe
-    from . import scan as _scan  # noqa: F401  (registers benchmark.scan)
     from ..metrics import extras as _extras  # noqa: F401  (registers frame_motion)
+    from ..pipeline.context import ClipContext
+    from . import scan as _scan  # noqa: F401  (registers benchmark.scan)
 
     info = probe(path)
     ann: dict[str, Any] = {
@@ -537,7 +538,7 @@ def write_summary(out: Path, outcomes: list[ClipOutcome], settings: BuildSetting
         "settings": asdict(settings), "thresholds": thresholds(),
     }
     _write_json(out / "summary.json", summary)
-    md = [f"# Benchmark summary\n", f"{len(outcomes)} clips: {len(acc)} accepted "
+    md = ["# Benchmark summary\n", f"{len(outcomes)} clips: {len(acc)} accepted "
           f"({summary['accepted_duration_s']:.1f} s), {len(rej)} rejected.\n",
           "| category | value | clips |", "|---|---|---|"]
     for k, v in counts.items():

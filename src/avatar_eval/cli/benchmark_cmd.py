@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -20,8 +19,8 @@ def build_benchmark(
     max_duration: float = typer.Option(20.0, "--max-duration", help="Longest clip kept, seconds."),
     require: str = typer.Option("face,speech", "--require", help="Comma-separated: face, hands, speech, body "
                                 "(clips lacking one are rejected with the reason)."),
-    fps: Optional[float] = typer.Option(None, "--fps", help="Required frame rate (± 1 %); other clips are rejected."),
-    asr_model: Optional[str] = typer.Option(None, "--asr-model", help="faster-whisper model name or folder "
+    fps: float | None = typer.Option(None, "--fps", help="Required frame rate (± 1 %); other clips are rejected."),
+    asr_model: str | None = typer.Option(None, "--asr-model", help="faster-whisper model name or folder "
                                             "(default tiny.en, offline)."),
     vad: str = typer.Option("silero-v5", "--vad", help="VAD model: silero-v5 (bundled) or silero-v6."),
 ) -> None:
@@ -43,7 +42,7 @@ def build_benchmark(
         outcomes = build(raw_dir, out, settings, progress=show)
     except AvatarEvalError as e:
         console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     t = Table(title="benchmark")
     for c in ("clips", "accepted", "rejected", "reused"):
         t.add_column(c)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -15,10 +14,10 @@ console = Console()
 
 def doctor(
     full: bool = typer.Option(False, "--full", help="Also check weight-backed metrics whose weights are present."),
-    clips: Optional[Path] = typer.Option(None, "--clips", help="The example clips folder (default: examples/clips)."),
+    clips: Path | None = typer.Option(None, "--clips", help="The example clips folder (default: examples/clips)."),
     workers: int = typer.Option(2, "-j", "--workers", help="Worker processes."),
     all_rows: bool = typer.Option(False, "--all", help="Print every check, not only failures and a summary per metric."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the checks as JSON."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the checks as JSON."),
     record: bool = typer.Option(False, "--record", help="Maintainers: write the expected values from this install."),
 ) -> None:
     """Run every offline metric on the shipped clips and compare with the stored expected values.
@@ -36,7 +35,7 @@ def doctor(
         res = D.doctor(full=full, clips=clips, workers=workers)
     except FileNotFoundError as e:
         console.print(f"[red]{e}[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
     console.print(f"[bold]environment[/bold]: {environment_summary(res.environment)}")
     exp_env = res.expected_environment

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -24,15 +23,16 @@ def generate(
     workers: int = typer.Option(1, "--workers", "-j", help="Samples generated at once."),
     timeout: float = typer.Option(3600.0, "--timeout", help="Seconds a generation may take."),
     retries: int = typer.Option(0, "--retries", help="Retries of a failed or timed-out generation."),
-    fps: Optional[float] = typer.Option(None, "--fps", help="Requested frame rate (default: the GT's)."),
-    resolution: Optional[str] = typer.Option(None, "--resolution", help="Requested WxH (checked on the output)."),
+    fps: float | None = typer.Option(None, "--fps", help="Requested frame rate (default: the GT's)."),
+    resolution: str | None = typer.Option(None, "--resolution", help="Requested WxH (checked on the output)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate samples already generated."),
 ) -> None:
     """Fill each model's command per sample, collect outputs by sample id, validate them; reruns resume.
 
     Evaluate afterwards with: avatar-eval run --manifest BENCH --model NAME=OUT/NAME --suite ... --out RUN"""
     from ..errors import AvatarEvalError
-    from ..generation.adapter import GenerationResult, Generator, generate as do_generate, parse_generator
+    from ..generation.adapter import GenerationResult, Generator, parse_generator
+    from ..generation.adapter import generate as do_generate
     from ..generation.baselines import BASELINES
     from ..pipeline.manifest import load_manifest
 
@@ -67,7 +67,7 @@ def generate(
                               resolution=res_wh, overwrite=overwrite, progress=show)
     except AvatarEvalError as e:
         console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     t = Table(title="generated")
     for c in ("model", "ok", "reused", "invalid", "failed"):
         t.add_column(c)

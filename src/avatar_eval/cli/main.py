@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -35,32 +34,32 @@ def run(
     ctx: typer.Context,
     out: Path = typer.Option(..., "--out", "-o", help="Run directory (records.jsonl, run.json, reports)."),
     suite: list[str] = typer.Option(["theval"], "--suite", "-s", help="Suites or metric names (repeatable)."),
-    gt: Optional[Path] = typer.Option(None, "--gt", help="Folder of ground-truth videos."),
+    gt: Path | None = typer.Option(None, "--gt", help="Folder of ground-truth videos."),
     model: list[str] = typer.Option([], "--model", "-m", help="NAME=FOLDER of generated videos (repeatable)."),
-    manifest: Optional[Path] = typer.Option(None, "--manifest", help="YAML/JSONL manifest instead of folders."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (one clip each); default: "
+    manifest: Path | None = typer.Option(None, "--manifest", help="YAML/JSONL manifest instead of folders."),
+    workers: int | None = typer.Option(None, "--workers", "-j", help="Worker processes (one clip each); default: "
                                           "the CPU cores this process may use, at most one per 2 GiB of available "
                                           "memory ($AVATAR_EVAL_WORKERS overrides)."),
     vad: str = typer.Option("silero-v5", "--vad", help="VAD model: silero-v5 (bundled) or silero-v6 (package)."),
     theval_variant: str = typer.Option("paper", "--theval-variant", help="Final-score metrics: paper or compat."),
-    reference: Optional[str] = typer.Option(None, "--reference", help="Stored GT reference set for the THEval final score."),
+    reference: str | None = typer.Option(None, "--reference", help="Stored GT reference set for the THEval final score."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     keep_errors: bool = typer.Option(False, "--keep-errors", help="On a rerun, keep error records instead of retrying them."),
     overwrite: bool = typer.Option(False, "--overwrite", help="The --out directory holds another configuration: move its "
                                    "records aside (records.jsonl.<timestamp>.bak) and start afresh."),
     option: list[str] = typer.Option([], "--option", help="KEY=VALUE run option (repeatable; VALUE read as YAML; "
                                      "`avatar-eval options` lists the keys). Wins over --config."),
-    config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file of run settings (suite, gt, model, "
+    config: Path | None = typer.Option(None, "--config", help="YAML/JSON file of run settings (suite, gt, model, "
                                           "manifest, workers, theval_variant, reference) and `options:`; the "
                                           "command line wins over it."),
     reports: bool = typer.Option(True, "--reports/--no-reports", help="Write the report files after the run "
                                  "(report.html, leaderboard.md/.csv, summary.*, theval_scores.*, radar.png, report.json); "
                                  "`avatar-eval report OUT` writes them later."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="local (process pool, default) or ray (one Ray "
+    engine: str | None = typer.Option(None, "--engine", help="local (process pool, default) or ray (one Ray "
                                          "task per clip; pip install 'avatar-eval[ray]'). Same records either way."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --engine ray: auto, HOST:PORT of an "
+    ray_address: str | None = typer.Option(None, "--ray-address", help="With --engine ray: auto, HOST:PORT of an "
                                               "existing cluster (default: a local Ray instance)."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: compute only shard I of N (samples by a hash "
+    shard: str | None = typer.Option(None, "--shard", help="I/N: compute only shard I of N (samples by a hash "
                                         "of their id); join the shards with `avatar-eval merge`."),
 ) -> None:
     """Evaluate every clip of every model (and the GT) with the chosen suites; reruns resume.
@@ -139,7 +138,7 @@ def run(
             _write_reports(out, store, cfg)
     except AvatarEvalError as e:
         console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     recs = store.records()
     last = _last_run(out)
     for p in last.get("moved_aside", []):
@@ -226,7 +225,7 @@ def merge(
             _write_reports(out, store, cfg)
     except AvatarEvalError as e:
         console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     recs = store.records()
     n = {s: sum(r.status == s for r in recs) for s in ("ok", "skipped", "error")}
     console.print(f"{len(shards)} shards -> {len(recs)} records in {out / 'records.jsonl'}: {n['ok']} ok, "
@@ -259,8 +258,8 @@ def options() -> None:
 
 @app.command()
 def metrics(
-    protocol: Optional[str] = typer.Option(None, "--protocol", "-p", help="Only this protocol."),
-    name: Optional[str] = typer.Argument(None, help="Show one metric in detail."),
+    protocol: str | None = typer.Option(None, "--protocol", "-p", help="Only this protocol."),
+    name: str | None = typer.Argument(None, help="Show one metric in detail."),
     wide: bool = typer.Option(False, "--wide", help="Also print each metric's description."),
 ) -> None:
     """List the registered metrics and suites (one line each; `metrics NAME` for the details)."""
@@ -272,7 +271,7 @@ def metrics(
             cls = get_metric_class(name)
         except UnknownNameError as e:
             console.print(f"[red]error:[/red] {e}")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         from ..metrics.registry import origin
 
         for k, v in cls.info().items():

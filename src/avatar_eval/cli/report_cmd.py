@@ -12,7 +12,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -57,16 +57,16 @@ def report_settings(run_dir: Path) -> dict[str, Any]:
 def report(
     run_dirs: list[Path] = typer.Argument(..., help="A finished (or partial) run directory: records.jsonl + "
                                           "run.json; several (with --out) to compare them."),
-    out: Optional[Path] = typer.Option(
+    out: Path | None = typer.Option(
         None, "--out", "-o", help="Compare the runs given into this folder (report.html, leaderboard.md/.csv, "
         "compare.json): their models side by side, 'model (run)' where names collide. Needed with several runs."),
-    theval_variant: Optional[str] = typer.Option(
+    theval_variant: str | None = typer.Option(
         None, "--theval-variant", help="THEval metrics to score: paper, compat or auto "
         "(default: the last report's, else the run's)."),
-    reference: Optional[str] = typer.Option(
+    reference: str | None = typer.Option(
         None, "--reference", help="Stored GT reference set for the THEval final score (default: the last "
         "report's, else the run's; none: the run's GT clips)."),
-    theval_missing: Optional[str] = typer.Option(
+    theval_missing: str | None = typer.Option(
         None, "--theval-missing", help="How a THEval metric some models miss enters their final score: worst "
         "(default; min(0, the worst score on it), flagged), common (only metrics all models have), zero, or drop "
         "(THEval's own rule: each model averages what it has, so missing a metric can raise a score)."),

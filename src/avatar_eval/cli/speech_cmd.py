@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,10 +21,10 @@ _out = Console()
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="run directory (records.jsonl, tables)")]
 UttOpt = Annotated[Path, typer.Option("--utterances", "-u", help="utterance set: .jsonl/.json/.csv/.tsv or a folder of audio + .txt")]
-SysOpt = Annotated[Optional[list[str]], typer.Option(
+SysOpt = Annotated[list[str] | None, typer.Option(
     "--system", "-s", help="NAME=FOLDER of a system's audio/video files (repeat); default: the "
     "utterance set's own folder, named after it")]
-AsrOpt = Annotated[Optional[str], typer.Option("--asr-model", help="Whisper name (tiny.en, large-v3, ...) or CTranslate2 model directory; default: the packaged tiny.en")]
+AsrOpt = Annotated[str | None, typer.Option("--asr-model", help="Whisper name (tiny.en, large-v3, ...) or CTranslate2 model directory; default: the packaged tiny.en")]
 MaxDurOpt = Annotated[float, typer.Option("--max-duration", help="refuse audio longer than this (seconds)")]
 BeamOpt = Annotated[int, typer.Option("--beam-size", help="beam size of the decoder")]
 KeepErrorsOpt = Annotated[bool, typer.Option(
@@ -177,18 +177,18 @@ def judge(
     baseline: Annotated[str, typer.Option(help="name of the baseline system")],
     system: Annotated[list[str], typer.Option("--system", "-s", help="NAME=FOLDER (repeat; include the baseline)")],
     backend: Annotated[str, typer.Option(help="openai | gemini | command")] = "openai",
-    judge_model: Annotated[Optional[str], typer.Option(help="API model name")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="API base URL (OpenAI-compatible servers, proxies)")] = None,
-    api_key_env: Annotated[Optional[str], typer.Option(help="environment variable holding the API key")] = None,
-    command: Annotated[Optional[str], typer.Option(help="judge program for --backend command")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="API model name")] = None,
+    base_url: Annotated[str | None, typer.Option(help="API base URL (OpenAI-compatible servers, proxies)")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="environment variable holding the API key")] = None,
+    command: Annotated[str | None, typer.Option(help="judge program for --backend command")] = None,
     seed: Annotated[int, typer.Option(help="seed of the per-comparison A/B order")] = 0,
     workers: Annotated[int, typer.Option(help="comparisons in flight")] = 1,
-    rpm: Annotated[Optional[float], typer.Option(help="rate limit, requests per minute")] = None,
+    rpm: Annotated[float | None, typer.Option(help="rate limit, requests per minute")] = None,
     timeout: Annotated[float, typer.Option(help="seconds per request")] = 120.0,
     retries: Annotated[int, typer.Option(help="transport retries (429, 5xx, timeouts, malformed)")] = 4,
     parse_retries: Annotated[int, typer.Option(help="re-asks when the verdict is unparseable")] = 2,
-    cache: Annotated[Optional[Path], typer.Option(help="verdict cache (default OUT/judge_cache.jsonl)")] = None,
-    template: Annotated[Optional[Path], typer.Option(help="prompt template file ({text}, {tts_prompt}, {criteria}, {category_label})")] = None,
+    cache: Annotated[Path | None, typer.Option(help="verdict cache (default OUT/judge_cache.jsonl)")] = None,
+    template: Annotated[Path | None, typer.Option(help="prompt template file ({text}, {tts_prompt}, {criteria}, {category_label})")] = None,
     any_category: Annotated[bool, typer.Option("--any-category")] = False,
     keep_errors: KeepErrorsOpt = False,
     retry_errors: Annotated[bool, typer.Option(help="older spelling: --no-retry-errors = --keep-errors", hidden=True)] = True,
@@ -229,7 +229,7 @@ def judge_import(
     out: OutOpt,
     votes: Annotated[Path, typer.Option(help="the study app's vote export (.csv/.jsonl)")],
     baseline: Annotated[str, typer.Option(help="name of the baseline system")],
-    dimension: Annotated[Optional[str], typer.Option(help="only votes of this study dimension")] = None,
+    dimension: Annotated[str | None, typer.Option(help="only votes of this study dimension")] = None,
     any_category: Annotated[bool, typer.Option("--any-category")] = False,
 ) -> None:
     """Import human pairwise votes (study app export) as judge records."""
@@ -247,7 +247,7 @@ def judge_import(
 @app.command()
 def table(
     out: OutOpt,
-    baseline: Annotated[Optional[str], typer.Option(help="baseline (default: the one in the records)")] = None,
+    baseline: Annotated[str | None, typer.Option(help="baseline (default: the one in the records)")] = None,
     n_boot: Annotated[int, typer.Option(help="bootstrap resamples")] = 2000,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="md | csv | json (printed; all three are written)")] = "md",

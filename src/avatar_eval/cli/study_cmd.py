@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
 app = typer.Typer(no_args_is_help=True, help="Pairwise human preference studies (2AFC / GSB).")
 
 
-def _split(values: Optional[List[str]]) -> Optional[List[str]]:
+def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     out = [v.strip() for x in values for v in x.split(",") if v.strip()]
@@ -20,18 +19,18 @@ def _split(values: Optional[List[str]]) -> Optional[List[str]]:
 
 @app.command()
 def create(
-    run_dir: Optional[Path] = typer.Argument(
+    run_dir: Path | None = typer.Argument(
         None, help="Run directory (records.jsonl + run.json with a 'manifest' entry)."),
     out: Path = typer.Option(..., "--out", "-o", help="Study directory to create."),
-    videos: Optional[Path] = typer.Option(
+    videos: Path | None = typer.Option(
         None, "--videos", help="JSON/YAML {model: {sample_id: path}} (adds to / replaces the run's "
                                "manifest; needed when run.json has no manifest)."),
     protocol: str = typer.Option("2afc", "--protocol", "-p", help="2afc or gsb."),
-    models: Optional[List[str]] = typer.Option(None, "--models", "-m",
+    models: list[str] | None = typer.Option(None, "--models", "-m",
                                                help="Models to compare (default: all but gt)."),
-    samples: Optional[List[str]] = typer.Option(None, "--samples", "-s",
+    samples: list[str] | None = typer.Option(None, "--samples", "-s",
                                                 help="Sample ids (default: all shared ones)."),
-    dimensions: Optional[List[str]] = typer.Option(
+    dimensions: list[str] | None = typer.Option(
         None, "--dimensions", "-d",
         help="Dimension keys (presets: realism, overall, text_alignment, lip_sync, identity, "
              "visual_quality). Default: realism (2afc) / JoyAvatar's five (gsb)."),
@@ -40,17 +39,17 @@ def create(
     gold_dimension: str = typer.Option("", help="Dimension a gold trial is checked on "
                                                 "(default: the first)."),
     include_gt: bool = typer.Option(False, "--include-gt", help="Compare GT like a model too."),
-    target: Optional[str] = typer.Option(None, "--target",
+    target: str | None = typer.Option(None, "--target",
                                          help="Compare only this model against each other one "
                                               "(JoyAvatar GSB style)."),
-    title: Optional[str] = typer.Option(None, help="Title shown to participants."),
-    instructions: Optional[Path] = typer.Option(None, help="Text file with the instructions."),
+    title: str | None = typer.Option(None, help="Title shown to participants."),
+    instructions: Path | None = typer.Option(None, help="Text file with the instructions."),
     no_full_play: bool = typer.Option(False, "--no-full-play",
                                       help="Allow answering before the videos were watched."),
     participants: int = typer.Option(0, "--participants", "-n",
                                      help="Invites to create now (links in invites.csv)."),
     base_url: str = typer.Option("http://127.0.0.1:8000", help="Public URL for invite links."),
-    db: Optional[str] = typer.Option(None, help="SQLAlchemy URL (default sqlite in the study)."),
+    db: str | None = typer.Option(None, help="SQLAlchemy URL (default sqlite in the study)."),
     seed: int = typer.Option(0, help="Seed of the pair assignment."),
     overwrite: bool = typer.Option(False, help="Replace an existing study directory."),
 ) -> None:
@@ -74,7 +73,7 @@ def create(
                 base_url=base_url, db_url=db, overwrite=overwrite)
     except (StudyError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     from ..study.create import StudyWarning
 
     for w in caught:
@@ -98,8 +97,8 @@ def invite(
     study_dir: Path = typer.Argument(..., help="Study directory."),
     n: int = typer.Option(1, "--n", "-n", help="How many invites."),
     base_url: str = typer.Option("http://127.0.0.1:8000", help="Public URL for invite links."),
-    label: Optional[str] = typer.Option(None, help="Label stored with these participants."),
-    db: Optional[str] = typer.Option(None, help="SQLAlchemy URL (default sqlite in the study)."),
+    label: str | None = typer.Option(None, help="Label stored with these participants."),
+    db: str | None = typer.Option(None, help="SQLAlchemy URL (default sqlite in the study)."),
 ) -> None:
     """Create more invite links (appended to invites.csv and printed)."""
     from ..study.config import StudyConfig, default_db_url
@@ -123,10 +122,10 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Bind address (put a TLS proxy in front when "
                                                 "exposing it)."),
     port: int = typer.Option(8000, help="Port."),
-    db: Optional[str] = typer.Option(None, help="SQLAlchemy URL, e.g. "
+    db: str | None = typer.Option(None, help="SQLAlchemy URL, e.g. "
                                                 "postgresql+psycopg://user:pw@host/db."),
     secure_cookie: bool = typer.Option(False, help="Mark the session cookie Secure (HTTPS)."),
-    base_url: Optional[str] = typer.Option(None, help="Public URL used for new invite links."),
+    base_url: str | None = typer.Option(None, help="Public URL used for new invite links."),
 ) -> None:
     """Serve the study (FastAPI + uvicorn). Admin page: /admin."""
     import uvicorn
@@ -171,7 +170,7 @@ def served_invite_lines(study_dir: Path, served: str, limit: int = 20) -> list[s
 def export(
     study_dir: Path = typer.Argument(..., help="Study directory."),
     out: Path = typer.Option(..., "--out", "-o", help="File to write (.csv or .jsonl)."),
-    db: Optional[str] = typer.Option(None, help="SQLAlchemy URL (default sqlite in the study)."),
+    db: str | None = typer.Option(None, help="SQLAlchemy URL (default sqlite in the study)."),
 ) -> None:
     """Export every vote (joined with trial and participant, tokens never included)."""
     from ..results.store import atomic_write_text
@@ -195,17 +194,17 @@ def export(
 @app.command()
 def analyze(
     study_dir: Path = typer.Argument(..., help="Study directory."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o",
+    out: Path | None = typer.Option(None, "--out", "-o",
                                        help="Output folder (default STUDY/analysis)."),
-    run_dir: Optional[Path] = typer.Option(None, "--run", help="Run directory whose metrics to "
+    run_dir: Path | None = typer.Option(None, "--run", help="Run directory whose metrics to "
                                                                "correlate (default: the study's)."),
-    scores: Optional[List[Path]] = typer.Option(
+    scores: list[Path] | None = typer.Option(
         None, "--scores", help="Extra per-model score CSV (model + score columns), repeatable "
                                "(e.g. THEval dimension / final scores)."),
-    votes: Optional[Path] = typer.Option(None, "--votes", help="Analyse an exported CSV/JSONL "
+    votes: Path | None = typer.Option(None, "--votes", help="Analyse an exported CSV/JSONL "
                                                                "instead of the database."),
-    db: Optional[str] = typer.Option(None, help="SQLAlchemy URL (default sqlite in the study)."),
-    dimension: Optional[str] = typer.Option(None, help="Human dimension for the correlation "
+    db: str | None = typer.Option(None, help="SQLAlchemy URL (default sqlite in the study)."),
+    dimension: str | None = typer.Option(None, help="Human dimension for the correlation "
                                                        "(default: the first)."),
     max_gold_fail_rate: float = typer.Option(0.0, help="Exclude participants failing more than "
                                                        "this share of gold trials."),
@@ -213,7 +212,7 @@ def analyze(
     n_boot: int = typer.Option(10_000, help="Bootstrap resamples for metric–human ρ CIs."),
     n_boot_human: int = typer.Option(1_000, help="Bootstrap resamples (participants) for win "
                                                  "rates and Bradley–Terry CIs."),
-    direction: Optional[List[str]] = typer.Option(
+    direction: list[str] | None = typer.Option(
         None, help="Override a metric's direction: NAME=higher|lower|gt (repeatable)."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
 ) -> None:

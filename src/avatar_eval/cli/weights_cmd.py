@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import UnknownNameError, WeightsUnavailable
+from ..speech.asr import register_whisper_weights
 from ..weights import (
     WeightSpec,
     get_weight_spec,
@@ -29,7 +30,6 @@ from ..weights import (
     resolve_weight,
     verify_weight,
 )
-from ..speech.asr import register_whisper_weights
 from ..weights.download import Progress as ProgressCallback
 
 app = typer.Typer(

@@ -15,8 +15,8 @@ the manifest gives one, else the GT's own track.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

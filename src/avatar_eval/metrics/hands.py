@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import MetricUndefined
 from ..regions import artifacts as _region_artifacts  # noqa: F401
-from ..regions import dwpose as _dwpose  # noqa: F401  (registers dwpose_tracks)
+from ..regions import dwpose as _dwpose_artifacts  # noqa: F401  (registers dwpose_tracks)
 from .base import Metric, MetricValue
 from .functional import hands as FH
 from .registry import register, register_suite

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InputError, MetricUndefined, WeightsUnavailable
+from ..errors import MetricUndefined, WeightsUnavailable
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
 from ..pipeline.pairs import (
     Alignment,
@@ -470,7 +470,7 @@ class _FidMetric(Metric):
         from ..cache import content_digest
 
         opts = ctx.options or {}
-        stride = max(1, int(((opts.get("fid") or {}).get("frame_stride", 1))))
+        stride = max(1, int((opts.get("fid") or {}).get("frame_stride", 1)))
         key = f"fid.tf_inception_2015.legacy_tf{'.edges' if self.edges else ''}.{self.region}.s{stride}"
         if self.region != "full":
             rf = opts.get("regions_file")

@@ -10,8 +10,9 @@ import ast
 import difflib
 import importlib
 import sys
+from collections.abc import Iterable
 from functools import cache
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from ..errors import UnknownNameError
 from .base import Metric

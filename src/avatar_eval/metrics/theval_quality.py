@@ -146,7 +146,6 @@ class MouthQualityAnalyzer(FrameAnalyzer):
         self.n_face = 0
 
     def update(self, frame):
-        from ..models.musiq import pad_batch_compat, score_images
 
         self.n_frames += 1
         lm = self.mesh.process_rgb(frame.rgb)

@@ -19,7 +19,8 @@ replace RAFT/AMT-S with OpenCV DIS flow (see :mod:`avatar_eval.metrics.functiona
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

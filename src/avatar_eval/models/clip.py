@@ -24,7 +24,15 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .common import declare_weight, load_checkpoint, load_strict, to_tensor_uint8, tv_center_crop, tv_resize_float, short_side_size
+from .common import (
+    declare_weight,
+    load_checkpoint,
+    load_strict,
+    short_side_size,
+    to_tensor_uint8,
+    tv_center_crop,
+    tv_resize_float,
+)
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import declare_weight, load_checkpoint, load_strict, to_tensor_uint8, tv_resize_float, short_side_size
+from .common import declare_weight, load_checkpoint, load_strict, short_side_size, to_tensor_uint8, tv_resize_float
 
 WEIGHT = declare_weight(
     "dino_vitb16",

@@ -28,8 +28,8 @@ head's are accepted and ignored), so a truncated or foreign checkpoint fails lou
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch

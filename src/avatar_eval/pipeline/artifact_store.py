@@ -33,9 +33,10 @@ import json
 import os
 import pickle
 import threading
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..cache import content_digest
 

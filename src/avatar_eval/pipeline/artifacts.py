@@ -12,8 +12,9 @@ Analyzers keep compact per-frame results (landmarks, scores), never the frames t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..io.video import Frame
@@ -94,7 +95,7 @@ def _load_builtin() -> None:
     global _builtin_loaded
     if not _builtin_loaded:
         _builtin_loaded = True
-        from . import builtin_artifacts  # noqa: F401  (registers audio, VAD, face mesh, ...)
         from ..metrics import registry
+        from . import builtin_artifacts  # noqa: F401  (registers audio, VAD, face mesh, ...)
 
         registry._load()  # metric modules may register their own artifacts

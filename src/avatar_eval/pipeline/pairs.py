@@ -32,8 +32,9 @@ generated context (GT wins):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -82,7 +83,7 @@ class Alignment:
 def pair_options(pair: "PairContext") -> dict[str, Any]:
     opts = dict(DEFAULT_PAIR_OPTIONS)
     for ctx in (pair.gen, pair.gt):  # GT last: its options win
-        opts.update(((ctx.options or {}).get("pair") or {}))
+        opts.update((ctx.options or {}).get("pair") or {})
     return opts
 
 
@@ -195,7 +196,7 @@ def _cache(pair: "PairContext") -> dict[str, Any]:
     c = getattr(pair, "_pair_cache", None)
     if c is None:
         c = {"__stats__": {"pair_decodes": 0, "timings": {}}}
-        setattr(pair, "_pair_cache", c)
+        pair._pair_cache = c
     return c
 
 

@@ -32,10 +32,11 @@ import json
 import os
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -182,7 +183,7 @@ def process_job(job: Job) -> dict[str, Any]:
         return {"records": [], "timings": {}, "n_frames": 0, "artifacts": stored}
     ctx = _context(job.sample, job.model, job.video, job.options, job.artifact_dir)
     try:
-        ctx.info  # probe: a corrupt file fails here for every metric with one message
+        _ = ctx.info  # probe: a corrupt file fails here for every metric with one message
         # dataset features already in the content-addressed feature cache (cache.py; same clip
         # bytes, same extractor and options, any run directory): their artifacts are not computed
         cached: dict[str, np.ndarray] = {}

@@ -24,9 +24,10 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -53,8 +54,9 @@ class CropVideoWriter:
         self.n = 0
 
     def write(self, rgb: np.ndarray) -> None:
-        import av
         from fractions import Fraction
+
+        import av
 
         if self._c is None:
             h, w = rgb.shape[:2]

@@ -18,7 +18,8 @@ Metric names: ``vbench.<dimension>.<region>`` (e.g. ``vbench.subject_consistency
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import io
 import math
-import textwrap
 import os
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Mapping
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd

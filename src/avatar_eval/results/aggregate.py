@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -270,6 +270,6 @@ def _group_seed(seed: int | None, model: str, metric: str, region: str) -> np.ra
     if seed is None:
         return np.random.default_rng()
     # A stable (not hash()-randomised) per-group entropy: seed + the bytes of the group key.
-    key = f"{model}\x1f{metric}\x1f{region}".encode("utf-8")
+    key = f"{model}\x1f{metric}\x1f{region}".encode()
     words = [int.from_bytes(key[i : i + 4].ljust(4, b"\0"), "little") for i in range(0, len(key), 4)]
     return np.random.default_rng([int(seed), *words])

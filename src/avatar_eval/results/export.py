@@ -20,14 +20,15 @@ import json
 import logging
 import math
 import os
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Mapping, Sequence
+from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
 from ..errors import UnknownNameError
-from .aggregate import SUMMARY_COLUMNS, model_order, aggregate, dedupe_records
+from .aggregate import SUMMARY_COLUMNS, aggregate, dedupe_records, model_order
 from .schema import GT_MODEL, Record
 from .store import _json_default, atomic_write_bytes, atomic_write_text
 

@@ -31,8 +31,9 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..errors import AvatarEvalError
 from .schema import Record

@@ -28,10 +28,11 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..errors import InputError, MetricUndefined
 from ..results.resume import FileDigests, fingerprint
@@ -39,8 +40,16 @@ from ..results.schema import Record, record_key
 from ..results.store import RecordStore
 from .asr import AudioTooLong, WhisperAsr
 from .judge import (
-    TEMPLATE_VERSION, JudgeBackend, JudgeError, JudgeRequest, JudgeUnavailable, VerdictCache,
-    VerdictParseError, file_sha256, parse_verdict, render_prompt,
+    TEMPLATE_VERSION,
+    JudgeBackend,
+    JudgeError,
+    JudgeRequest,
+    JudgeUnavailable,
+    VerdictCache,
+    VerdictParseError,
+    file_sha256,
+    parse_verdict,
+    render_prompt,
 )
 from .utterances import AudioFolder, MissingAudio, Utterance
 from .wer import score_texts

@@ -22,8 +22,9 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from ..results.schema import Record
 from .evaluate import JUDGE_METRIC, WER_METRIC

@@ -11,7 +11,7 @@ Resampling is seeded, so a report is reproducible bit for bit.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -25,17 +25,23 @@ import csv
 import json
 import math
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..results.schema import DATASET, GT_MODEL, Record
 from .stats import (
-    bradley_terry, gsb_score, krippendorff_alpha_nominal, pairwise_agreement, percentile_ci,
-    spearman_with_ci, win_rates,
+    bradley_terry,
+    gsb_score,
+    krippendorff_alpha_nominal,
+    pairwise_agreement,
+    percentile_ci,
+    spearman_with_ci,
+    win_rates,
 )
 
 SCORE = {"left": 1.0, "same": 0.5, "right": 0.0}

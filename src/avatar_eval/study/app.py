@@ -34,8 +34,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from .config import StudyConfig, default_db_url, load_or_create_secrets
 from .db import ParticipantRef, Store, VoteError
 from .security import (
-    BodyLimitMiddleware, RateLimiter, RateLimitMiddleware, SecurityHeadersMiddleware, client_ip,
-    csrf_token, same_origin, secret_ok,
+    BodyLimitMiddleware,
+    RateLimiter,
+    RateLimitMiddleware,
+    SecurityHeadersMiddleware,
+    client_ip,
+    csrf_token,
+    same_origin,
+    secret_ok,
 )
 
 HERE = Path(__file__).resolve().parent

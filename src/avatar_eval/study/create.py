@@ -7,13 +7,20 @@ import itertools
 import os
 import secrets
 import shutil
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..results.schema import GT_MODEL
 from .config import (
-    DEFAULT_DIMENSIONS, PROTOCOLS, Dimension, Limits, StudyConfig, VideoEntry, default_db_url,
+    DEFAULT_DIMENSIONS,
+    PROTOCOLS,
+    Dimension,
+    Limits,
+    StudyConfig,
+    VideoEntry,
+    default_db_url,
     load_or_create_secrets,
 )
 from .degrade import degrade_video
@@ -179,7 +186,7 @@ def create_study(
         gold_dimension=gold_dimension, target=target, require_full_play=require_full_play,
         instructions=instructions or "", seed=seed, study_id=secrets.token_hex(8),
         run_dir=str(Path(run_dir).resolve()) if run_dir is not None else None,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         limits=limits or Limits(),
     )
     cfg.save(out)

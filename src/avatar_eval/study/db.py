@@ -15,14 +15,24 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
-    Boolean, Float, ForeignKey, Integer, String, UniqueConstraint, create_engine, event, func,
-    select, update,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -96,7 +106,7 @@ def hash_token(token: str) -> str:
 def iso(t: float | None) -> str:
     if t is None:
         return ""
-    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="milliseconds")
 
 
 class VoteError(Exception):
@@ -220,7 +230,7 @@ class Store:
                     trials.append(dict(kind="pair", sample_id=sid, left_model=left,
                                        right_model=right, left_video=vids[left][sid],
                                        right_video=vids[right][sid], gold_expected=None))
-                for g in range(cfg.gold_per_participant):
+                for _g in range(cfg.gold_per_participant):
                     gold = cfg.gold[rng.randrange(len(cfg.gold))]
                     gt_left = rng.random() < 0.5
                     gt_m, dg_m = "gt", "gt_degraded"

@@ -6,9 +6,9 @@ CRF 18) and audio with AAC at the source rate; every function returns the output
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 

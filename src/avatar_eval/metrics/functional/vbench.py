@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 # ---- subject / background consistency (subject_consistency.py, background_consistency.py) ----
 
 @dataclass(frozen=True)
