@@ -164,3 +164,38 @@ def test_mesh_head_pose_recovers_a_known_rotation():
     angles = np.array(angles)
     assert np.ptp(angles[:, 1]) == pytest.approx(35.0, abs=1e-6)
     assert np.abs(angles[:, [0, 2]]).max() < 1e-6
+
+
+def test_compat_operation_order_same_quantity_as_vectorised_and_sequential_sums():
+    """The compat forms (the scripts' per-frame order) compute the same quantities as the
+    vectorised ones, to rounding; and their sums are left-to-right, as a Python loop adds."""
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(0.2, 0.8, size=(40, 478, 2))
+    pts[[5, 17]] = np.nan  # frames without a face
+    l1, r1 = F.eyebrow_ratios(pts * [640, 480])
+    l2, r2 = F.eyebrow_ratios_compat(pts * [640, 480])
+    np.testing.assert_allclose(l2, l1, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(r2, r1, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(F.mouth_opening_compat(pts), F.mouth_opening(pts * 256.0), rtol=1e-12, equal_nan=True)
+    # a sum whose pairwise and sequential roundings differ: the compat sum is the loop's
+    x = np.array([1.0, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16, 1e-16] * 4)
+    loop = 0.0
+    for v in x:
+        loop += v
+    assert F._sequential_sum(x) == loop
+    assert float(np.sum(x)) != loop  # numpy's pairwise sum rounds otherwise: the case is real
+    # eyebrow compat: the script's loop (gaps bridged, each side summed in order, then added)
+    left = np.array([0.1, 0.3, np.nan, 0.2, 0.7])
+    right = np.array([0.5, 0.4, 0.45, np.nan, 0.1])
+    sums, n = [], 0
+    for side in (left, right):
+        acc, prev = 0.0, None
+        for v in side:
+            if math.isnan(v):
+                continue
+            if prev is not None:
+                acc += abs(v - prev)
+                n += 1
+            prev = v
+        sums.append(acc)
+    assert F.eyebrow_dynamics_compat(left, right) == (sums[0] + sums[1]) / n

@@ -198,6 +198,7 @@ class EyebrowDynamics(_THEval):
 @register
 class EyebrowDynamicsCompat(_THEval):
     name = "theval.eyebrow_dynamics.compat"
+    version = "2"  # v2: the script's own operation order (per-frame np.linalg.norm, sequential sums): its floats bit for bit
     display = "Eyebrow dynamics (compat)"
     variant = "compat"
     requires = ("face_mesh.theval_full",)  # eyebrow_dynamics.py: OpenCV's pixels, full res, refine on
@@ -205,7 +206,7 @@ class EyebrowDynamicsCompat(_THEval):
 
     def compute(self, ctx):
         t = ctx.get("face_mesh.theval_full")
-        left, right = F.eyebrow_ratios(t.pixels())
+        left, right = F.eyebrow_ratios_compat(t.pixels())
         return MetricValue(F.eyebrow_dynamics_compat(left, right), _face_details(t))
 
 
@@ -234,6 +235,7 @@ class SilentLipStability(_THEval):
 @register
 class SilentLipStabilityCompat(_THEval):
     name = "theval.silent_lip_stability.compat"
+    version = "2"  # v2: the script's own operation order (per-frame np.linalg.norm, sequential sums): its floats bit for bit
     display = "Silent lip stability (compat)"
     variant = "compat"
     requires = ("vad", "theval.silent_frames_compat", "face_mesh.theval_silent")
@@ -245,7 +247,7 @@ class SilentLipStabilityCompat(_THEval):
         if frames.size == 0:
             raise MetricUndefined("no silent run of ≥ 300 ms (the public code writes NaN)")
         t = ctx.get("face_mesh.theval_silent")
-        opening = F.mouth_opening(t.pixels(256, 256))
+        opening = F.mouth_opening_compat(t.landmarks[:, :, :2])
         n = int((~np.isnan(opening)).sum())
         if n < 2:
             raise MetricUndefined(f"face in {n} silent frames (need ≥ 2; the public code writes NaN)")

@@ -81,6 +81,36 @@ def eyebrow_dynamics_paper(left: np.ndarray, right: np.ndarray, ddof: int = 1) -
     return float(np.mean(vals)) if len(vals) == 2 else float("nan")
 
 
+def eyebrow_ratios_compat(points_xy: np.ndarray, min_scale: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`eyebrow_ratios` in eyebrow_dynamics.py's own operation order, frame by frame.
+
+    Same quantities, but each centroid is ``coords.mean(axis=0)`` of a (K, 2) array and each
+    distance ``np.linalg.norm`` of a 2-vector (``x.dot(x)``: BLAS, which may fuse the multiply-add),
+    as the public script computes them; the vectorised form rounds differently in the last bits.
+    Used by the compat variant only, so that it gives the script's floats bit for bit (measured on
+    the shared reference clips); a few µs per frame."""
+    p = np.asarray(points_xy, dtype=np.float64)
+    left = np.full(len(p), np.nan)
+    right = np.full(len(p), np.nan)
+    idx = [list(LEFT_EYE), list(RIGHT_EYE), list(LEFT_EYEBROW), list(RIGHT_EYEBROW)]
+    for t in range(len(p)):
+        f = p[t]
+        if np.isnan(f[0, 0]):
+            continue
+        le, re, lb, rb = (f[i].mean(axis=0) for i in idx)
+        scale = np.linalg.norm(le - re)
+        if scale < min_scale:
+            continue
+        left[t] = np.linalg.norm(lb - le) / scale
+        right[t] = np.linalg.norm(rb - re) / scale
+    return left, right
+
+
+def _sequential_sum(x: np.ndarray) -> float:
+    """Left-to-right float64 sum (a Python ``+=`` loop's rounding; ``np.sum`` sums pairwise)."""
+    return float(np.cumsum(x)[-1]) if x.size else 0.0
+
+
 def eyebrow_dynamics_compat(left: np.ndarray, right: np.ndarray) -> float:
     """Public code: mean |Δ| between consecutive *detected* frames, pooled over both sides.
 
@@ -92,7 +122,8 @@ def eyebrow_dynamics_compat(left: np.ndarray, right: np.ndarray) -> float:
         x = np.asarray(x, dtype=np.float64)
         x = x[~np.isnan(x)]
         if x.size > 1:
-            total += float(np.abs(np.diff(x)).sum())
+            # each side summed left to right, then the two sums added, as the script's loop does
+            total += _sequential_sum(np.abs(np.diff(x)))
             n += x.size - 1
     return total / n if n else 0.0
 
@@ -139,6 +170,28 @@ def mad_median(x: np.ndarray) -> float:
     if x.size < 2:
         return float("nan")
     return float(np.median(np.abs(x - np.median(x))))
+
+
+def mouth_opening_compat(landmarks_xy: np.ndarray, width: float = 256.0, height: float = 256.0,
+                         min_eye: float = 1e-3) -> np.ndarray:
+    """:func:`mouth_opening` in silent_lip_stability.py's own operation order, frame by frame.
+
+    ``landmarks_xy``: (T, N, 2) normalised coordinates. Per frame: the eye distance as
+    ``np.linalg.norm`` of a 2-vector (BLAS dot), each pair's ``abs(y_u·h − y_l·h) / eye`` in Python
+    floats, ``np.mean`` of the eight; NaN where no face or the eye distance is below ``min_eye``.
+    Bit for bit the script's values (the vectorised form differs in the last bits)."""
+    p = np.asarray(landmarks_xy, dtype=np.float64)
+    out = np.full(len(p), np.nan)
+    for t in range(len(p)):
+        f = p[t]
+        if np.isnan(f[0, 0]):
+            continue
+        a, b = EYE_OUTER
+        eye = np.linalg.norm(np.array([f[a, 0] * width, f[a, 1] * height]) - np.array([f[b, 0] * width, f[b, 1] * height]))
+        if eye < min_eye:
+            continue
+        out[t] = np.mean([abs(f[u, 1] * height - f[lo, 1] * height) / eye for u, lo in zip(UPPER_LIP, LOWER_LIP)])
+    return out
 
 
 def mad_mean_compat(x: np.ndarray) -> float:
