@@ -11,11 +11,13 @@ import hashlib
 import math
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 from avatar_eval.io.compat_readers import (
     MoviepyExportError,
+    _stream_start_landing,
     decord_index_map,
     decord_leaves_pts_unset,
     lavf58_unset_pts,
@@ -151,6 +153,42 @@ def test_decord_map_against_decord(tmp_path):
     decoded = _decoded(GRID)
     got = [_identify(x, decoded) for x in vr.get_batch(range(len(vr))).asnumpy()]
     assert got == decord_index_map(GRID, len(vr))
+
+
+def _mpeg4_avi_with_b_frames(path, n=60):
+    """MPEG-4 part 2 with B-frames in AVI (packed B-frames), as THEval's v19 variant."""
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    with av.open(str(path), "w", format="avi") as c:
+        s = c.add_stream("mpeg4", rate=25)
+        s.width, s.height, s.pix_fmt = 160, 120, "yuv420p"
+        s.codec_context.options = {"bf": "2", "g": "250"}
+        s.codec_context.max_b_frames = 2
+        for i in range(n):
+            img = np.roll(base, 2 * i, axis=1)
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+
+
+def test_decord_map_is_the_identity_on_avi(tmp_path):
+    """decord seeks AVI through its index and starts at frame 0 (measured on v19 with decord 0.6.0):
+    the map is the identity even where our timestamp seek to the start lands on a later frame."""
+    path = tmp_path / "b.avi"
+    _mpeg4_avi_with_b_frames(path)
+    assert _stream_start_landing(str(path)) > 0  # the case is real: a timestamp seek lands later
+    assert decord_index_map(path, len(_decoded(path))) is None
+
+
+def test_decord_map_on_avi_against_decord(tmp_path):
+    """Where decord is installed: decord itself returns the sequential decode on that AVI."""
+    decord = pytest.importorskip("decord")
+    path = tmp_path / "b.avi"
+    _mpeg4_avi_with_b_frames(path)
+    vr = decord.VideoReader(str(path), ctx=decord.cpu(0))
+    decoded = _decoded(path)
+    assert [_identify(x, decoded) for x in vr.get_batch(range(len(vr))).asnumpy()] == list(range(len(vr)))
 
 
 def test_moviepy_export_replay_on_a_ramp():

@@ -299,6 +299,7 @@ class LipSync(_THEval):
 @register
 class LipSyncCompat(_THEval):
     name = "theval.lip_sync.compat"
+    version = "2"  # v2: decord's frames on AVI are the sequential decode (was shifted by the seek landing)
     display = "Lip sync (compat)"
     variant = "compat"
     requires = ("face_mesh.theval_sync", "vad.theval_sync", "audio44k.moviepy")
