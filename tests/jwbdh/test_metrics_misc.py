@@ -11,8 +11,8 @@ from avatar_eval.results.schema import Record
 
 
 def test_hkc_hkv_mediapipe(halfbody, halfbody_masked):
-    hkc = get_metric("hands.hkc.mediapipe")
-    hkv = get_metric("hands.hkv.mediapipe")
+    hkc = get_metric("hands.hkc.offline")
+    hkv = get_metric("hands.hkv.offline")
     full = hkc.compute(halfbody)
     masked = hkc.compute(halfbody_masked)
     t = halfbody.get("region_tracks")
@@ -34,7 +34,7 @@ def test_dwpose_variants_unavailable_offline(halfbody):
 
     ctx = ClipContext(halfbody.video_path)
     with pytest.raises(WeightsUnavailable, match="dwpose"):
-        get_metric("hands.hkc.dwpose").compute(ctx)
+        get_metric("hands.hkc").compute(ctx)
     assert ctx.decode_count == 0, "no decode for an analyzer whose weights are missing"
 
 
@@ -70,16 +70,16 @@ def test_table_from_records(tmp_path):
         write_tables,
     )
 
-    assert parse_metric("jwbdh.face.ssim") == ("ssim", "face", "default")
-    assert parse_metric("jwbdh.hands.fid.compat") == ("fid", "hands", "compat")
+    assert parse_metric("jwbdh.ssim.face") == ("ssim", "face", "default")
+    assert parse_metric("jwbdh.fid.hands.compat") == ("fid", "hands", "compat")
     assert parse_metric("vbench.subject_consistency") == ("subject_consistency", "full", "default")
     assert parse_metric("vbench.dynamic_degree.left_hand") == ("dynamic_degree", "left_hand", "default")
     assert parse_metric("theval.lip_dynamics") is None
-    recs = [_rec("A", f"s{i}", "jwbdh.face.ssim", 0.5 + 0.1 * i, details={"n_frames": 10}) for i in range(4)]
-    recs += [_rec("A", "s9", "jwbdh.face.ssim", status="skipped", reason="undefined")]
-    recs += [_rec("A", "__dataset__", "jwbdh.full.fid", 12.5, details={"n_gen": 300, "n_gen_clips": 3})]
-    recs += [_rec("B", "__dataset__", "jwbdh.full.fid", status="skipped", reason="weights_unavailable")]
-    recs += [_rec("gt", "s0", "jwbdh.face.ssim", 1.0)]
+    recs = [_rec("A", f"s{i}", "jwbdh.ssim.face", 0.5 + 0.1 * i, details={"n_frames": 10}) for i in range(4)]
+    recs += [_rec("A", "s9", "jwbdh.ssim.face", status="skipped", reason="undefined")]
+    recs += [_rec("A", "__dataset__", "jwbdh.fid", 12.5, details={"n_gen": 300, "n_gen_clips": 3})]
+    recs += [_rec("B", "__dataset__", "jwbdh.fid", status="skipped", reason="weights_unavailable")]
+    recs += [_rec("gt", "s0", "jwbdh.ssim.face", 1.0)]
     long = build_table(recs, n_boot=500)
     row = long[(long.model == "A") & (long.metric == "ssim")].iloc[0]
     assert row.value == pytest.approx(0.65) and row.n_clips == 4 and row.n_frames == 40 and row.n_skipped == 1
@@ -129,25 +129,25 @@ def test_suites_and_metadata():
         for m in ("ssim", "psnr", "pixel_csim", "fid", "edge_fid", "fvd"):
             assert f"jwbdh.{r}.{m}" in names
     assert "vbench.subject_consistency.face" in names and "vbench.imaging_quality.hands" in names
-    assert "jwbdh.face.expression_fid" in names
+    assert "jwbdh.expression_fid.face" in names
     compat = resolve_metrics(["jwbdh.compat"])
-    assert "jwbdh.hands.fvd.compat" in compat and "vbench.motion_smoothness.face.compat" in compat
+    assert "jwbdh.fvd.hands.compat" in compat and "vbench.motion_smoothness.face.compat" in compat
     for cls in list_metrics("jwbdh"):
         assert cls.description and cls.level in ("pair", "dataset")
         assert cls.region in ("full", "face", "hands", "left_hand", "right_hand")
-    assert get_metric_class("jwbdh.full.fid").weights == ("fid_inception_tf",)
-    assert get_metric_class("jwbdh.face.fid.compat").weights == ("inception_v3_torchvision",)
-    assert get_metric_class("jwbdh.face.fvd.compat").requires == ("region_crops.compat",)
+    assert get_metric_class("jwbdh.fid").weights == ("fid_inception_tf",)
+    assert get_metric_class("jwbdh.fid.face.compat").weights == ("inception_v3_torchvision",)
+    assert get_metric_class("jwbdh.fvd.face.compat").requires == ("region_crops.compat",)
 
 
 def test_expression_fid_is_clearly_unavailable(halfbody):
     with pytest.raises(WeightsUnavailable, match="3DMM"):
-        get_metric("jwbdh.face.expression_fid").features(halfbody)
+        get_metric("jwbdh.expression_fid.face").features(halfbody)
 
 
 def test_dataset_fid_reduce_invariances():
     rng = np.random.default_rng(0)
-    m = get_metric("jwbdh.full.fid")
+    m = get_metric("jwbdh.fid")
     gen = [rng.normal(size=(40, 8)) + 0.3 for _ in range(3)]
     gt = [rng.normal(size=(50, 8)) for _ in range(2)]
     v = m.reduce(gen, gt)
@@ -158,7 +158,7 @@ def test_dataset_fid_reduce_invariances():
         few = m.reduce([rng.normal(size=(5, 8))], [rng.normal(size=(6, 8))])
     assert few.details["few_samples_warning"]
     assert "every fid.frame_stride-th frame" in v.details["sampling"]
-    fvd = get_metric("jwbdh.face.fvd")
+    fvd = get_metric("jwbdh.fvd.face")
     fv = fvd.reduce([rng.normal(size=(1, 8)) for _ in range(3)], [rng.normal(size=(1, 8)) for _ in range(3)])
     assert fv.details["unit"] == "clips" and "first 16 frames" in fv.details["sampling"]  # FVD states its sampling
     from avatar_eval.errors import MetricUndefined

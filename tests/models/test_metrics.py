@@ -34,14 +34,14 @@ def test_offline_variants_known_answers(tmp_path, media):
     moving = media.write_video(tmp_path / "moving.mp4", _moving(step=6))
     names = resolve_metrics(["vbench-offline"])
     f = _run(ClipContext(str(frozen)), names)
-    assert f["vbench.dynamic_degree.dis"].value == 0.0
-    assert f["vbench.motion_smoothness.dis"].value > 0.995  # codec noise only
+    assert f["vbench.dynamic_degree.offline"].value == 0.0
+    assert f["vbench.motion_smoothness.offline"].value > 0.995  # codec noise only
     ctx = ClipContext(str(moving))
     m = _run(ctx, names)
     assert ctx.decode_count == 1
-    d = m["vbench.dynamic_degree.dis"]
+    d = m["vbench.dynamic_degree.offline"]
     assert d.value == 1.0 and d.details["stride"] == 3 and d.details["n_sampled"] == 6  # every round(25/8) frame
-    assert 0.9 < m["vbench.motion_smoothness.dis"].value < f["vbench.motion_smoothness.dis"].value
+    assert 0.9 < m["vbench.motion_smoothness.offline"].value < f["vbench.motion_smoothness.offline"].value
 
 
 def test_dis_interpolation_beats_blending():

@@ -18,7 +18,7 @@
   (px): sqrt(mean(std p,y,r)·mean(var Δp,Δy,Δr) + mean(var cx, var cy)) from
   :func:`avatar_eval.metrics.functional.theval.head_motion_dynamics`. The public code detects the
   face with RetinaFace (TensorFlow, serengil/retina-face); here MediaPipe face detection (full
-  range) gives the box — stated in the details. ``theval.head_motion.mesh_pose`` (another
+  range) gives the box — stated in the details. ``theval.head_motion.offline`` (another
   estimator, no weights) is in :mod:`avatar_eval.metrics.theval`.
 """
 
@@ -243,6 +243,7 @@ register_frame_artifact("theval.facexformer_pose", HeadPoseAnalyzer, "FaceXForme
 # ---------------------------------------------------------------------------------------------
 
 class _Q(Metric):
+    family = "theval"
     protocol = "theval"
     variant = "paper"
     higher_is_better = None  # THEval normalises against the GT
@@ -259,6 +260,8 @@ def _mean_scores(res: dict[str, Any], what: str) -> MetricValue:
 @register
 class GlobalAesthetics(_Q):
     name = "theval.global_aesthetics"
+    quantity = "global_aesthetics"
+    estimator = "topiq-iaa"
     version = "1"
     requires = ("theval.topiq_iaa",)
     weights = ("topiq_iaa",)
@@ -271,10 +274,11 @@ class GlobalAesthetics(_Q):
 @register
 class FaceQuality(_Q):
     name = "theval.face_quality"
+    quantity = "face_quality"
+    estimator = "topiq-face"
     version = "1"
     requires = ("theval.topiq_face",)
     weights = ("topiq_nr_face",)
-    region = "face"
     description = "TOPIQ face IQA (pyiqa topiq_nr-face, CGFIQA) on the face pyiqa detects, mean over frames with a face"
 
     def compute(self, ctx):
@@ -287,11 +291,12 @@ class FaceQuality(_Q):
 @register
 class FaceQualityCompat(_Q):
     name = "theval.face_quality.compat"
+    quantity = "face_quality"
+    estimator = "topiq-face"
     version = "1"
     variant = "compat"
     requires = ("theval.topiq_face",)
     weights = ("topiq_nr_face",)
-    region = "face"
     description = "As the public script: any frame without a detectable face makes the video NaN"
 
     def compute(self, ctx):
@@ -305,10 +310,11 @@ class FaceQualityCompat(_Q):
 @register
 class MouthQuality(_Q):
     name = "theval.mouth_quality"
+    quantity = "mouth_quality"
+    estimator = "musiq-spaq"
     version = "1"
     requires = ("theval.mouth_musiq",)
     weights = ("musiq_spaq",)
-    region = "mouth"
     description = "MUSIQ (SPAQ, as the paper states) on lip-landmark box + 10 px, each crop at its own size, mean"
 
     def compute(self, ctx):
@@ -321,6 +327,7 @@ class MouthQuality(_Q):
 @register
 class MouthQualityCompat(MouthQuality):
     name = "theval.mouth_quality.compat"
+    estimator = "musiq-koniq"
     variant = "compat"
     requires = ("theval.mouth_musiq.compat",)
     weights = ("musiq_koniq",)
@@ -330,10 +337,11 @@ class MouthQualityCompat(MouthQuality):
 @register
 class HeadMotion(_Q):
     name = "theval.head_motion"
+    quantity = "head_motion"
+    estimator = "facexformer"
     version = "1"
     requires = ("theval.facexformer_pose",)
     weights = ("facexformer",)
-    region = "face"
     description = "FaceXFormer pose + face-box centre: sqrt(mean std(p,y,r)·mean var(Δ) + mean var(cx,cy))"
 
     def compute(self, ctx):
