@@ -271,4 +271,5 @@ def test_slot_metric_names_are_registered_with_their_variant():
         assert get_metric_class(s.paper).variant == "paper", s.paper
         assert get_metric_class(s.compat).variant == ("paper" if s.compat == s.paper else "compat"), s.compat
         assert get_metric_class(s.paper).higher_is_better is None
-    assert get_metric_class("theval.head_motion.offline").variant == "mesh_pose"
+    mesh = get_metric_class("theval.head_motion.offline")
+    assert (mesh.variant, mesh.estimator) == ("offline", "face-mesh")

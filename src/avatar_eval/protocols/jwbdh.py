@@ -66,12 +66,14 @@ def table_cell(name: str, run_metrics: dict | None = None) -> TableCell | None:
     if f.family == "vbench" and f.quantity not in METRIC_ORDER:
         return None
     table = "compat" if f.variant in ("compat", "offline_compat") else "default"
+    # the hands family measures the hands: its names carry no region, its cells sit in the Hands section
+    region = "hands" if f.family == "hands" and f.region == "full" else f.region
     label = METRIC_LABEL.get(f.quantity, f.quantity)
     key = f.quantity
     if f.variant in ("offline", "offline_compat"):
         key = f"{f.quantity}.{f.estimator or 'offline'}"
         label = f"{label} [{f.estimator or 'offline'}]"
-    return TableCell(key, f.region, table, label)
+    return TableCell(key, region, table, label)
 
 
 def _metric_rank(key: str) -> tuple[int, str]:
