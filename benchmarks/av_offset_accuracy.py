@@ -105,17 +105,19 @@ def measure(path: Path, cache: Path) -> dict:
 def lip_sync(path: Path, cache: Path) -> float | str:
     """THEval's paper lip-sync (``theval.lip_sync``, lower = better aligned) on one file (cached)."""
     from avatar_eval.errors import MetricUndefined
-    from avatar_eval.metrics import theval as T
+    from avatar_eval.metrics.registry import get_metric_class
     from avatar_eval.pipeline.context import ClipContext
 
+    lip_sync_cls = get_metric_class("theval.lip_sync")
+
     st = path.stat()
-    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "version": T.LipSync.version}
+    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "version": lip_sync_cls.version}
     if cache.exists():
         old = json.loads(cache.read_text())
         if old.get("key") == key:
             return old["result"]
     try:
-        res: float | str = float(T.LipSync().compute(ClipContext(video_path=str(path))).value)
+        res: float | str = float(lip_sync_cls().compute(ClipContext(video_path=str(path))).value)
     except MetricUndefined as e:
         res = f"undefined: {e}"
     cache.parent.mkdir(parents=True, exist_ok=True)

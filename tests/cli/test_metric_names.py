@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def _records_diff():
     spec = importlib.util.spec_from_file_location("records_diff", ROOT / "benchmarks" / "records_diff.py")
     mod = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
+    sys.modules.setdefault("records_diff", mod)  # dataclasses look their module up
     spec.loader.exec_module(mod)
     return mod
 
