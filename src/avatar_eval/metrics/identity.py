@@ -12,7 +12,7 @@ mean cosine) and ``jwbdh.csim.face`` / ``jwbdh.csim.face.offline`` (GT vs genera
 aligned frame pairs, mean cosine). Faces are embedded on every ``identity.frame_stride``-th
 frame (default: about 5 per second, ``round(fps / 5)``) where Face Mesh finds a face, in the
 clip's single decode pass (artifacts ``face_embeddings.arcface`` / ``face_embeddings.dlib``).
-JWB-DH's own "CSIM" is a pixel cosine: ``jwbdh.<region>.pixel_csim``.
+JWB-DH's own "CSIM" is a pixel cosine: ``jwbdh.pixel_csim[.<region>]``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """JWB-DH-V1 co-speech metrics per region (whole body ``full``, ``face``, ``hands``; plus each hand).
 
-Names: ``jwbdh.<region>.<metric>`` (default mode) and ``jwbdh.<region>.<metric>.compat`` (the
+Names: ``jwbdh.<metric>[.<region>]`` (default mode) and ``jwbdh.<metric>[.<region>].compat`` (the
 public code, ``deepreasonings/WholeBodyBenchmark`` ``FID_calculate.py``). See docs/jwbdh.md.
 
 Default mode
@@ -653,7 +653,7 @@ VBENCH_OFFLINE_NAMES: list[str] = [c.name for c in _VB if c.variant in ("offline
 
 from . import hands as _hands  # noqa: E402,F401  (HKC/HKV register themselves)
 from . import identity as _identity  # noqa: E402,F401
-from . import lpips as _lpips  # noqa: E402,F401  (jwbdh.<region>.lpips[_vgg], suites lpips, lpips.vgg)
+from . import lpips as _lpips  # noqa: E402,F401  (jwbdh.lpips[_vgg][.<region>], suites lpips, lpips.vgg)
 
 IDENTITY_NAMES = ["jwbdh.csim.face", "jwbdh.csim.face.offline"]
 
