@@ -42,14 +42,20 @@ def protocol_of(metric: str, run_metrics: dict | None = None) -> str:
     return f.family if f is not None else ""
 
 
-def _theval_rank(metric: str) -> tuple[int, int, str]:
+def _theval_rank(metric: str, run_metrics: dict | None = None) -> tuple[int, int, str]:
+    """Table 3 slot of a THEval metric: its paper metric, then the compat twin, then any other
+    variant of the slot's quantity (``theval.head_motion.offline``), read from the fields."""
     for i, s in enumerate(SLOTS):
         if metric == s.paper:
             return (i, 0, metric)
         if metric == s.compat:
             return (i, 1, metric)
-        if metric.startswith(s.paper + "."):
-            return (i, 2, metric)
+    f = metric_fields(metric, run_metrics)
+    if f is not None:
+        for i, s in enumerate(SLOTS):
+            slot = metric_fields(s.paper)
+            if slot is not None and (slot.family, slot.quantity) == (f.family, f.quantity):
+                return (i, 2, metric)
     return (len(SLOTS), 0, metric)
 
 
@@ -66,7 +72,7 @@ def protocol_groups(keys: Iterable[tuple[str, str, str]] | pd.DataFrame,
             index=False, name=None)
     keys = sorted(set(keys))
     proto = {k[0]: protocol_of(k[0], run_metrics) for k in keys}
-    theval = sorted((k for k in keys if proto[k[0]] == "theval"), key=lambda k: (_theval_rank(k[0]), k))
+    theval = sorted((k for k in keys if proto[k[0]] == "theval"), key=lambda k: (_theval_rank(k[0], run_metrics), k))
     groups: list[Group] = []
     if theval:
         groups.append(("THEval", [(m, r, lev, column_label(m, r, lev)) for m, r, lev in theval]))
