@@ -9,7 +9,7 @@ CRF 18 + AAC) copies whose audio is shifted by 0, −0.5, −0.2, +0.2, +0.5 and
 (``shift_audio``: positive = audio delayed, so the expected offset is ``+shift · fps`` frames in the
 metric's convention) and one copy carrying another clip's audio (``swap_audio``), then runs the
 metrics on each through a fresh :class:`~avatar_eval.pipeline.context.ClipContext` (Face Mesh and
-all), with the default ±15-frame window and the ±30-frame one (``sync.av_offset.wide``).
+all), with the default ±15-frame window and the ±30-frame one (``sync.av_offset_wide``).
 
 Printed (Markdown): per shift, the fraction of clips whose estimate is within ±2 frames of the
 nominal truth (``shift · fps``, i.e. assuming the source clip is itself in sync) and of the
@@ -76,7 +76,7 @@ def label(p: Path) -> str:
 
 
 def measure(path: Path, cache: Path) -> dict:
-    """sync.av_offset (±15), sync.av_confidence, sync.av_offset.wide (±30) on one file (cached)."""
+    """sync.av_offset (±15), sync.av_confidence, sync.av_offset_wide (±30) on one file (cached)."""
     from avatar_eval.errors import MetricUndefined
     from avatar_eval.metrics import av_offset as M
     from avatar_eval.pipeline.context import ClipContext
@@ -105,17 +105,19 @@ def measure(path: Path, cache: Path) -> dict:
 def lip_sync(path: Path, cache: Path) -> float | str:
     """THEval's paper lip-sync (``theval.lip_sync``, lower = better aligned) on one file (cached)."""
     from avatar_eval.errors import MetricUndefined
-    from avatar_eval.metrics import theval as T
+    from avatar_eval.metrics.registry import get_metric_class
     from avatar_eval.pipeline.context import ClipContext
 
+    lip_sync_cls = get_metric_class("theval.lip_sync")
+
     st = path.stat()
-    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "version": T.LipSync.version}
+    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "version": lip_sync_cls.version}
     if cache.exists():
         old = json.loads(cache.read_text())
         if old.get("key") == key:
             return old["result"]
     try:
-        res: float | str = float(T.LipSync().compute(ClipContext(video_path=str(path))).value)
+        res: float | str = float(lip_sync_cls().compute(ClipContext(video_path=str(path))).value)
     except MetricUndefined as e:
         res = f"undefined: {e}"
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         ks = {label(p) for p in known_sync_clips(args.shared)} & set(defined)
         out += ["", "### Sources in sync by construction (GRID + same_audio_6_models), vs nominal", "",
                 f"{len(ks)} clips. ±15 window for shifts up to 0.5 s (the default `sync.av_offset`), ±30 for +1.0 s "
-                "(`sync.av_offset.wide`).", "", "| audio shift | within ±2 frames |", "|---|---|"]
+                "(`sync.av_offset_wide`).", "", "| audio shift | within ±2 frames |", "|---|---|"]
         kt = [0, 0]
         for s in SHIFTS:
             w = "w30" if abs(s) > 0.5 else "w15"

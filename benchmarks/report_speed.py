@@ -61,7 +61,7 @@ def main() -> None:
     n_models = args.models + 1  # + GT
     n_samples = max(1, round(args.records / (n_models * args.metrics)))
     kinds = [None, True, False]
-    names = ["theval.lip_dynamics", "theval.eyebrow_dynamics"] + [f"jwbdh.{r}.psnr" for r in ("full", "face", "hands")]
+    names = ["theval.lip_dynamics", "theval.eyebrow_dynamics"] + ["jwbdh.psnr", "jwbdh.psnr.face", "jwbdh.psnr.hands"]
     names += [f"extras.m{i:02d}" for i in range(max(0, args.metrics - len(names)))]
     metrics = {n: kinds[i % 3] for i, n in enumerate(names[:args.metrics])}
     write_synthetic_run(run, CLIPS, models=[f"model{i}" for i in range(args.models)], metrics=metrics,

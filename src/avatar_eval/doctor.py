@@ -46,47 +46,55 @@ class Tolerance:
 # Tolerances: a margin (about 2–3×) above the spread measured across CPU paths — native AVX-512
 # Zen 4 vs first-generation Zen under ``qemu-x86_64 -cpu EPYC``, which reproduces that CPU's
 # numbers exactly (benchmarks/cpu_spread.py, benchmarks/data/cpu_spread_shipped.json,
-# docs/reproducibility.md) — written next to the reason. Matched by the first prefix that fits.
-TOLERANCES: list[tuple[str, Tolerance]] = [
-    ("theval.silent_lip_stability.compat", Tolerance(0.10, 2e-4, "Face Mesh (XNNPACK kernels chosen by CPU); "
+# docs/reproducibility.md) — written next to the reason. Matched on the metric's naming fields
+# (family, quantity, region, variant; metrics/naming.py) by the first row that fits: ANY fits every
+# value, A_REGION every region but the full frame, OFFLINE both offline variants.
+ANY = None
+A_REGION = "<a region>"
+OFFLINE = ("offline", "offline_compat")
+FieldMatch = tuple[str, "str | None", "str | None", "str | tuple[str, ...] | None"]
+TOLERANCES: list[tuple[FieldMatch, Tolerance]] = [
+    (("theval", "silent_lip_stability", ANY, "compat"), Tolerance(0.10, 2e-4, "Face Mesh (XNNPACK kernels chosen by CPU); "
                                                      "measured up to 4.3 % on real clips")),
-    ("theval.silent_lip_stability", Tolerance(0.08, 2e-4, "Face Mesh (XNNPACK kernels chosen by CPU); a median "
+    (("theval", "silent_lip_stability", ANY, ANY), Tolerance(0.08, 2e-4, "Face Mesh (XNNPACK kernels chosen by CPU); a median "
                                               "absolute deviation of few silent frames; measured up to 2.9 %")),
-    ("theval.eyebrow_dynamics.compat", Tolerance(0.03, 2e-4, "Face Mesh (XNNPACK by CPU); measured up to 1.2 %")),
-    ("theval.eyebrow_dynamics", Tolerance(0.02, 2e-4, "Face Mesh (XNNPACK by CPU); measured up to 0.33 %")),
-    ("theval.lip_dynamics", Tolerance(0.01, 2e-3, "Face Mesh (XNNPACK by CPU); measured up to 0.14 %")),
-    ("theval.lip_sync.compat", Tolerance(0.03, 2e-3, "Face Mesh openness (XNNPACK by CPU); measured up to 1.1 %")),
-    ("theval.lip_sync", Tolerance(0.02, 2e-3, "Face Mesh openness (XNNPACK by CPU); measured up to 0.24 %")),
-    ("theval.head_motion", Tolerance(0.01, 0.05, "Face Mesh geometry (XNNPACK by CPU); measured up to 0.09 %")),
-    ("hands.", Tolerance(0.05, 1e-3, "MediaPipe Hands (XNNPACK kernels chosen by CPU); not yet measured")),
-    ("jwbdh.face.", Tolerance(0.02, 1e-3, "face crop boxes come from MediaPipe tracks (XNNPACK by CPU); "
+    (("theval", "eyebrow_dynamics", ANY, "compat"), Tolerance(0.03, 2e-4, "Face Mesh (XNNPACK by CPU); measured up to 1.2 %")),
+    (("theval", "eyebrow_dynamics", ANY, ANY), Tolerance(0.02, 2e-4, "Face Mesh (XNNPACK by CPU); measured up to 0.33 %")),
+    (("theval", "lip_dynamics", ANY, ANY), Tolerance(0.01, 2e-3, "Face Mesh (XNNPACK by CPU); measured up to 0.14 %")),
+    (("theval", "lip_sync", ANY, "compat"), Tolerance(0.03, 2e-3, "Face Mesh openness (XNNPACK by CPU); measured up to 1.1 %")),
+    (("theval", "lip_sync", ANY, ANY), Tolerance(0.02, 2e-3, "Face Mesh openness (XNNPACK by CPU); measured up to 0.24 %")),
+    (("theval", "head_motion", ANY, ANY), Tolerance(0.01, 0.05, "Face Mesh geometry (XNNPACK by CPU); measured up to 0.09 %")),
+    (("hands", ANY, ANY, ANY), Tolerance(0.05, 1e-3, "MediaPipe Hands (XNNPACK kernels chosen by CPU); not yet measured")),
+    (("jwbdh", ANY, "face", ANY), Tolerance(0.02, 1e-3, "face crop boxes come from MediaPipe tracks (XNNPACK by CPU); "
                               "pixel formulas are exact; measured up to 1.43 % (PSNR, 32-frame cuts, "
                               "native vs qemu EPYC: benchmarks/data/cpu_spread_doctor32.json)")),
-    ("jwbdh.hands.", Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
-    ("jwbdh.left_hand.", Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
-    ("jwbdh.right_hand.", Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
-    ("vbench.dynamic_degree.dis.", Tolerance(0.0, 1e-9, "region crops from MediaPipe tracks; a yes/no decision")),
-    ("vbench.motion_smoothness.dis.", Tolerance(0.01, 1e-4, "region crops from MediaPipe tracks (XNNPACK by CPU)")),
-    ("jwbdh.full.", Tolerance(1e-6, 1e-6, "decode + pixel formula: no CPU-dispatched kernel (float rounding only)")),
-    ("vbench.", Tolerance(1e-5, 1e-6, "OpenCV DIS flow on full frames (float rounding only)")),
-    ("sync.av_confidence", Tolerance(0.08, 1e-3, "Face Mesh mouth opening (XNNPACK by CPU) correlated with the "
+    (("jwbdh", ANY, "hands", ANY), Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
+    (("jwbdh", ANY, "left_hand", ANY), Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
+    (("jwbdh", ANY, "right_hand", ANY), Tolerance(0.05, 1e-3, "hand boxes come from MediaPipe tracks (XNNPACK by CPU)")),
+    (("vbench", "dynamic_degree", A_REGION, OFFLINE), Tolerance(0.0, 1e-9, "region crops from MediaPipe tracks; a yes/no decision")),
+    (("vbench", "motion_smoothness", A_REGION, OFFLINE), Tolerance(0.01, 1e-4, "region crops from MediaPipe tracks (XNNPACK by CPU)")),
+    (("jwbdh", ANY, "full", ANY), Tolerance(1e-6, 1e-6, "decode + pixel formula: no CPU-dispatched kernel (float rounding only)")),
+    (("vbench", ANY, ANY, ANY), Tolerance(1e-5, 1e-6, "OpenCV DIS flow on full frames (float rounding only)")),
+    (("sync", "av_confidence", ANY, ANY), Tolerance(0.08, 1e-3, "Face Mesh mouth opening (XNNPACK by CPU) correlated with the "
                                      "audio spectrum; measured up to 3.8 % (face5, first-gen Zen; "
                                      "benchmarks/data/cpu_spread_sync.json)")),
-    ("sync.av_offset", Tolerance(0.0, 1.0, "the arg-max lag of a correlation (whole frames): identical on "
+    (("sync", "av_offset", ANY, ANY), Tolerance(0.0, 1.0, "the arg-max lag of a correlation (whole frames): identical on "
+                                 "first-gen Zen and AVX-512; a near-tie peak could move by one frame")),
+    (("sync", "av_offset_wide", ANY, ANY), Tolerance(0.0, 1.0, "the arg-max lag of a correlation (whole frames): identical on "
                                  "first-gen Zen and AVX-512; a near-tie peak could move by one frame")),
     # extras (benchmarks/data/cpu_spread_extras_partial.json: qemu EPYC on 4 of 9 clips, the rest unmeasured)
-    ("motion.energy.body", Tolerance(0.15, 1e-3, "Pose on head crops: shoulders barely visible, speed mostly "
+    (("motion", "energy", "body", ANY), Tolerance(0.15, 1e-3, "Pose on head crops: shoulders barely visible, speed mostly "
                                      "tracker jitter (a re-encode moved it 35 %); measured up to 5.7 %")),
-    ("motion.energy.hands", Tolerance(0.15, 1e-3, "MediaPipe Hands speed (XNNPACK by CPU); not yet measured")),
-    ("motion.diversity.body", Tolerance(0.04, 1e-3, "Pose positions (XNNPACK by CPU); measured up to 1.2 %")),
-    ("motion.", Tolerance(0.02, 1e-4, "Face Mesh centroid / lips / pose angles (XNNPACK by CPU); measured up to "
+    (("motion", "energy", "hands", ANY), Tolerance(0.15, 1e-3, "MediaPipe Hands speed (XNNPACK by CPU); not yet measured")),
+    (("motion", "diversity", "body", ANY), Tolerance(0.04, 1e-3, "Pose positions (XNNPACK by CPU); measured up to 1.2 %")),
+    (("motion", ANY, ANY, ANY), Tolerance(0.02, 1e-4, "Face Mesh centroid / lips / pose angles (XNNPACK by CPU); measured up to "
                           "0.37 %")),
-    ("blink.rate", Tolerance(0.0, 20.1, "counts of EAR threshold crossings: identical on first-gen Zen, but one "
+    (("blink", "rate", ANY, ANY), Tolerance(0.0, 20.1, "counts of EAR threshold crossings: identical on first-gen Zen, but one "
                              "blink more or less is 20 /min on a 3-s clip")),
-    ("blink.duration", Tolerance(0.0, 0.05, "whole closed frames: one frame more or less (0.04 s at 25 fps)")),
-    ("sharpness.cpbd.face", Tolerance(0.02, 1e-4, "face box from Face Mesh (XNNPACK by CPU); measured up to 0.26 %")),
-    ("sharpness.cpbd", Tolerance(1e-6, 1e-9, "decode + pixel formula: identical on first-gen Zen")),
-    ("speech.", Tolerance(0.0, 0.17, "CTranslate2: MKL on Intel, oneDNN elsewhere; one word of six may differ")),
+    (("blink", "duration", ANY, ANY), Tolerance(0.0, 0.05, "whole closed frames: one frame more or less (0.04 s at 25 fps)")),
+    (("sharpness", "cpbd", "face", ANY), Tolerance(0.02, 1e-4, "face box from Face Mesh (XNNPACK by CPU); measured up to 0.26 %")),
+    (("sharpness", "cpbd", ANY, ANY), Tolerance(1e-6, 1e-9, "decode + pixel formula: identical on first-gen Zen")),
+    (("speech", ANY, ANY, ANY), Tolerance(0.0, 0.17, "CTranslate2: MKL on Intel, oneDNN elsewhere; one word of six may differ")),
 ]
 DEFAULT_TOLERANCE = Tolerance(0.05, 1e-6, "default: 5 % until this metric's spread is measured")
 
@@ -116,9 +124,31 @@ def reads_held_track(metric: str) -> bool:
 FROZEN_RANGE_ONLY = ("theval.lip_sync.compat",)
 
 
+def _fits(want: FieldMatch, got: tuple[str, str, str, str]) -> bool:
+    for w, g in zip(want, got):
+        if w is ANY:
+            continue
+        if w == A_REGION:
+            if g == "full":
+                return False
+        elif isinstance(w, tuple):
+            if g not in w:
+                return False
+        elif w != g:
+            return False
+    return True
+
+
 def tolerance_for(metric: str) -> Tolerance:
-    for prefix, tol in TOLERANCES:
-        if metric.startswith(prefix):
+    """The first :data:`TOLERANCES` row that fits the metric's fields (an old name through the
+    alias table), else :data:`DEFAULT_TOLERANCE`."""
+    from .metrics.naming import metric_fields
+
+    f = metric_fields(metric)
+    if f is None:
+        return DEFAULT_TOLERANCE
+    for want, tol in TOLERANCES:
+        if _fits(want, (f.family, f.quantity, f.region, f.variant)):
             return tol
     return DEFAULT_TOLERANCE
 

@@ -24,53 +24,36 @@ runner = CliRunner()
 #: every name findable as a literal or a table row). origin() still points at the table row or
 #: the template that builds them.
 NOT_A_LITERAL: frozenset[str] = frozenset({
-    # metrics/hands.py: register(type(f"HKC_{_src}", ..., name=f"hands.hkc.{_src}")) over the rows
-    # (("mediapipe", ...), ("dwpose", ...)); origin() prints the row.
-    "hands.hkc.dwpose", "hands.hkc.mediapipe", "hands.hkv.dwpose", "hands.hkv.mediapipe",
-    # metrics/identity.py: name=f"identity.csim.{_k}" / f"jwbdh.face.csim_{_k}" over the rows
-    # (("arcface", ...), ("dlib", ...)); origin() prints the row.
-    "identity.csim.arcface", "identity.csim.dlib", "jwbdh.face.csim_arcface", "jwbdh.face.csim_dlib",
-    # metrics/jwbdh.py: _mk(f"jwbdh.{_r}.{q}", ...) and _mk(f"jwbdh.{_r}.fid", ...) in loops over
-    # PAIR_REGIONS / COMPAT_REGIONS (issue 11: "jwbdh.face.ssim never appears in the source");
-    # origin() prints the quantity row (("ssim", True), ...) or the _mk(...) template line.
-    "jwbdh.face.edge_fid", "jwbdh.face.edge_fid.compat", "jwbdh.face.fid", "jwbdh.face.fid.compat",
-    "jwbdh.face.fvd", "jwbdh.face.fvd.compat", "jwbdh.face.pixel_csim", "jwbdh.face.pixel_csim.compat",
-    "jwbdh.face.psnr", "jwbdh.face.psnr.compat", "jwbdh.face.ssim", "jwbdh.face.ssim.compat", "jwbdh.full.edge_fid",
-    "jwbdh.full.edge_fid.compat", "jwbdh.full.fid", "jwbdh.full.fid.compat", "jwbdh.full.fvd",
-    "jwbdh.full.fvd.compat", "jwbdh.full.pixel_csim", "jwbdh.full.pixel_csim.compat", "jwbdh.full.psnr",
-    "jwbdh.full.psnr.compat", "jwbdh.full.ssim", "jwbdh.full.ssim.compat", "jwbdh.hands.edge_fid",
-    "jwbdh.hands.edge_fid.compat", "jwbdh.hands.fid", "jwbdh.hands.fid.compat", "jwbdh.hands.fvd",
-    "jwbdh.hands.fvd.compat", "jwbdh.hands.pixel_csim", "jwbdh.hands.pixel_csim.compat", "jwbdh.hands.psnr",
-    "jwbdh.hands.psnr.compat", "jwbdh.hands.ssim", "jwbdh.hands.ssim.compat", "jwbdh.left_hand.edge_fid",
-    "jwbdh.left_hand.fid", "jwbdh.left_hand.fvd", "jwbdh.left_hand.pixel_csim", "jwbdh.left_hand.psnr",
-    "jwbdh.left_hand.ssim", "jwbdh.right_hand.edge_fid", "jwbdh.right_hand.fid", "jwbdh.right_hand.fvd",
-    "jwbdh.right_hand.pixel_csim", "jwbdh.right_hand.psnr", "jwbdh.right_hand.ssim",
-    # metrics/vbench.py: _register_region() builds f"vbench.{suffix}" / f"vbench.{suffix}.{region}"
-    # from the _DIMENSIONS table, for "full" and for every region regions/vbench_regions.py
-    # registers (face, hands, left_hand, right_hand, face.compat, hands.compat); origin() prints the
-    # _DIMENSIONS row.
+    # metrics/vbench.py: _register_region() names each row of the _DIMENSIONS table (quantity,
+    # variant, estimator, ...) with metric_name("vbench", quantity, region, variant) for "full" and
+    # for every region regions/vbench_regions.py registers (face, hands, left_hand, right_hand, and
+    # the compat crops face.compat, hands.compat -> the compat / offline_compat variants);
+    # origin() prints the _DIMENSIONS row of the quantity and estimator.
     "vbench.aesthetic_quality", "vbench.aesthetic_quality.face", "vbench.aesthetic_quality.face.compat",
-    "vbench.aesthetic_quality.hands", "vbench.aesthetic_quality.hands.compat", "vbench.aesthetic_quality.left_hand",
-    "vbench.aesthetic_quality.right_hand", "vbench.background_consistency", "vbench.background_consistency.face",
+    "vbench.aesthetic_quality.hands", "vbench.aesthetic_quality.hands.compat",
+    "vbench.aesthetic_quality.left_hand", "vbench.aesthetic_quality.right_hand",
+    "vbench.background_consistency", "vbench.background_consistency.face",
     "vbench.background_consistency.face.compat", "vbench.background_consistency.hands",
     "vbench.background_consistency.hands.compat", "vbench.background_consistency.left_hand",
-    "vbench.background_consistency.right_hand", "vbench.dynamic_degree", "vbench.dynamic_degree.dis",
-    "vbench.dynamic_degree.dis.face", "vbench.dynamic_degree.dis.face.compat", "vbench.dynamic_degree.dis.hands",
-    "vbench.dynamic_degree.dis.hands.compat", "vbench.dynamic_degree.dis.left_hand",
-    "vbench.dynamic_degree.dis.right_hand", "vbench.dynamic_degree.face", "vbench.dynamic_degree.face.compat",
-    "vbench.dynamic_degree.hands", "vbench.dynamic_degree.hands.compat", "vbench.dynamic_degree.left_hand",
-    "vbench.dynamic_degree.right_hand", "vbench.imaging_quality", "vbench.imaging_quality.face",
-    "vbench.imaging_quality.face.compat", "vbench.imaging_quality.hands", "vbench.imaging_quality.hands.compat",
-    "vbench.imaging_quality.left_hand", "vbench.imaging_quality.right_hand", "vbench.motion_smoothness",
-    "vbench.motion_smoothness.dis", "vbench.motion_smoothness.dis.face", "vbench.motion_smoothness.dis.face.compat",
-    "vbench.motion_smoothness.dis.hands", "vbench.motion_smoothness.dis.hands.compat",
-    "vbench.motion_smoothness.dis.left_hand", "vbench.motion_smoothness.dis.right_hand",
-    "vbench.motion_smoothness.face", "vbench.motion_smoothness.face.compat", "vbench.motion_smoothness.hands",
-    "vbench.motion_smoothness.hands.compat", "vbench.motion_smoothness.left_hand",
-    "vbench.motion_smoothness.right_hand", "vbench.subject_consistency", "vbench.subject_consistency.face",
-    "vbench.subject_consistency.face.compat", "vbench.subject_consistency.hands",
-    "vbench.subject_consistency.hands.compat", "vbench.subject_consistency.left_hand",
-    "vbench.subject_consistency.right_hand",
+    "vbench.background_consistency.right_hand", "vbench.dynamic_degree", "vbench.dynamic_degree.face",
+    "vbench.dynamic_degree.face.compat", "vbench.dynamic_degree.face.offline",
+    "vbench.dynamic_degree.face.offline_compat", "vbench.dynamic_degree.hands",
+    "vbench.dynamic_degree.hands.compat", "vbench.dynamic_degree.hands.offline",
+    "vbench.dynamic_degree.hands.offline_compat", "vbench.dynamic_degree.left_hand",
+    "vbench.dynamic_degree.left_hand.offline", "vbench.dynamic_degree.offline",
+    "vbench.dynamic_degree.right_hand", "vbench.dynamic_degree.right_hand.offline", "vbench.imaging_quality",
+    "vbench.imaging_quality.face", "vbench.imaging_quality.face.compat", "vbench.imaging_quality.hands",
+    "vbench.imaging_quality.hands.compat", "vbench.imaging_quality.left_hand",
+    "vbench.imaging_quality.right_hand", "vbench.motion_smoothness", "vbench.motion_smoothness.face",
+    "vbench.motion_smoothness.face.compat", "vbench.motion_smoothness.face.offline",
+    "vbench.motion_smoothness.face.offline_compat", "vbench.motion_smoothness.hands",
+    "vbench.motion_smoothness.hands.compat", "vbench.motion_smoothness.hands.offline",
+    "vbench.motion_smoothness.hands.offline_compat", "vbench.motion_smoothness.left_hand",
+    "vbench.motion_smoothness.left_hand.offline", "vbench.motion_smoothness.offline",
+    "vbench.motion_smoothness.right_hand", "vbench.motion_smoothness.right_hand.offline",
+    "vbench.subject_consistency", "vbench.subject_consistency.face", "vbench.subject_consistency.face.compat",
+    "vbench.subject_consistency.hands", "vbench.subject_consistency.hands.compat",
+    "vbench.subject_consistency.left_hand", "vbench.subject_consistency.right_hand"
 })
 
 
@@ -144,15 +127,16 @@ def test_names_not_findable_by_grep_are_exactly_the_allow_list():
 
 
 def test_origin_of_a_class_metric_is_its_class_statement():
-    o = origin("theval.lip_dynamics")
+    o = origin("theval.global_aesthetics")
     assert o.how == "class" and o.literal
     assert _line(o.path, o.line).lstrip().startswith("class ")
 
 
 @pytest.mark.parametrize("name, row", [
     ("vbench.subject_consistency.face", '("subject_consistency",'),
-    ("vbench.dynamic_degree.dis.face", '("dynamic_degree.dis",'),
-    ("hands.hkv.dwpose", '("dwpose",'),
+    ("vbench.dynamic_degree.face.offline", '("dynamic_degree", "offline", "dis",'),
+    ("vbench.motion_smoothness.hands.offline_compat", '("motion_smoothness", "offline", "dis",'),
+    ("vbench.dynamic_degree", '("dynamic_degree", "paper", "raft",'),
 ])
 def test_origin_of_a_table_metric_is_its_row(name, row):
     o = origin(name)

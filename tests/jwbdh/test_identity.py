@@ -22,9 +22,9 @@ def test_umeyama_recovers_similarity():
 
 def test_arcface_pair_csim_unavailable_offline():
     pair = PairContext(ClipContext(clip("aragaki_gen_20f.mp4"), model="m"), ClipContext(clip("aragaki_gt_20f.mp4"), model="gt"))
-    pair_prepare(pair, ["jwbdh.face.csim_arcface"])
+    pair_prepare(pair, ["jwbdh.csim.face"])
     with pytest.raises(WeightsUnavailable, match="arcface_w600k_r50"):
-        get_metric("jwbdh.face.csim_arcface").compute_pair(pair)
+        get_metric("jwbdh.csim.face").compute_pair(pair)
 
 
 def test_dlib_csim_same_person_higher_than_other_person():
@@ -37,7 +37,7 @@ def test_dlib_csim_same_person_higher_than_other_person():
     gt = ClipContext(clip("aragaki_gt_20f.mp4"), model="gt", options=opts)
     same = PairContext(ClipContext(clip("aragaki_gt_20f.mp4"), model="m", options=opts), gt)
     other = PairContext(ClipContext(clip("aragaki_gen_20f.mp4"), model="m2", options=opts), gt)
-    m = get_metric("jwbdh.face.csim_dlib")
+    m = get_metric("jwbdh.csim.face.offline")
     pair_prepare(same, [m.name])
     pair_prepare(other, [m.name])
     v_same = m.compute_pair(same)
@@ -49,4 +49,4 @@ def test_dlib_csim_same_person_higher_than_other_person():
 def test_reference_csim_needs_a_reference():
     ctx = ClipContext(clip("aragaki_gt_20f.mp4"))
     with pytest.raises(MetricUndefined, match="reference"):
-        get_metric("identity.csim.dlib").compute(ctx)
+        get_metric("identity.csim.offline").compute(ctx)

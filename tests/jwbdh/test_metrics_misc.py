@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from avatar_eval.errors import WeightsUnavailable
+from avatar_eval.metrics.naming import metric_name
 from avatar_eval.metrics.registry import get_metric, get_metric_class, list_metrics, resolve_metrics
 from avatar_eval.results.schema import Record
 
 
 def test_hkc_hkv_mediapipe(halfbody, halfbody_masked):
-    hkc = get_metric("hands.hkc.mediapipe")
-    hkv = get_metric("hands.hkv.mediapipe")
+    hkc = get_metric("hands.hkc.offline")
+    hkv = get_metric("hands.hkv.offline")
     full = hkc.compute(halfbody)
     masked = hkc.compute(halfbody_masked)
     t = halfbody.get("region_tracks")
@@ -34,7 +35,7 @@ def test_dwpose_variants_unavailable_offline(halfbody):
 
     ctx = ClipContext(halfbody.video_path)
     with pytest.raises(WeightsUnavailable, match="dwpose"):
-        get_metric("hands.hkc.dwpose").compute(ctx)
+        get_metric("hands.hkc").compute(ctx)
     assert ctx.decode_count == 0, "no decode for an analyzer whose weights are missing"
 
 
@@ -62,25 +63,36 @@ def _rec(model, sid, metric, value=None, status="ok", details=None, reason=None)
 
 def test_table_from_records(tmp_path):
     from avatar_eval.protocols.jwbdh import (
-        bootstrap_ci,
+        TableCell,
         build_table,
-        parse_metric,
+        table_cell,
         to_markdown,
         wide_table,
         write_tables,
     )
 
-    assert parse_metric("jwbdh.face.ssim") == ("ssim", "face", "default")
-    assert parse_metric("jwbdh.hands.fid.compat") == ("fid", "hands", "compat")
-    assert parse_metric("vbench.subject_consistency") == ("subject_consistency", "full", "default")
-    assert parse_metric("vbench.dynamic_degree.left_hand") == ("dynamic_degree", "left_hand", "default")
-    assert parse_metric("theval.lip_dynamics") is None
-    recs = [_rec("A", f"s{i}", "jwbdh.face.ssim", 0.5 + 0.1 * i, details={"n_frames": 10}) for i in range(4)]
-    recs += [_rec("A", "s9", "jwbdh.face.ssim", status="skipped", reason="undefined")]
-    recs += [_rec("A", "__dataset__", "jwbdh.full.fid", 12.5, details={"n_gen": 300, "n_gen_clips": 3})]
-    recs += [_rec("B", "__dataset__", "jwbdh.full.fid", status="skipped", reason="weights_unavailable")]
-    recs += [_rec("gt", "s0", "jwbdh.face.ssim", 1.0)]
+    # cells from the metrics' fields, never from their names
+    assert table_cell("jwbdh.ssim.face") == TableCell("ssim", "face", "default", "SSIM↑")
+    assert table_cell("jwbdh.fid.hands.compat") == TableCell("fid", "hands", "compat", "FID↓")
+    assert table_cell("vbench.subject_consistency") == TableCell("subject_consistency", "full", "default", "SC↑")
+    assert table_cell("vbench.dynamic_degree.left_hand").region == "left_hand"
+    # the DIS rows (issue 11: a four-part name used to drop out of the table)
+    assert table_cell("vbench.dynamic_degree.face.offline") == TableCell("dynamic_degree.dis", "face", "default",
+                                                                         "DD [dis]")
+    assert table_cell("vbench.motion_smoothness.hands.offline_compat").variant == "compat"
+    assert table_cell("vbench.dynamic_degree.dis.face") == table_cell("vbench.dynamic_degree.face.offline")  # old name
+    assert table_cell("hands.hkc.offline") == TableCell("hkc.mediapipe-hands", "hands", "default",
+                                                        "HKC↑ [mediapipe-hands]")
+    assert table_cell("theval.lip_dynamics") is None and table_cell("identity.csim") is None
+    recs = [_rec("A", f"s{i}", "jwbdh.ssim.face", 0.5 + 0.1 * i, details={"n_frames": 10}) for i in range(4)]
+    recs += [_rec("A", "s9", "jwbdh.ssim.face", status="skipped", reason="undefined")]
+    recs += [_rec("A", "__dataset__", "jwbdh.fid", 12.5, details={"n_gen": 300, "n_gen_clips": 3})]
+    recs += [_rec("B", "__dataset__", "jwbdh.fid", status="skipped", reason="weights_unavailable")]
+    recs += [_rec("gt", "s0", "jwbdh.ssim.face", 1.0)]
+    recs += [_rec("A", f"s{i}", "vbench.dynamic_degree.face.offline", float(i % 2)) for i in range(4)]
     long = build_table(recs, n_boot=500)
+    dis = long[(long.model == "A") & (long.metric == "dynamic_degree.dis")].iloc[0]
+    assert dis.region == "face" and dis.variant == "default" and dis.value == 0.5 and dis.n_clips == 4
     row = long[(long.model == "A") & (long.metric == "ssim")].iloc[0]
     assert row.value == pytest.approx(0.65) and row.n_clips == 4 and row.n_frames == 40 and row.n_skipped == 1
     assert row.ci_low <= row.value <= row.ci_high
@@ -97,10 +109,17 @@ def test_table_from_records(tmp_path):
 
     assert len(pd.read_parquet(paths["parquet"])) == len(long) == len(pd.read_csv(paths["csv"]))
     w = wide_table(long)
-    assert "Face · SSIM↑" in w.columns
-    lo, hi = bootstrap_ci(np.array([1.0, 1.0, 1.0]))
-    assert lo == hi == 1.0
-    assert "JWB-DH" in to_markdown(long)
+    assert "Face · SSIM↑" in w.columns and "Face · DD [dis]" in w.columns
+    md = to_markdown(long)
+    assert "JWB-DH" in md and "DD [dis]" in md
+    # one bootstrap: results/aggregate.py's, with its default
+    from avatar_eval.results.aggregate import bootstrap_ci
+
+    vals = [0.5 + 0.1 * i for i in range(4)]
+    assert (row.ci_low, row.ci_high) == bootstrap_ci(vals, n_boot=500, seed=0)
+    one = build_table(recs)
+    r1 = one[(one.model == "A") & (one.metric == "ssim")].iloc[0]
+    assert (r1.ci_low, r1.ci_high) == bootstrap_ci(vals)
 
 
 def test_feature_cache_by_content(tmp_path):
@@ -127,27 +146,27 @@ def test_suites_and_metadata():
     names = resolve_metrics(["jwbdh"])
     for r in ("full", "face", "hands", "left_hand", "right_hand"):
         for m in ("ssim", "psnr", "pixel_csim", "fid", "edge_fid", "fvd"):
-            assert f"jwbdh.{r}.{m}" in names
+            assert metric_name("jwbdh", m, r) in names
     assert "vbench.subject_consistency.face" in names and "vbench.imaging_quality.hands" in names
-    assert "jwbdh.face.expression_fid" in names
+    assert "jwbdh.expression_fid.face" in names
     compat = resolve_metrics(["jwbdh.compat"])
-    assert "jwbdh.hands.fvd.compat" in compat and "vbench.motion_smoothness.face.compat" in compat
+    assert "jwbdh.fvd.hands.compat" in compat and "vbench.motion_smoothness.face.compat" in compat
     for cls in list_metrics("jwbdh"):
         assert cls.description and cls.level in ("pair", "dataset")
         assert cls.region in ("full", "face", "hands", "left_hand", "right_hand")
-    assert get_metric_class("jwbdh.full.fid").weights == ("fid_inception_tf",)
-    assert get_metric_class("jwbdh.face.fid.compat").weights == ("inception_v3_torchvision",)
-    assert get_metric_class("jwbdh.face.fvd.compat").requires == ("region_crops.compat",)
+    assert get_metric_class("jwbdh.fid").weights == ("fid_inception_tf",)
+    assert get_metric_class("jwbdh.fid.face.compat").weights == ("inception_v3_torchvision",)
+    assert get_metric_class("jwbdh.fvd.face.compat").requires == ("region_crops.compat",)
 
 
 def test_expression_fid_is_clearly_unavailable(halfbody):
     with pytest.raises(WeightsUnavailable, match="3DMM"):
-        get_metric("jwbdh.face.expression_fid").features(halfbody)
+        get_metric("jwbdh.expression_fid.face").features(halfbody)
 
 
 def test_dataset_fid_reduce_invariances():
     rng = np.random.default_rng(0)
-    m = get_metric("jwbdh.full.fid")
+    m = get_metric("jwbdh.fid")
     gen = [rng.normal(size=(40, 8)) + 0.3 for _ in range(3)]
     gt = [rng.normal(size=(50, 8)) for _ in range(2)]
     v = m.reduce(gen, gt)
@@ -158,7 +177,7 @@ def test_dataset_fid_reduce_invariances():
         few = m.reduce([rng.normal(size=(5, 8))], [rng.normal(size=(6, 8))])
     assert few.details["few_samples_warning"]
     assert "every fid.frame_stride-th frame" in v.details["sampling"]
-    fvd = get_metric("jwbdh.face.fvd")
+    fvd = get_metric("jwbdh.fvd.face")
     fv = fvd.reduce([rng.normal(size=(1, 8)) for _ in range(3)], [rng.normal(size=(1, 8)) for _ in range(3)])
     assert fv.details["unit"] == "clips" and "first 16 frames" in fv.details["sampling"]  # FVD states its sampling
     from avatar_eval.errors import MetricUndefined

@@ -40,9 +40,9 @@ def aragaki_pair():
     gen = ClipContext(clip("aragaki_gen_20f.mp4"), sample_id="a", model="m1")
     gt = ClipContext(clip("aragaki_gt_20f.mp4"), sample_id="a", model="gt")
     pair = PairContext(gen, gt)
-    names = ["jwbdh.full.ssim", "jwbdh.full.psnr", "jwbdh.full.pixel_csim", "jwbdh.face.ssim",
-             "jwbdh.face.psnr", "jwbdh.hands.ssim", "jwbdh.full.ssim.compat", "jwbdh.full.psnr.compat",
-             "jwbdh.face.ssim.compat", "jwbdh.full.fid"]
+    names = ["jwbdh.ssim", "jwbdh.psnr", "jwbdh.pixel_csim", "jwbdh.ssim.face",
+             "jwbdh.psnr.face", "jwbdh.ssim.hands", "jwbdh.ssim.compat", "jwbdh.psnr.compat",
+             "jwbdh.ssim.face.compat", "jwbdh.fid"]
     pair_prepare(pair, names)
     return pair
 
@@ -61,17 +61,17 @@ def test_full_frame_metrics_equal_skimage(aragaki_pair):
     gt = [f.rgb for f in iter_frames(aragaki_pair.gt.video_path)]
     ssim = np.mean([structural_similarity(a, b, data_range=255, win_size=7, channel_axis=-1) for a, b in zip(gen, gt)])
     psnr = np.mean([peak_signal_noise_ratio(b, a, data_range=255) for a, b in zip(gen, gt)])
-    v = get_metric("jwbdh.full.ssim").compute_pair(aragaki_pair)
+    v = get_metric("jwbdh.ssim").compute_pair(aragaki_pair)
     assert v.value == pytest.approx(ssim, abs=1e-6) and v.details["n_frames"] == 20
-    assert get_metric("jwbdh.full.psnr").compute_pair(aragaki_pair).value == pytest.approx(psnr, abs=1e-6)
+    assert get_metric("jwbdh.psnr").compute_pair(aragaki_pair).value == pytest.approx(psnr, abs=1e-6)
     # compat: the first 16 frames only
     ssim16 = np.mean([structural_similarity(b, a, data_range=255, win_size=7, channel_axis=-1) for a, b in zip(gen[:16], gt[:16])])
-    c = get_metric("jwbdh.full.ssim.compat").compute_pair(aragaki_pair)
+    c = get_metric("jwbdh.ssim.compat").compute_pair(aragaki_pair)
     assert c.value == pytest.approx(ssim16, abs=1e-6) and c.details["n_frames"] == 16
 
 
 def test_region_metrics_and_missing_region(aragaki_pair):
-    v = get_metric("jwbdh.face.ssim").compute_pair(aragaki_pair)
+    v = get_metric("jwbdh.ssim.face").compute_pair(aragaki_pair)
     assert 0 < v.value < 1 and v.details["n_frames"] == 20
     d = pair_get(aragaki_pair, "pair_frames.regions")["face"]
     gen_c = aragaki_pair.gen.get("region_crops")["face"].array()
@@ -80,24 +80,24 @@ def test_region_metrics_and_missing_region(aragaki_pair):
     assert v.value == pytest.approx(ref, abs=1e-6)
     assert d["valid"].all()
     with pytest.raises(MetricUndefined, match="no aligned frame pair"):  # portraits: no hands on either side
-        get_metric("jwbdh.hands.ssim").compute_pair(aragaki_pair)
+        get_metric("jwbdh.ssim.hands").compute_pair(aragaki_pair)
 
 
 def test_identical_pair_and_fps_mismatch():
     a = ClipContext(clip("aragaki_gt_20f.mp4"), model="m")
     b = ClipContext(clip("aragaki_gt_20f.mp4"), model="gt")
     pair = PairContext(a, b)
-    pair_prepare(pair, ["jwbdh.full.ssim", "jwbdh.full.psnr"])
-    assert get_metric("jwbdh.full.ssim").compute_pair(pair).value == pytest.approx(1.0, abs=1e-12)
+    pair_prepare(pair, ["jwbdh.ssim", "jwbdh.psnr"])
+    assert get_metric("jwbdh.ssim").compute_pair(pair).value == pytest.approx(1.0, abs=1e-12)
     with pytest.raises(MetricUndefined, match="identical"):
-        get_metric("jwbdh.full.psnr").compute_pair(pair)
+        get_metric("jwbdh.psnr").compute_pair(pair)
     # generated at 12.5 fps vs GT at 25 fps: time-aligned, GT frame i <-> generated frame round(i/2);
     # GT frame 19 would need generated frame 10, past the end: unpaired, counted
     g = ClipContext(clip("aragaki_gen_12p5fps.mp4"), model="m")
     t = ClipContext(clip("aragaki_gt_20f.mp4"), model="gt")
     p2 = PairContext(g, t)
-    pair_prepare(p2, ["jwbdh.full.ssim"])
-    v = get_metric("jwbdh.full.ssim").compute_pair(p2)
+    pair_prepare(p2, ["jwbdh.ssim"])
+    v = get_metric("jwbdh.ssim").compute_pair(p2)
     al = v.details["alignment"]
     assert al["mode"] == "time" and al["n_pairs"] == 19 and al["n_gen"] == 10 and al["unpaired_gt"] == 1
     gen = [f.rgb for f in iter_frames(g.video_path)]
@@ -106,9 +106,9 @@ def test_identical_pair_and_fps_mismatch():
     assert v.value == pytest.approx(ref, abs=1e-6)
     p3 = PairContext(ClipContext(clip("aragaki_gen_12p5fps.mp4"), options={"pair": {"fps_mismatch": "refuse"}}),
                      ClipContext(clip("aragaki_gt_20f.mp4")))
-    pair_prepare(p3, ["jwbdh.full.ssim"])
+    pair_prepare(p3, ["jwbdh.ssim"])
     with pytest.raises(InputError, match="frame rates differ"):
-        get_metric("jwbdh.full.ssim").compute_pair(p3)
+        get_metric("jwbdh.ssim").compute_pair(p3)
 
 
 def test_different_resolution_is_resized_not_mispaired(tmp_path):
@@ -130,7 +130,7 @@ def test_different_resolution_is_resized_not_mispaired(tmp_path):
         c.mux(pk)
     c.close()
     pair = PairContext(ClipContext(str(out), model="m"), ClipContext(src, model="gt"))
-    pair_prepare(pair, ["jwbdh.full.ssim"])
-    v = get_metric("jwbdh.full.ssim").compute_pair(pair)
+    pair_prepare(pair, ["jwbdh.ssim"])
+    v = get_metric("jwbdh.ssim").compute_pair(pair)
     assert v.details["alignment"]["resize_gen"] and v.details["alignment"]["gen_size"] == [128, 128]
     assert v.value > 0.8

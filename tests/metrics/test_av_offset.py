@@ -139,7 +139,7 @@ def test_metric_metadata():
 def test_audio_delayed_half_a_second_reads_plus_half_a_second(shipped, name):
     """examples/clips/audio_shift_0.5s: the audio delayed by 0.5 s = 12.5 frames at 25 fps."""
     gt = shipped[("gt", name)]["sync.av_offset"].value
-    for metric in ("sync.av_offset", "sync.av_offset.wide"):
+    for metric in ("sync.av_offset", "sync.av_offset_wide"):
         mv = shipped[("shift", name)][metric]
         # relative to the source clip's own reading: does not assume the source is in sync
         assert abs(mv.value - gt - 12.5) <= 2, (name, metric, mv.value, gt)
@@ -277,7 +277,7 @@ def test_nominal_accuracy_on_sources_in_sync_by_construction(shared_data):
     sentences and 3 of the audio-driven generations of ``same_audio_6_models`` (each frame rendered
     from the audio at that time). One Face Mesh track per source; the audio array is shifted by
     −0.5 … +1.0 s (zero-filled, as ``testing.variants.shift_audio`` does, without the re-encode) and
-    the offset searched with the default ±15 window (±30 for +1.0 s, as ``sync.av_offset.wide``).
+    the offset searched with the default ±15 window (±30 for +1.0 s, as ``sync.av_offset_wide``).
     Clips of unknown sync (HDTF sources read +3 … +6 frames at every shift) are in the benchmark's
     table, docs/theval.md.
     """

@@ -3,7 +3,7 @@
 Measured on the shipped clips (examples/clips, 25 fps; values of this implementation, mediapipe
 0.10.21, recorded 2025-11):
 
-| clip | blink.rate | blink.duration | lmd.mouth / lmd.face vs gt | sharpness.cpbd.face | beat.alignment |
+| clip | blink.rate | blink.duration | landmarks.lmd.mouth / landmarks.lmd.face vs gt | sharpness.cpbd.face | beat.alignment |
 |---|---|---|---|---|---|
 | gt/may | 24.0 /min (2 blinks in 5 s) | 0.18 s | 0 / 0 | 0.256 | 0.244 |
 | frozen/may | 0 | undefined | 0.058 / 0.073 IOD | 0.297 | undefined (still video) |
@@ -55,7 +55,7 @@ def test_suites_and_names():
     for n in ALL:
         info = get_metric(n).info()
         assert info["protocol"] == "extras" and info["description"]
-    assert get_metric("lmd.mouth").level == "pair" and get_metric("lmd.face").units == "IOD"
+    assert get_metric("landmarks.lmd.mouth").level == "pair" and get_metric("landmarks.lmd.face").units == "IOD"
 
 
 def test_all_metrics_on_one_decode(gt):
@@ -63,14 +63,14 @@ def test_all_metrics_on_one_decode(gt):
     assert gt.decode_count == 1
     assert vals["blink.rate"] == pytest.approx(24.0)  # 2 hand-counted blinks in 5 s
     assert vals["blink.duration"] == pytest.approx((5 + 4) / 2 / 25)  # closed runs 5–9, 100–103
-    assert vals["lmd.mouth"] == 0.0 and vals["lmd.face"] == 0.0
+    assert vals["landmarks.lmd.mouth"] == 0.0 and vals["landmarks.lmd.face"] == 0.0
     assert 0.2 < vals["sharpness.cpbd.face"] < 0.32 and 0.28 < vals["sharpness.cpbd"] < 0.4
     assert 0.0 < vals["beat.alignment"] <= 1.0
 
 
 def test_gt_vs_itself_from_a_fresh_context_is_zero(clips, gt):
     again = ClipContext(str(clips / "gt" / "may.mp4"))
-    for n in ("lmd.mouth", "lmd.face"):
+    for n in ("landmarks.lmd.mouth", "landmarks.lmd.face"):
         assert _value(n, again, gt).value == 0.0
 
 
@@ -80,7 +80,7 @@ def test_frozen_clip(frozen, gt, shifted):
         _value("blink.duration", frozen)
     with pytest.raises(MetricUndefined, match="does not move"):
         _value("beat.alignment", frozen)
-    for n in ("lmd.mouth", "lmd.face"):
+    for n in ("landmarks.lmd.mouth", "landmarks.lmd.face"):
         f, s = _value(n, frozen, gt).value, _value(n, shifted, gt).value
         # the same video re-encoded is ~0; the frozen one misses every mouth movement and head turn
         assert f > 10 * s > 0, (n, f, s)

@@ -34,14 +34,14 @@ def test_offline_variants_known_answers(tmp_path, media):
     moving = media.write_video(tmp_path / "moving.mp4", _moving(step=6))
     names = resolve_metrics(["vbench-offline"])
     f = _run(ClipContext(str(frozen)), names)
-    assert f["vbench.dynamic_degree.dis"].value == 0.0
-    assert f["vbench.motion_smoothness.dis"].value > 0.995  # codec noise only
+    assert f["vbench.dynamic_degree.offline"].value == 0.0
+    assert f["vbench.motion_smoothness.offline"].value > 0.995  # codec noise only
     ctx = ClipContext(str(moving))
     m = _run(ctx, names)
     assert ctx.decode_count == 1
-    d = m["vbench.dynamic_degree.dis"]
+    d = m["vbench.dynamic_degree.offline"]
     assert d.value == 1.0 and d.details["stride"] == 3 and d.details["n_sampled"] == 6  # every round(25/8) frame
-    assert 0.9 < m["vbench.motion_smoothness.dis"].value < f["vbench.motion_smoothness.dis"].value
+    assert 0.9 < m["vbench.motion_smoothness.offline"].value < f["vbench.motion_smoothness.offline"].value
 
 
 def test_dis_interpolation_beats_blending():
@@ -56,7 +56,7 @@ def test_dis_interpolation_beats_blending():
 
 def test_weighted_metrics_are_unavailable_offline(tmp_path, media):
     clip = media.write_video(tmp_path / "c.mp4", _moving(n=6))
-    names = resolve_metrics(["vbench", "syncnet", "qalign"]) + ["idc", "theval.global_aesthetics", "theval.face_quality",
+    names = resolve_metrics(["vbench", "syncnet", "qalign"]) + ["identity.idc", "theval.global_aesthetics", "theval.face_quality",
                                                                   "theval.mouth_quality", "theval.mouth_quality.compat", "theval.head_motion"]
     out = _run(ClipContext(str(clip), reference_image=str(clip)), names)
     for n in names:
@@ -81,14 +81,15 @@ def test_region_registration_shares_one_decode(tmp_path, media):
 
         return crop
 
-    names = vbench.register_region("testbox", provider)
-    assert "vbench.dynamic_degree.dis.testbox" in names and get_metric("vbench.subject_consistency.testbox").region == "testbox"
+    # a region of the naming grammar's closed set that regions/ does not register ("body")
+    names = vbench.register_region("body", provider)
+    assert "vbench.dynamic_degree.body.offline" in names and get_metric("vbench.subject_consistency.body").region == "body"
     clip = media.write_video(tmp_path / "c.mp4", _moving(n=9))
     ctx = ClipContext(str(clip))
-    out = _run(ctx, ["vbench.dynamic_degree.dis.testbox", "vbench.motion_smoothness.dis.testbox"])
+    out = _run(ctx, ["vbench.dynamic_degree.body.offline", "vbench.motion_smoothness.body.offline"])
     assert ctx.decode_count == 1
     assert sorted(set(calls)) == list(range(9)) and len(calls) == 9  # crop computed once per frame
-    assert out["vbench.motion_smoothness.dis.testbox"].details["frames_without_region"] == 1
+    assert out["vbench.motion_smoothness.body.offline"].details["frames_without_region"] == 1
 
 
 class _StubSyncNet:

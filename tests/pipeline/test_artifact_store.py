@@ -98,7 +98,7 @@ def test_unreadable_entry_is_recomputed(tmp_path):
 
 
 # ---------------------------------------------------------------- the runner: GT tracked once per run
-METRICS = ["jwbdh.face.ssim", "jwbdh.face.psnr", "hands.hkc.mediapipe"]
+METRICS = ["jwbdh.ssim.face", "jwbdh.psnr.face", "hands.hkc.offline"]
 
 
 def _run(tmp_path: Path, name: str, monkeypatch, store: bool) -> tuple[dict, Counter]:
@@ -140,7 +140,7 @@ def test_gt_tracked_once_per_run_same_numbers(tmp_path, monkeypatch):
     without, made_off = _run(tmp_path, "without", monkeypatch, store=False)
     assert made_off[("crops", "gt", GT.name)] == 3  # once per model it is paired with: the test can fail
     assert with_store == without  # value for value
-    assert all(s == "ok" for (model, metric), (s, v) in with_store.items() if metric != "hands.hkc.mediapipe")
+    assert all(s == "ok" for (model, metric), (s, v) in with_store.items() if metric != "hands.hkc.offline")
     # a rerun that recomputes (here: a fresh records file) tracks nothing again
     (tmp_path / "with" / "records.jsonl").unlink()
     again, made2 = _run(tmp_path, "with", monkeypatch, store=True)

@@ -11,7 +11,7 @@ from avatar_eval.pipeline.manifest import from_folders
 from avatar_eval.pipeline.runner import RunConfig, run
 from avatar_eval.testing import variants as V
 
-METRICS = ["motion.energy.mouth", "theval.silent_lip_stability", "lmd.mouth"]
+METRICS = ["motion.energy.mouth", "theval.silent_lip_stability", "landmarks.lmd.mouth"]
 
 
 @pytest.fixture(scope="module")

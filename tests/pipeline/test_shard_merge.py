@@ -24,7 +24,7 @@ from avatar_eval.results.schema import DATASET
 
 REPO = Path(__file__).resolve().parents[2]
 CLIPS = REPO / "examples" / "clips"
-SUITE = ["jwbdh.full.psnr", "sharpness.cpbd", "jwbdh.face.expression_fid"]
+SUITE = ["jwbdh.psnr", "sharpness.cpbd", "jwbdh.expression_fid.face"]
 OPTIONS = {"cpbd_stride": 25, "pair": {"frame_stride": 5}}  # cheap: every 25th / 5th frame
 
 

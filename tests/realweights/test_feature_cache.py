@@ -35,12 +35,12 @@ def test_rerun_elsewhere_does_not_re_extract(folders, tmp_path, monkeypatch):
     monkeypatch.setattr(J, "tf_inception_features", lambda m, fr: (calls.append(len(fr)), real(m, fr))[1])
 
     def go(out, stride=40, gt=None, m=None):
-        cfg = RunConfig(metrics=["jwbdh.full.fid"], out_dir=str(out), reports=False, workers=1,
+        cfg = RunConfig(metrics=["jwbdh.fid"], out_dir=str(out), reports=False, workers=1,
                         options={"fid": {"frame_stride": stride}})
         return run(from_folders(gt or folders[0], {"m": m or folders[1]}), cfg, progress=False)
 
     s1 = go(tmp_path / "run1")
-    r1 = [r for r in s1.records() if r.metric == "jwbdh.full.fid"]
+    r1 = [r for r in s1.records() if r.metric == "jwbdh.fid"]
     assert len(r1) == 1 and r1[0].status == "ok", r1
     n_first = sum(calls)
     assert n_first == 4 * 4  # 4 clips (2 GT, 2 frozen) × frames 0, 40, 80, 120
@@ -49,7 +49,7 @@ def test_rerun_elsewhere_does_not_re_extract(folders, tmp_path, monkeypatch):
     shutil.copytree(folders[0], gt2)
     shutil.copytree(folders[1], m2)
     s2 = go(tmp_path / "run2", gt=gt2, m=m2)
-    r2 = [r for r in s2.records() if r.metric == "jwbdh.full.fid"]
+    r2 = [r for r in s2.records() if r.metric == "jwbdh.fid"]
     assert sum(calls) == n_first, "features were extracted again"
     assert r2[0].value == r1[0].value and r2[0].details["n_gen"] == r1[0].details["n_gen"] == 8
     last = json.loads((tmp_path / "run2" / "run.json").read_text())["last_run"]

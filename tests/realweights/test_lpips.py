@@ -121,9 +121,9 @@ def test_pair_metric_per_region_end_to_end(alex):
     gen = ClipContext(str(data / "aragaki_gen_20f.mp4"), sample_id="a", model="m1", options=opts)
     gt = ClipContext(str(data / "aragaki_gt_20f.mp4"), sample_id="a", model="gt", options=opts)
     pair = PairContext(gen, gt)
-    names = ["jwbdh.full.lpips", "jwbdh.face.lpips"]
+    names = ["jwbdh.lpips", "jwbdh.lpips.face"]
     pair_prepare(pair, names)
-    full = get_metric("jwbdh.full.lpips").compute_pair(pair)
+    full = get_metric("jwbdh.lpips").compute_pair(pair)
     assert full.details["n_frames"] == 5 and full.details["net"] == "alex"
     assert 0.01 < full.value < 1
     # the same frames through the model directly
@@ -136,13 +136,13 @@ def test_pair_metric_per_region_end_to_end(alex):
     with torch.no_grad():
         direct = float(alex(LP.lpips_input(g), LP.lpips_input(t)).double().mean())
     assert full.value == pytest.approx(direct, rel=1e-5)
-    face = get_metric("jwbdh.face.lpips").compute_pair(pair)
+    face = get_metric("jwbdh.lpips.face").compute_pair(pair)
     assert 0 < face.value < 1 and face.details["n_frames"] >= 1
     # GT against itself: 0
     gt2 = ClipContext(str(data / "aragaki_gt_20f.mp4"), sample_id="a", model="gt2", options=opts)
     same = PairContext(gt2, gt)
-    pair_prepare(same, ["jwbdh.full.lpips"])
-    assert get_metric("jwbdh.full.lpips").compute_pair(same).value == 0.0
+    pair_prepare(same, ["jwbdh.lpips"])
+    assert get_metric("jwbdh.lpips").compute_pair(same).value == 0.0
 
 
 def jax_lpips(ck: dict[str, np.ndarray], net: str, a: np.ndarray, b: np.ndarray) -> float:

@@ -57,8 +57,8 @@ def whole_body_run(tmp_path_factory, shared_data) -> Path:
         V.first_frames(gt, d / "gt" / f"{stem}.mp4", 20)
         V.first_frames(gen, d / "gen" / f"{stem}.mp4", 20)
     out = d / "run"
-    _run(["run", "--gt", d / "gt", "--model", f"gen={d / 'gen'}", "-s", "jwbdh.face.psnr", "-s", "jwbdh.face.ssim",
-          "-s", "jwbdh.hands.ssim", "-s", "jwbdh.full.psnr", "--out", out, "--no-progress", "-j", "1"])
+    _run(["run", "--gt", d / "gt", "--model", f"gen={d / 'gen'}", "-s", "jwbdh.psnr.face", "-s", "jwbdh.ssim.face",
+          "-s", "jwbdh.ssim.hands", "-s", "jwbdh.psnr", "--out", out, "--no-progress", "-j", "1"])
     return out
 
 

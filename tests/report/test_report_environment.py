@@ -10,7 +10,7 @@ from avatar_eval.results.schema import Record
 
 
 def _records():
-    return [Record(model=m, sample_id=f"s{i}", metric="jwbdh.full.psnr", status="ok", value=30.0 + i)
+    return [Record(model=m, sample_id=f"s{i}", metric="jwbdh.psnr", status="ok", value=30.0 + i)
             for m in ("a", "b") for i in range(3)]
 
 

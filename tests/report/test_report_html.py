@@ -25,8 +25,8 @@ from avatar_eval.testing.synthetic_run import write_synthetic_run
 
 CLIPS = Path(__file__).resolve().parents[2] / "examples" / "clips"
 SHIPPED = [CLIPS / "gt" / "face5.mp4", CLIPS / "gt" / "may.mp4", CLIPS / "gt" / "grid_bbaf2n.mpg"]
-METRICS = {"theval.lip_dynamics": None, "theval.eyebrow_dynamics": None, "jwbdh.face.psnr": True,
-           "jwbdh.full.psnr": True, "jwbdh.face.fid": False, "sync.av_offset": False}
+METRICS = {"theval.lip_dynamics": None, "theval.eyebrow_dynamics": None, "jwbdh.psnr.face": True,
+           "jwbdh.psnr": True, "jwbdh.fid.face": False, "sync.av_offset": False}
 
 
 def make_run(d: Path, **kw) -> Path:
@@ -71,7 +71,7 @@ def test_page_holds_every_section(tmp_path):
     # drill-down: a section per (model, clip) with its strip and video link; run info
     assert page.count("class='clip' id='clip-") == 3 * 6
     assert page.count("class='strip'") == 3 * 6
-    assert "video: <a href='" in page and "synthetic jwbdh.face.fid" in page
+    assert "video: <a href='" in page and "synthetic jwbdh.fid.face" in page
 
 
 def test_strip_svg_boxes_and_outliers():
@@ -193,7 +193,7 @@ def test_compare_puts_runs_side_by_side(tmp_path):
     def cell(text):  # 'mean [lo, hi] n=N' without the bold and the footnote marks
         return re.search(r"[-0-9.e+]+ \[[^\]]+\] n=\d+", text).group(0)
 
-    for name in ("theval.lip_dynamics", "jwbdh.face.psnr"):
+    for name in ("theval.lip_dynamics", "jwbdh.psnr.face"):
         own = next(ln for ln in (a / "leaderboard.md").read_text().splitlines() if ln.startswith(f"| {name} "))
         there = next(ln for ln in md.splitlines() if ln.startswith(f"| {name} "))
         assert cell(own.split(" | ")[2]) == cell(there.split(" | ")[3])  # alpha in x == alpha (x)
@@ -234,6 +234,6 @@ def test_site_rows_hold_each_runs_means(tmp_path):
 
     table = pd.read_csv(tmp_path / "site" / "leaderboard.csv")
     s = aggregate(read_records(a / "records.jsonl"), n_boot=0)
-    want = s[(s.model == "beta") & (s.metric == "jwbdh.face.psnr")]["mean"].iloc[0]
-    got = table[(table.model == "beta") & (table.section == "JWB-DH")]["jwbdh.face.psnr"].iloc[0]
+    want = s[(s.model == "beta") & (s.metric == "jwbdh.psnr.face")]["mean"].iloc[0]
+    got = table[(table.model == "beta") & (table.section == "JWB-DH")]["jwbdh.psnr.face"].iloc[0]
     assert got == pytest.approx(want, rel=1e-12)

@@ -155,7 +155,7 @@ def test_variants_are_never_substituted():
 
 def test_mesh_pose_head_motion_only_when_asked_and_labelled():
     names = slot_metrics("paper", "mesh_pose")
-    assert names["head_motion"] == "theval.head_motion.mesh_pose"
+    assert names["head_motion"] == "theval.head_motion.offline"
     recs = _records({"gt": {"head_motion": [2.0]}, "m": {"head_motion": [1.0]}}, head_motion="mesh_pose")
     default = theval_score(recs)
     assert "head_motion='mesh_pose'" in default.missing("m")["head_motion"]
@@ -271,4 +271,5 @@ def test_slot_metric_names_are_registered_with_their_variant():
         assert get_metric_class(s.paper).variant == "paper", s.paper
         assert get_metric_class(s.compat).variant == ("paper" if s.compat == s.paper else "compat"), s.compat
         assert get_metric_class(s.paper).higher_is_better is None
-    assert get_metric_class("theval.head_motion.mesh_pose").variant == "mesh_pose"
+    mesh = get_metric_class("theval.head_motion.offline")
+    assert (mesh.variant, mesh.estimator) == ("offline", "face-mesh")

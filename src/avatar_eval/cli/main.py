@@ -130,6 +130,11 @@ def run(
             if not models and gt is None:
                 raise typer.BadParameter("give --manifest, or --gt and/or --model NAME=FOLDER")
             man = from_folders(gt, models)
+        from ..metrics.registry import DEPRECATED_NAMES, deprecation_message
+
+        for n in suite:
+            if n in DEPRECATED_NAMES:
+                console.print(f"[yellow]warning:[/yellow] {deprecation_message(n)}", highlight=False)
         cfg = RunConfig(metrics=list(suite), out_dir=str(out), workers=workers, options=opts,
                         theval_variant=theval_variant, reference=reference, keep_errors=keep_errors,
                         overwrite=overwrite, reports=reports, shard=shard_t)
@@ -263,12 +268,18 @@ def metrics(
     wide: bool = typer.Option(False, "--wide", help="Also print each metric's description."),
 ) -> None:
     """List the registered metrics and suites (one line each; `metrics NAME` for the details)."""
+    import warnings
+
     from ..errors import UnknownNameError
-    from ..metrics.registry import get_metric_class, list_metrics, list_suites
+    from ..metrics.registry import DEPRECATED_NAMES, deprecation_message, get_metric_class, list_metrics, list_suites
 
     if name:
+        if name in DEPRECATED_NAMES:
+            console.print(f"[yellow]warning:[/yellow] {deprecation_message(name)}", markup=True, highlight=False)
         try:
-            cls = get_metric_class(name)
+            with warnings.catch_warnings():  # said above, in words
+                warnings.simplefilter("ignore", DeprecationWarning)
+                cls = get_metric_class(name)
         except UnknownNameError as e:
             console.print(f"[red]error:[/red] {e}")
             raise typer.Exit(2) from None
@@ -276,7 +287,7 @@ def metrics(
 
         for k, v in cls.info().items():
             console.print(f"[bold]{k}[/bold]: {v}")
-        o = origin(name)
+        o = origin(cls.name)
         how = "" if o.literal else f"  ({o.how}: the name is assembled in code, not written as a literal)"
         console.print(f"[bold]defined at[/bold]: {o}{how}", soft_wrap=True, highlight=False)
         return

@@ -4,7 +4,7 @@
                         (SyncNet's window); **positive = the audio lags the video**.
 ``sync.av_confidence``  how much the best lag stands out: peak − median of the correlation curve
                         (correlation units, 0 … 2; LSE-C-like, higher = more confident).
-``sync.av_offset.wide`` the offset searched over ±30 frames (±1 s at 25–30 fps).
+``sync.av_offset_wide`` the offset searched over ±30 frames (±1 s at 25–30 fps).
 
 The three read one shared artifact, ``av_offset.signals`` (the mouth-opening series from the
 default ``face_mesh`` track and 16 log-mel band energies of ``audio16k`` on the same frame grid),
@@ -158,16 +158,16 @@ def _details(est: F.OffsetEstimate, sig: AVSignals) -> dict[str, Any]:
     }
     if est.at_edge:
         d["note"] = (f"the correlation peak is at the window edge (±{est.max_shift} frames): the true offset may "
-                     "lie outside the window; use sync.av_offset.wide or a larger av_offset_max_shift")
+                     "lie outside the window; use sync.av_offset_wide or a larger av_offset_max_shift")
     return d
 
 
 class _AVSync(Metric):
+    family = "sync"
     version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     protocol = "sync"
     variant = "paper"
     requires = ("av_offset.signals", "face_mesh", "audio16k", "vad")
-    region = "mouth"
     reads_options = ("av_offset_max_shift", "vad_model", "face_mesh_still_threshold")
 
     def _max_shift(self, ctx: ClipContext) -> int:
@@ -180,6 +180,9 @@ class _AVSync(Metric):
 @register
 class AVOffset(_AVSync):
     name = "sync.av_offset"
+    family = "sync"
+    quantity = "av_offset"
+    estimator = "face-mesh"
     display = "AV offset (frames)"
     higher_is_better = None  # 0 is best; the sign says which stream is late
     units = "frames"
@@ -194,6 +197,9 @@ class AVOffset(_AVSync):
 @register
 class AVConfidence(_AVSync):
     name = "sync.av_confidence"
+    family = "sync"
+    quantity = "av_confidence"
+    estimator = "face-mesh"
     display = "AV sync confidence"
     higher_is_better = True
     units = ""
@@ -207,9 +213,11 @@ class AVConfidence(_AVSync):
 
 @register
 class AVOffsetWide(_AVSync):
-    name = "sync.av_offset.wide"
+    name = "sync.av_offset_wide"
+    family = "sync"
+    quantity = "av_offset_wide"
+    estimator = "face-mesh"
     display = "AV offset, ±30 frames"
-    variant = "wide"
     higher_is_better = None
     units = "frames"
     reads_options = ("vad_model", "face_mesh_still_threshold")

@@ -26,16 +26,24 @@ class MetricValue:
 
 
 class Metric:
-    #: registry name, e.g. ``theval.lip_dynamics`` or ``theval.lip_dynamics.compat``
+    #: registry name, ``<family>.<quantity>[.<region>][.<variant>]`` of the fields below (the
+    #: registry checks it: metrics/naming.py), e.g. ``theval.lip_dynamics.compat``
     name: ClassVar[str] = ""
+    #: naming family (metrics/naming.py FAMILIES): "theval", "jwbdh", "vbench", "landmarks", ...
+    family: ClassVar[str] = ""
+    #: what is measured, snake_case ("lip_dynamics", "ssim", "lpips_vgg")
+    quantity: ClassVar[str] = ""
     #: bump when the numbers a metric produces change
     version: ClassVar[str] = "1"
     #: True / False, or None when "closer to GT is better" (THEval normalises against GT)
     higher_is_better: ClassVar[bool | None] = None
-    #: protocol family ("theval", "jwbdh", "vbench", "syncnet", ...)
+    #: protocol the metric belongs to (``avatar-eval metrics --protocol``): "theval", "jwbdh", "extras", ...
     protocol: ClassVar[str] = ""
-    #: "paper" (published definition), "compat" (reproduces the public code), or another name
+    #: "paper" (published definition), "compat" (the public code), "offline" (a substitute
+    #: estimator needing no downloaded weights) or "offline_compat" (both); in the name unless paper
     variant: ClassVar[str] = "paper"
+    #: the network / tracker that produces the value ("face-mesh", "dwpose", "dis", "raft", ...)
+    estimator: ClassVar[str] = ""
     #: artifact names read from the clip context (see avatar_eval.pipeline.artifacts)
     requires: ClassVar[tuple[str, ...]] = ()
     #: weight-file names (see avatar_eval.weights) the metric needs
@@ -46,7 +54,8 @@ class Metric:
     description: ClassVar[str] = ""
     #: the display name used in leaderboards (defaults to ``name``)
     display: ClassVar[str] = ""
-    #: region the value refers to ("full", "face", "mouth", "hands", "left_hand", ...)
+    #: region in the name ("face", "mouth", "hands", "left_hand", ...); "full" (not in the name) for
+    #: the whole frame / clip or a quantity that names what it measures (``theval.face_quality``)
     region: ClassVar[str] = "full"
     #: unit of the value, for reports ("" = unitless or not stated); recorded in run.json
     units: ClassVar[str] = ""
@@ -61,10 +70,13 @@ class Metric:
     def info(cls) -> dict[str, Any]:
         return {
             "name": cls.name,
+            "family": cls.family,
+            "quantity": cls.quantity,
             "version": cls.version,
             "higher_is_better": cls.higher_is_better,
             "protocol": cls.protocol,
             "variant": cls.variant,
+            "estimator": cls.estimator,
             "requires": list(cls.requires),
             "weights": list(cls.weights),
             "level": cls.level,

@@ -123,9 +123,11 @@ def _blink(ctx: ClipContext) -> dict:
 class BlinkRate(_Extra):
     version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "blink.rate"
+    family = "blink"
+    quantity = "rate"
+    estimator = "face-mesh"
     display = "Blink rate"
     requires = ("face_mesh",)
-    region = "face"
     units = "blinks/min"
     description = "Blinks per minute: runs of ≥ 2 frames with eye aspect ratio < 0.2 (Face Mesh EAR, both eyes)."
 
@@ -138,9 +140,11 @@ class BlinkRate(_Extra):
 class BlinkDuration(_Extra):
     version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "blink.duration"
+    family = "blink"
+    quantity = "duration"
+    estimator = "face-mesh"
     display = "Blink duration"
     requires = ("face_mesh",)
-    region = "face"
     units = "s"
     description = "Mean blink duration (closed frames / fps); undefined without a blink."
 
@@ -172,18 +176,24 @@ class _LMD(_Extra):
 
 @register
 class MouthLMD(_LMD):
-    name = "lmd.mouth"
-    display = "M-LMD"
+    name = "landmarks.lmd.mouth"
+    family = "landmarks"
+    quantity = "lmd"
     region = "mouth"
+    estimator = "face-mesh"
+    display = "M-LMD"
     indices = LMD.MOUTH
     description = "M-LMD: mean L2 of the 40 lip points, GT vs generated, per frame centred and scaled to IOD = 1."
 
 
 @register
 class FaceLMD(_LMD):
-    name = "lmd.face"
-    display = "F-LMD"
+    name = "landmarks.lmd.face"
+    family = "landmarks"
+    quantity = "lmd"
     region = "face"
+    estimator = "face-mesh"
+    display = "F-LMD"
     indices = LMD.FACE
     description = "F-LMD: mean L2 of the 468 mesh points, GT vs generated, per frame centred and scaled to IOD = 1."
 
@@ -212,10 +222,12 @@ def body_joints(tracks) -> tuple[np.ndarray, np.ndarray]:
 @register
 class BeatAlignment(_Extra):
     name = "beat.alignment"
+    family = "beat"
+    quantity = "alignment"
+    estimator = "mediapipe-pose"
     display = "Beat alignment (BAS)"
     higher_is_better = True
     requires = ("region_tracks", "frame_motion", "audio16k")
-    region = "full"
     units = ""
     description = ("Bailando/EDGE BAS: mean over audio onsets of exp(−d²/18), d = frames to the nearest local "
                    "minimum of the σ=5-smoothed mean joint speed (Pose upper body + Hands).")
@@ -269,10 +281,11 @@ def _mean_defined(per_frame: np.ndarray, what: str) -> MetricValue:
 @register
 class CPBD(_Extra):
     name = "sharpness.cpbd"
+    family = "sharpness"
+    quantity = "cpbd"
     display = "CPBD"
     higher_is_better = True
     requires = ("sharpness.cpbd_blocks",)
-    region = "full"
     units = ""
     description = "CPBD sharpness (Narvekar & Karam 2011), full frame, mean over frames (0–1, higher = sharper)."
 
@@ -284,10 +297,13 @@ class CPBD(_Extra):
 class CPBDFace(_Extra):
     version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "sharpness.cpbd.face"
+    family = "sharpness"
+    quantity = "cpbd"
+    region = "face"
+    estimator = "face-mesh"
     display = "CPBD (face)"
     higher_is_better = True
     requires = ("sharpness.cpbd_blocks", "face_mesh")
-    region = "face"
     units = ""
     description = ("CPBD over the frame's 64×64 blocks lying ≥ 50 % inside the Face Mesh landmark box, "
                    "mean over frames with a face.")
@@ -369,9 +385,12 @@ class _Motion(_Extra):
 class HeadMotionEnergy(_Motion):
     version = "3"  # v1 read the face_mesh track before it held still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "motion.energy.head"
+    family = "motion"
+    quantity = "energy"
+    region = "head"
+    estimator = "face-mesh"
     display = "Head motion energy"
     requires = ("face_mesh", "frame_motion")
-    region = "face"
     units = "IOD/s"
     description = ("Mean speed of the face's 468-point centroid in the image, in median inter-ocular distances per "
                    "second (still frames held).")
@@ -390,9 +409,12 @@ class HeadMotionEnergy(_Motion):
 class MouthMotionEnergy(_Motion):
     version = "3"  # v1 read the face_mesh track before it held still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "motion.energy.mouth"
+    family = "motion"
+    quantity = "energy"
+    region = "mouth"
+    estimator = "face-mesh"
     display = "Mouth motion energy"
     requires = ("face_mesh", "frame_motion")
-    region = "mouth"
     units = "IOD/s"
     description = ("Mean speed of the 40 lip points relative to the face (each frame centred and scaled to "
                    "IOD = 1, as LMD), in inter-ocular distances per second (still frames held).")
@@ -412,9 +434,12 @@ class MouthMotionEnergy(_Motion):
 class HeadPoseDiversity(_Motion):
     version = "3"  # v1 read the face_mesh track before it held still frames; v3: luma rule + key-frame refresh (issue 12)
     name = "motion.diversity.head"
+    family = "motion"
+    quantity = "diversity"
+    region = "head"
+    estimator = "face-mesh"
     display = "Head pose diversity"
     requires = ("face_mesh", "frame_motion")
-    region = "face"
     units = "deg"
     description = ("SadTalker-style head-motion diversity: mean over pitch/yaw/roll of their standard deviation "
                    "over frames (face-mesh pose instead of Hopenet; still frames held).")
@@ -445,8 +470,11 @@ class _BodyEnergy(_Motion):
 @register
 class BodyMotionEnergy(_BodyEnergy):
     name = "motion.energy.body"
-    display = "Body motion energy"
+    family = "motion"
+    quantity = "energy"
     region = "body"
+    estimator = "mediapipe-pose"
+    display = "Body motion energy"
     description = ("Mean speed of the Pose nose, shoulders, elbows and wrists (visibility ≥ 0.5), in median "
                    "shoulder widths per second (still frames held).")
 
@@ -454,8 +482,11 @@ class BodyMotionEnergy(_BodyEnergy):
 @register
 class HandMotionEnergy(_BodyEnergy):
     name = "motion.energy.hands"
-    display = "Hand motion energy"
+    family = "motion"
+    quantity = "energy"
     region = "hands"
+    estimator = "mediapipe-hands"
+    display = "Hand motion energy"
     hands = True
     description = "Mean speed of the 42 MediaPipe Hands points where found, in median shoulder widths per second."
 
@@ -463,9 +494,12 @@ class HandMotionEnergy(_BodyEnergy):
 @register
 class BodyDiversity(_Motion):
     name = "motion.diversity.body"
+    family = "motion"
+    quantity = "diversity"
+    region = "body"
+    estimator = "mediapipe-pose"
     display = "Body pose diversity"
     requires = ("region_tracks", "frame_motion")
-    region = "body"
     units = "shoulder widths"
     description = ("sqrt(mean over the upper-body joints of the variance over frames of their position relative to "
                    "the shoulder midpoint), in median shoulder widths (still frames held).")
@@ -482,7 +516,7 @@ class BodyDiversity(_Motion):
 
 MOTION = ["motion.energy.head", "motion.energy.mouth", "motion.diversity.head"]
 GESTURE_MOTION = ["motion.energy.body", "motion.energy.hands", "motion.diversity.body"]
-TALKING_HEAD_EXTRAS = ["blink.rate", "blink.duration", "lmd.mouth", "lmd.face", "sharpness.cpbd.face",
+TALKING_HEAD_EXTRAS = ["blink.rate", "blink.duration", "landmarks.lmd.mouth", "landmarks.lmd.face", "sharpness.cpbd.face",
                        "sharpness.cpbd", *MOTION]
 GESTURE = ["beat.alignment", *GESTURE_MOTION]
 register_suite("talking-head-extras", TALKING_HEAD_EXTRAS,

@@ -1,11 +1,11 @@
 """Hand-motion metrics of CyberHost: HKC (hand keypoint confidence) and HKV (hand keypoint
 variance), from the shared hand tracks. Two estimators, named apart:
 
-* ``hands.hkc.mediapipe`` / ``hands.hkv.mediapipe`` — MediaPipe Hands (bundled, offline) in the
+* ``hands.hkc.offline`` / ``hands.hkv.offline`` — MediaPipe Hands (bundled, offline) in the
   ``region_tracks`` artifact. MediaPipe gives one confidence per hand (the handedness score), not
   one per keypoint: HKC is the mean over frames × both hands of that confidence, 0 for a hand not
   found on a frame (the person's left and right hand from the Pose wrists).
-* ``hands.hkc.dwpose`` / ``hands.hkv.dwpose`` — DWPose (ONNX, when its weights are present), the
+* ``hands.hkc`` / ``hands.hkv`` — DWPose (ONNX, when its weights are present), the
   detector CyberHost used: HKC is the mean score of the 42 hand keypoints over frames.
 
 HKV: temporal variance (ddof=0) of each hand keypoint's x and y over the frames where that hand
@@ -54,9 +54,10 @@ def _dwpose(ctx: "ClipContext", thr: float = 0.3):
 
 
 class _HKC(Metric):
+    family = "hands"
     protocol = "hands"
+    quantity = "hkc"
     higher_is_better = True
-    region = "hands"
     source = "mediapipe"
 
     def compute(self, ctx):
@@ -71,9 +72,10 @@ class _HKC(Metric):
 
 
 class _HKV(Metric):
+    family = "hands"
     protocol = "hands"
+    quantity = "hkv"
     higher_is_better = True
-    region = "hands"
     source = "mediapipe"
 
     def compute(self, ctx):
@@ -106,14 +108,23 @@ class _HKV(Metric):
         })
 
 
-for _src, _req, _w, _var in (("mediapipe", ("region_tracks",), (), "mediapipe"),
-                             ("dwpose", ("dwpose_tracks",), ("dwpose_yolox_l", "dwpose_ll_ucoco_384"), "paper")):
-    register(type(f"HKC_{_src}", (_HKC,), dict(
-        name=f"hands.hkc.{_src}", version="1", source=_src, requires=_req, weights=_w, variant=_var,
-        description=f"HKC (CyberHost): mean hand keypoint confidence over frames and both hands, {_src}")))
-    register(type(f"HKV_{_src}", (_HKV,), dict(
-        name=f"hands.hkv.{_src}", version="1", source=_src, requires=_req, weights=_w, variant=_var,
-        description=f"HKV (CyberHost): temporal variance of hand keypoint positions (frame heights²), {_src}")))
+#: (name, class, estimator, variant): DWPose is CyberHost's estimator (paper); MediaPipe hands the
+#: offline substitute (no downloaded weights). The name carries no region: HKC/HKV are of the hands.
+_TABLE: tuple[tuple[str, type[Metric], str, str], ...] = (
+    ("hands.hkc", _HKC, "dwpose", "paper"),
+    ("hands.hkv", _HKV, "dwpose", "paper"),
+    ("hands.hkc.offline", _HKC, "mediapipe", "offline"),
+    ("hands.hkv.offline", _HKV, "mediapipe", "offline"),
+)
+_SOURCES = {"mediapipe": (("region_tracks",), ()),
+            "dwpose": (("dwpose_tracks",), ("dwpose_yolox_l", "dwpose_ll_ucoco_384"))}
+_WHAT = {"hkc": "HKC (CyberHost): mean hand keypoint confidence over frames and both hands",
+         "hkv": "HKV (CyberHost): temporal variance of hand keypoint positions (frame heights²)"}
+for _name, _cls, _src, _var in _TABLE:
+    _req, _w = _SOURCES[_src]
+    register(type(f"{_cls.__name__.strip('_')}_{_src}", (_cls,), dict(
+        name=_name, version="1", source=_src, estimator={"mediapipe": "mediapipe-hands"}.get(_src, _src), requires=_req, weights=_w, variant=_var,
+        description=f"{_WHAT[_cls.quantity]}, {_src}")))
 
-register_suite("hands", ["hands.hkc.mediapipe", "hands.hkv.mediapipe", "hands.hkc.dwpose", "hands.hkv.dwpose"],
+register_suite("hands", ["hands.hkc.offline", "hands.hkv.offline", "hands.hkc", "hands.hkv"],
                "CyberHost hand metrics: HKC / HKV with MediaPipe (offline) and DWPose (ONNX weights)")

@@ -77,10 +77,12 @@ register_frame_artifact("idc.dinov2", IDCAnalyzer, "DINOv2 cosine of each frame 
 
 @register
 class IDC(Metric):
-    name = "idc"
+    name = "identity.idc"
+    family = "identity"
+    quantity = "idc"
+    estimator = "dinov2"
     version = "1"
     protocol = "identity"
-    variant = "paper"
     higher_is_better = True
     requires = ("idc.dinov2",)
     weights = ("dinov2_base",)

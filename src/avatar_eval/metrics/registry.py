@@ -10,18 +10,113 @@ import ast
 import difflib
 import importlib
 import sys
+import warnings
 from collections.abc import Iterable
 from functools import cache
 from typing import NamedTuple
 
 from ..errors import UnknownNameError
 from .base import Metric
+from .naming import check_name
 
 _METRICS: dict[str, type[Metric]] = {}
 #: metric name -> (file, line) of the register() call, first frame outside this module
 _REGISTERED_AT: dict[str, tuple[str, int]] = {}
 _SUITES: dict[str, list[str]] = {}
 _SUITE_DOCS: dict[str, str] = {}
+
+#: Deprecated aliases (one release): old name -> name in the naming grammar (metrics/naming.py).
+#: ``get_metric``, ``resolve_metrics`` (``--suite``), suite lists and ``avatar-eval metrics OLD``
+#: accept an old name with a ``DeprecationWarning``; records are written under the new name;
+#: ``avatar-eval report`` maps the records of an old run directory through this table.
+DEPRECATED_NAMES: dict[str, str] = {
+    "hands.hkc.dwpose": "hands.hkc",
+    "hands.hkc.mediapipe": "hands.hkc.offline",
+    "hands.hkv.dwpose": "hands.hkv",
+    "hands.hkv.mediapipe": "hands.hkv.offline",
+    "idc": "identity.idc",
+    "identity.csim.arcface": "identity.csim",
+    "identity.csim.dlib": "identity.csim.offline",
+    "jwbdh.face.csim_arcface": "jwbdh.csim.face",
+    "jwbdh.face.csim_dlib": "jwbdh.csim.face.offline",
+    "jwbdh.face.edge_fid": "jwbdh.edge_fid.face",
+    "jwbdh.face.edge_fid.compat": "jwbdh.edge_fid.face.compat",
+    "jwbdh.face.expression_fid": "jwbdh.expression_fid.face",
+    "jwbdh.face.fid": "jwbdh.fid.face",
+    "jwbdh.face.fid.compat": "jwbdh.fid.face.compat",
+    "jwbdh.face.fvd": "jwbdh.fvd.face",
+    "jwbdh.face.fvd.compat": "jwbdh.fvd.face.compat",
+    "jwbdh.face.lpips": "jwbdh.lpips.face",
+    "jwbdh.face.lpips_vgg": "jwbdh.lpips_vgg.face",
+    "jwbdh.face.pixel_csim": "jwbdh.pixel_csim.face",
+    "jwbdh.face.pixel_csim.compat": "jwbdh.pixel_csim.face.compat",
+    "jwbdh.face.psnr": "jwbdh.psnr.face",
+    "jwbdh.face.psnr.compat": "jwbdh.psnr.face.compat",
+    "jwbdh.face.ssim": "jwbdh.ssim.face",
+    "jwbdh.face.ssim.compat": "jwbdh.ssim.face.compat",
+    "jwbdh.full.edge_fid": "jwbdh.edge_fid",
+    "jwbdh.full.edge_fid.compat": "jwbdh.edge_fid.compat",
+    "jwbdh.full.fid": "jwbdh.fid",
+    "jwbdh.full.fid.compat": "jwbdh.fid.compat",
+    "jwbdh.full.fvd": "jwbdh.fvd",
+    "jwbdh.full.fvd.compat": "jwbdh.fvd.compat",
+    "jwbdh.full.lpips": "jwbdh.lpips",
+    "jwbdh.full.lpips_vgg": "jwbdh.lpips_vgg",
+    "jwbdh.full.pixel_csim": "jwbdh.pixel_csim",
+    "jwbdh.full.pixel_csim.compat": "jwbdh.pixel_csim.compat",
+    "jwbdh.full.psnr": "jwbdh.psnr",
+    "jwbdh.full.psnr.compat": "jwbdh.psnr.compat",
+    "jwbdh.full.ssim": "jwbdh.ssim",
+    "jwbdh.full.ssim.compat": "jwbdh.ssim.compat",
+    "jwbdh.hands.edge_fid": "jwbdh.edge_fid.hands",
+    "jwbdh.hands.edge_fid.compat": "jwbdh.edge_fid.hands.compat",
+    "jwbdh.hands.fid": "jwbdh.fid.hands",
+    "jwbdh.hands.fid.compat": "jwbdh.fid.hands.compat",
+    "jwbdh.hands.fvd": "jwbdh.fvd.hands",
+    "jwbdh.hands.fvd.compat": "jwbdh.fvd.hands.compat",
+    "jwbdh.hands.lpips": "jwbdh.lpips.hands",
+    "jwbdh.hands.lpips_vgg": "jwbdh.lpips_vgg.hands",
+    "jwbdh.hands.pixel_csim": "jwbdh.pixel_csim.hands",
+    "jwbdh.hands.pixel_csim.compat": "jwbdh.pixel_csim.hands.compat",
+    "jwbdh.hands.psnr": "jwbdh.psnr.hands",
+    "jwbdh.hands.psnr.compat": "jwbdh.psnr.hands.compat",
+    "jwbdh.hands.ssim": "jwbdh.ssim.hands",
+    "jwbdh.hands.ssim.compat": "jwbdh.ssim.hands.compat",
+    "jwbdh.left_hand.edge_fid": "jwbdh.edge_fid.left_hand",
+    "jwbdh.left_hand.fid": "jwbdh.fid.left_hand",
+    "jwbdh.left_hand.fvd": "jwbdh.fvd.left_hand",
+    "jwbdh.left_hand.lpips": "jwbdh.lpips.left_hand",
+    "jwbdh.left_hand.lpips_vgg": "jwbdh.lpips_vgg.left_hand",
+    "jwbdh.left_hand.pixel_csim": "jwbdh.pixel_csim.left_hand",
+    "jwbdh.left_hand.psnr": "jwbdh.psnr.left_hand",
+    "jwbdh.left_hand.ssim": "jwbdh.ssim.left_hand",
+    "jwbdh.right_hand.edge_fid": "jwbdh.edge_fid.right_hand",
+    "jwbdh.right_hand.fid": "jwbdh.fid.right_hand",
+    "jwbdh.right_hand.fvd": "jwbdh.fvd.right_hand",
+    "jwbdh.right_hand.lpips": "jwbdh.lpips.right_hand",
+    "jwbdh.right_hand.lpips_vgg": "jwbdh.lpips_vgg.right_hand",
+    "jwbdh.right_hand.pixel_csim": "jwbdh.pixel_csim.right_hand",
+    "jwbdh.right_hand.psnr": "jwbdh.psnr.right_hand",
+    "jwbdh.right_hand.ssim": "jwbdh.ssim.right_hand",
+    "lmd.face": "landmarks.lmd.face",
+    "lmd.mouth": "landmarks.lmd.mouth",
+    "sync.av_offset.wide": "sync.av_offset_wide",
+    "theval.head_motion.mesh_pose": "theval.head_motion.offline",
+    "vbench.dynamic_degree.dis": "vbench.dynamic_degree.offline",
+    "vbench.dynamic_degree.dis.face": "vbench.dynamic_degree.face.offline",
+    "vbench.dynamic_degree.dis.face.compat": "vbench.dynamic_degree.face.offline_compat",
+    "vbench.dynamic_degree.dis.hands": "vbench.dynamic_degree.hands.offline",
+    "vbench.dynamic_degree.dis.hands.compat": "vbench.dynamic_degree.hands.offline_compat",
+    "vbench.dynamic_degree.dis.left_hand": "vbench.dynamic_degree.left_hand.offline",
+    "vbench.dynamic_degree.dis.right_hand": "vbench.dynamic_degree.right_hand.offline",
+    "vbench.motion_smoothness.dis": "vbench.motion_smoothness.offline",
+    "vbench.motion_smoothness.dis.face": "vbench.motion_smoothness.face.offline",
+    "vbench.motion_smoothness.dis.face.compat": "vbench.motion_smoothness.face.offline_compat",
+    "vbench.motion_smoothness.dis.hands": "vbench.motion_smoothness.hands.offline",
+    "vbench.motion_smoothness.dis.hands.compat": "vbench.motion_smoothness.hands.offline_compat",
+    "vbench.motion_smoothness.dis.left_hand": "vbench.motion_smoothness.left_hand.offline",
+    "vbench.motion_smoothness.dis.right_hand": "vbench.motion_smoothness.right_hand.offline",
+}
 
 #: modules that register metrics when imported; imported lazily on first lookup
 _METRIC_MODULES = [
@@ -68,8 +163,13 @@ def _load() -> None:
 
 
 def register(cls: type[Metric]) -> type[Metric]:
+    """Add ``cls`` to the registry; ``ValueError`` when its name is not the naming grammar's name
+    of its fields (metrics/naming.py), is a deprecated alias, or is taken."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
+    check_name(cls)
+    if cls.name in DEPRECATED_NAMES:
+        raise ValueError(f"metric {cls.name!r} is a deprecated alias of {DEPRECATED_NAMES[cls.name]!r}")
     if cls.name in _METRICS and _METRICS[cls.name] is not cls:
         raise ValueError(f"metric {cls.name!r} registered twice")
     _METRICS[cls.name] = cls
@@ -98,8 +198,32 @@ def _suggest(name: str, candidates: Iterable[str]) -> str:
     return f" Did you mean: {', '.join(close)}?" if close else ""
 
 
-def get_metric_class(name: str) -> type[Metric]:
+def canonical_name(name: str) -> str:
+    """The current name of ``name``: itself, or the new name of a deprecated alias (no warning)."""
+    return DEPRECATED_NAMES.get(name, name)
+
+
+def is_registered(name: str) -> bool:
     _load()
+    return name in _METRICS
+
+
+def deprecation_message(old: str) -> str:
+    return f"`{old}` is deprecated; use `{DEPRECATED_NAMES[old]}`"
+
+
+def _undeprecate(name: str) -> str:
+    """``name``, or the new name of a deprecated alias with a ``DeprecationWarning``."""
+    if name in DEPRECATED_NAMES and name not in _METRICS and name not in _SUITES:
+        warnings.warn(deprecation_message(name), DeprecationWarning, stacklevel=3)
+        return DEPRECATED_NAMES[name]
+    return name
+
+
+def get_metric_class(name: str) -> type[Metric]:
+    """The class of metric ``name`` (a deprecated old name warns and gives the new one's class)."""
+    _load()
+    name = _undeprecate(name)
     try:
         return _METRICS[name]
     except KeyError:
@@ -128,8 +252,9 @@ def resolve_metrics(names: Iterable[str]) -> list[str]:
     _load()
     out: list[str] = []
     for n in names:
+        n = _undeprecate(n)
         if n in _SUITES:
-            out.extend(_SUITES[n])
+            out.extend(_undeprecate(m) for m in _SUITES[n])
         elif n in _METRICS:
             out.append(n)
         else:
@@ -152,8 +277,10 @@ class Origin(NamedTuple):
     * ``"class"``: the ``class`` statement of the metric's own class;
     * ``"literal"``: a line holding the name as a string literal (a variant-table row, a
       ``name=...`` keyword), not counting suite lists (``register_suite(...)``, lists of names);
-    * ``"table-row"``: the name is assembled from a template (``f"vbench.{suffix}.{region}"``); the
-      line is the row of the table (a tuple inside a list/tuple) that supplies one of its parts;
+    * ``"table-row"``: the name is assembled in code (from the metric's naming fields, or from a
+      template such as ``f"{family}.{q}"``); the line is the row of the table (a tuple inside a
+      list/tuple) whose first item is the metric's ``quantity`` and which names its ``estimator``
+      (vbench's ``_DIMENSIONS``), or that supplies one of the template's parts;
     * ``"template"``: the line of that template (no table row found);
     * ``"registered"``: the ``register()`` call (nothing better found).
 
@@ -176,6 +303,7 @@ def origin(name: str) -> Origin:
     Searched: the file of the module that created the metric's class, then the file of its
     ``register()`` call."""
     cls = get_metric_class(name)
+    name = cls.name
     mod = sys.modules.get(cls.__module__)
     path = getattr(mod, "__file__", None) or ""
     site = _REGISTERED_AT.get(name, ("", 0))
@@ -189,6 +317,10 @@ def origin(name: str) -> Origin:
             return Origin(path, own, "class", literal)
     if lits:
         return Origin(lits[0][0], lits[0][1], "literal", True)
+    for f, src in sources:
+        row = src.field_row(cls.quantity, cls.estimator, site[1] if f == site[0] else 0)
+        if row is not None:
+            return Origin(f, row, "table-row", False)
     for f, src in sources:
         tpl = src.template_match(name)
         if tpl is not None:
@@ -211,6 +343,8 @@ class _Source:
         self.strings: dict[str, list[ast.Constant]] = {}
         self.templates: list[ast.JoinedStr] = []
         self.rows: dict[str, list[int]] = {}
+        #: the string items of each table row, by its first item: (line, items)
+        self.row_items: dict[str, list[tuple[int, set[str]]]] = {}
         for node in ast.walk(tree):
             for child in ast.iter_child_nodes(node):
                 self.parent[child] = node
@@ -222,6 +356,8 @@ class _Source:
             if (isinstance(node, ast.Tuple) and node.elts and isinstance(self.parent.get(node), (ast.List, ast.Tuple))
                     and isinstance(node.elts[0], ast.Constant) and isinstance(node.elts[0].value, str)):
                 self.rows.setdefault(node.elts[0].value, []).append(node.lineno)
+                items = {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+                self.row_items.setdefault(node.elts[0].value, []).append((node.lineno, items))
 
     def class_line(self, qualname: str) -> int | None:
         """Line of the ``class`` statement of ``qualname`` (nested classes: ``Outer.Inner``)."""
@@ -293,6 +429,12 @@ class _Source:
             if best is None or n_lit > best[0] or (n_lit == best[0] and n.lineno < best[1]):
                 best = (n_lit, n.lineno)
         return (best[1], parts) if best is not None else None
+
+    def field_row(self, quantity: str, estimator: str, near: int) -> int | None:
+        """Line of the table row whose first item is ``quantity`` and which holds ``estimator``
+        (any row of the quantity when the metric has no estimator), the nearest to line ``near``."""
+        rows = [line for line, items in self.row_items.get(quantity, []) if not estimator or estimator in items]
+        return min(rows, key=lambda line: (abs(line - near), line)) if rows else None
 
     def table_row(self, parts: list[str], near: int) -> int | None:
         """Line of a table row (a tuple inside a list or tuple) whose first item is one of

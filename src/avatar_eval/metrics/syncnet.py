@@ -278,13 +278,14 @@ def _value(res: dict[str, Any], key: str) -> MetricValue:
 @register
 class LSED(Metric):
     name = "syncnet.lse_d"
+    family = "syncnet"
+    quantity = "lse_d"
+    estimator = "syncnet"
     version = "1"
     protocol = "syncnet"
-    variant = "paper"
     higher_is_better = False
     requires = ("syncnet", "audio16k")
     weights = ("syncnet_v2", "s3fd")
-    region = "face"
     description = "SyncNet LSE-D: minimum over offsets −15..+15 of the mean lip/audio feature distance"
 
     def compute(self, ctx):
@@ -294,13 +295,14 @@ class LSED(Metric):
 @register
 class LSEC(Metric):
     name = "syncnet.lse_c"
+    family = "syncnet"
+    quantity = "lse_c"
+    estimator = "syncnet"
     version = "1"
     protocol = "syncnet"
-    variant = "paper"
     higher_is_better = True
     requires = ("syncnet", "audio16k")
     weights = ("syncnet_v2", "s3fd")
-    region = "face"
     description = "SyncNet LSE-C: median − minimum of the mean distances over offsets"
 
     def compute(self, ctx):
@@ -310,13 +312,14 @@ class LSEC(Metric):
 @register
 class AVOffset(Metric):
     name = "syncnet.av_offset"
+    family = "syncnet"
+    quantity = "av_offset"
+    estimator = "syncnet"
     version = "1"
     protocol = "syncnet"
-    variant = "paper"
     higher_is_better = None
     requires = ("syncnet", "audio16k")
     weights = ("syncnet_v2", "s3fd")
-    region = "face"
     description = "SyncNet AV offset in frames at 25 fps (vshift − argmin; 0 = in sync)"
 
     def compute(self, ctx):

@@ -10,7 +10,7 @@ The quality metrics (TOPIQ/MUSIQ) and FaceXFormer head motion live in ``theval_q
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -143,84 +143,67 @@ def _face_details(track: "FaceTrack") -> dict:
 
 
 class _THEval(Metric):
+    family = "theval"
     protocol = "theval"
+    estimator = "face-mesh"
     higher_is_better = None  # THEval scores every metric by closeness to GT
+    #: the variant row's settings (see _VARIANTS)
+    params: ClassVar[dict[str, Any]] = {}
 
+
+# One class per quantity; its variants (paper / compat / offline) are rows of _VARIANTS below,
+# whose ``params`` the class reads (pyiqa-style config table, as _DIMENSIONS in metrics/vbench.py).
 
 # -- lip dynamics -------------------------------------------------------------------------------
-@register
 class LipDynamics(_THEval):
-    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
-    name = "theval.lip_dynamics"
-    display = "Lip dynamics"
-    requires = ("face_mesh",)
-    description = "Mean over the 780 lip-landmark distances of their std over time (ddof=1), 256-px units."
+    """params: ``track`` (face-mesh artifact), ``ddof``, ``no_face_zero`` (no face at all -> 0.0,
+    as lip_dynamics.py) or else at least two frames with a face."""
+
+    quantity = "lip_dynamics"
 
     def compute(self, ctx):
-        t = ctx.get("face_mesh")
-        _need_face(t, "lip dynamics", 2)
+        p = self.params
+        t = ctx.get(p["track"])
+        if p["no_face_zero"]:
+            if t.n_present == 0:
+                return MetricValue(0.0, {**_face_details(t), "note": "no face: the public code returns 0.0"})
+        else:
+            _need_face(t, "lip dynamics", 2)
         lips = t.landmarks[:, list(F.LIP_INDICES), :2].astype(np.float64) * 256.0
-        return MetricValue(F.lip_dynamics(lips, ddof=1), _face_details(t))
-
-
-@register
-class LipDynamicsCompat(_THEval):
-    name = "theval.lip_dynamics.compat"
-    display = "Lip dynamics (compat)"
-    variant = "compat"
-    requires = ("face_mesh.theval_256",)
-    description = "As lip_dynamics.py: 256×256 frames, np.std (ddof=0); no face at all -> 0.0."
-
-    def compute(self, ctx):
-        t = ctx.get("face_mesh.theval_256")
-        if t.n_present == 0:
-            return MetricValue(0.0, {**_face_details(t), "note": "no face: the public code returns 0.0"})
-        lips = t.landmarks[:, list(F.LIP_INDICES), :2].astype(np.float64) * 256.0
-        return MetricValue(F.lip_dynamics(lips, ddof=0), _face_details(t))
+        return MetricValue(F.lip_dynamics(lips, ddof=p["ddof"]), _face_details(t))
 
 
 # -- eyebrow dynamics ---------------------------------------------------------------------------
-@register
 class EyebrowDynamics(_THEval):
-    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
-    name = "theval.eyebrow_dynamics"
-    display = "Eyebrow dynamics"
-    requires = ("face_mesh",)
-    description = "Paper: std over frames (ddof=1) of eyebrow–eye distance / inter-eye distance, mean of sides."
+    """params: ``track``, ``ratios`` (functional.theval function of the pixel landmarks giving the
+    left/right ratios: the vectorised form, or the script's own operation order for compat),
+    ``formula`` (functional.theval function of the left/right ratios),
+    ``min_faces`` (frames with a face below which the value is undefined; 0: no check)."""
+
+    quantity = "eyebrow_dynamics"
 
     def compute(self, ctx):
-        t = ctx.get("face_mesh")
-        _need_face(t, "eyebrow dynamics", 2)
-        left, right = F.eyebrow_ratios(t.pixels())
-        return MetricValue(F.eyebrow_dynamics_paper(left, right), _face_details(t))
-
-
-@register
-class EyebrowDynamicsCompat(_THEval):
-    name = "theval.eyebrow_dynamics.compat"
-    version = "2"  # v2: the script's own operation order (per-frame np.linalg.norm, sequential sums): its floats bit for bit
-    display = "Eyebrow dynamics (compat)"
-    variant = "compat"
-    requires = ("face_mesh.theval_full",)  # eyebrow_dynamics.py: OpenCV's pixels, full res, refine on
-    description = "As eyebrow_dynamics.py: mean |Δ| of consecutive detected frames pooled over sides; no face -> 0.0."
-
-    def compute(self, ctx):
-        t = ctx.get("face_mesh.theval_full")
-        left, right = F.eyebrow_ratios_compat(t.pixels())
-        return MetricValue(F.eyebrow_dynamics_compat(left, right), _face_details(t))
+        p = self.params
+        t = ctx.get(p["track"])
+        if p["min_faces"]:
+            _need_face(t, "eyebrow dynamics", p["min_faces"])
+        left, right = p["ratios"](t.pixels())
+        return MetricValue(p["formula"](left, right), _face_details(t))
 
 
 # -- silent-lip stability -----------------------------------------------------------------------
-@register
 class SilentLipStability(_THEval):
-    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
-    name = "theval.silent_lip_stability"
-    display = "Silent lip stability"
-    requires = ("face_mesh", "vad")
-    description = "Paper: MAD around the median of the mouth opening over silent runs ≥ 300 ms."
+    """params: ``compat`` (silent frames and the tracker fed only those frames as
+    silent_lip_stability.py, 256×256 pixels, median(|x − mean|)) or the paper's MAD around the
+    median on the default track."""
+
+    quantity = "silent_lip_stability"
 
     def compute(self, ctx):
         require_audio(ctx)
+        return self._compat(ctx) if self.params["compat"] else self._paper(ctx)
+
+    def _paper(self, ctx):
         t = ctx.get("face_mesh")
         silent = F.silent_frames(ctx.get("vad"), t.n_frames, ctx.fps)
         if silent.size == 0:
@@ -231,22 +214,12 @@ class SilentLipStability(_THEval):
             raise MetricUndefined(f"{silent.size} silent frames but a face in only {n} of them (need ≥ 2)")
         return MetricValue(F.mad_median(opening), {"n_silent_frames": int(silent.size), "n_measured": n, **_face_details(t)})
 
-
-@register
-class SilentLipStabilityCompat(_THEval):
-    name = "theval.silent_lip_stability.compat"
-    version = "2"  # v2: the script's own operation order (per-frame np.linalg.norm, sequential sums): its floats bit for bit
-    display = "Silent lip stability (compat)"
-    variant = "compat"
-    requires = ("vad", "theval.silent_frames_compat", "face_mesh.theval_silent")
-    description = "As silent_lip_stability.py: median(|x − mean|), 256×256 frames, tracker fed silent frames only."
-
-    def compute(self, ctx):
-        require_audio(ctx)
+    def _compat(self, ctx):
         frames = ctx.get("theval.silent_frames_compat")
         if frames.size == 0:
             raise MetricUndefined("no silent run of ≥ 300 ms (the public code writes NaN)")
         t = ctx.get("face_mesh.theval_silent")
+        # the script's own operation order (per-frame np.linalg.norm): its floats bit for bit
         opening = F.mouth_opening_compat(t.landmarks[:, :, :2])
         n = int((~np.isnan(opening)).sum())
         if n < 2:
@@ -260,34 +233,35 @@ class SilentLipStabilityCompat(_THEval):
 DEGENERATE_OPENNESS_RANGE = 0.02
 
 
-@register
 class LipSync(_THEval):
-    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
-    name = "theval.lip_sync"
-    display = "Lip sync"
-    higher_is_better = None
-    requires = ("face_mesh", "vad", "audio16k")
-    description = (
-        "Mean |openness* − volume*| over speech frames (lower = better aligned); RGB frames, isotropic "
-        "openness; undefined without speech (< 10 % of frames) or when the mouth does not move."
-    )
+    """params: ``track``, ``vad``, ``audio`` (artifacts), ``openness`` ("pixels": isotropic
+    openness of the pixel landmarks; "normalised": lip_sync.py's normalised-coordinate openness),
+    ``still_mouth_undefined`` (the paper variant refuses a mouth that does not move)."""
+
+    quantity = "lip_sync"
 
     def compute(self, ctx):
+        p = self.params
         require_audio(ctx)
-        t = ctx.get("face_mesh")
-        wav, sr = ctx.get("audio16k")
+        t = ctx.get(p["track"])
+        wav, sr = ctx.get(p["audio"])
         n = t.n_frames
         times = np.arange(n) / ctx.fps
-        o = F.lip_openness(t.pixels())
+        o = F.lip_openness(t.pixels()) if p["openness"] == "pixels" else F.lip_openness_compat(t.landmarks)
         v = F.volume_at_frames(wav, sr, times)
-        sp = F.speech_mask(ctx.get("vad"), n, ctx.fps)
+        sp = F.speech_mask(ctx.get(p["vad"]), n, ctx.fps)
         val, det = F.lip_sync_distance(o, v, sp)
         if np.isnan(val):
+            if not p["still_mouth_undefined"]:
+                raise MetricUndefined(
+                    f"lip-sync undefined (public code: NaN): speech in {det['speech_ratio']:.0%} of frames, "
+                    f"{det['n_speech_frames_with_face']} speech frames with a face"
+                )
             raise MetricUndefined(
                 f"lip-sync undefined: speech in {det['speech_ratio']:.0%} of frames (need ≥ 10 %), "
                 f"{det['n_speech_frames_with_face']} speech frames with a face (need ≥ 2)"
             )
-        if det["openness_range"] < DEGENERATE_OPENNESS_RANGE:
+        if p["still_mouth_undefined"] and det["openness_range"] < DEGENERATE_OPENNESS_RANGE:
             raise MetricUndefined(
                 f"lip-sync undefined: the mouth does not move during speech (openness range "
                 f"{det['openness_range']:.4f} < {DEGENERATE_OPENNESS_RANGE}); per-clip min–max normalisation "
@@ -296,45 +270,12 @@ class LipSync(_THEval):
         return MetricValue(val, det)
 
 
-@register
-class LipSyncCompat(_THEval):
-    name = "theval.lip_sync.compat"
-    version = "2"  # v2: decord's frames on AVI are the sequential decode (was shifted by the seek landing)
-    display = "Lip sync (compat)"
-    variant = "compat"
-    requires = ("face_mesh.theval_sync", "vad.theval_sync", "audio44k.moviepy")
-    description = "As lip_sync.py: colour-swapped frames, refine off, normalised-coordinate openness, 44.1 kHz RMS."
-
-    def compute(self, ctx):
-        require_audio(ctx)
-        t = ctx.get("face_mesh.theval_sync")
-        wav, sr = ctx.get("audio44k.moviepy")
-        n = t.n_frames
-        times = np.arange(n) / ctx.fps
-        o = F.lip_openness_compat(t.landmarks)
-        v = F.volume_at_frames(wav, sr, times)
-        sp = F.speech_mask(ctx.get("vad.theval_sync"), n, ctx.fps)
-        val, det = F.lip_sync_distance(o, v, sp)
-        if np.isnan(val):
-            raise MetricUndefined(
-                f"lip-sync undefined (public code: NaN): speech in {det['speech_ratio']:.0%} of frames, "
-                f"{det['n_speech_frames_with_face']} speech frames with a face"
-            )
-        return MetricValue(val, det)
-
-
 # -- head motion from face-mesh geometry ------------------------------------------------------
-@register
-class HeadMotionMeshPose(_THEval):
-    version = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
-    name = "theval.head_motion.mesh_pose"
-    display = "Head motion (mesh pose)"
-    variant = "mesh_pose"
-    requires = ("face_mesh",)
-    description = (
-        "THEval head-motion formula on pitch/yaw/roll from face-mesh geometry (not FaceXFormer: a "
-        "different estimator) and the landmark-box centre in pixels."
-    )
+class HeadMotionMesh(_THEval):
+    """THEval's head-motion formula on face-mesh geometry (the offline substitute for the paper's
+    FaceXFormer estimator, which is ``theval.head_motion`` in metrics/theval_quality.py)."""
+
+    quantity = "head_motion"
 
     def compute(self, ctx):
         t = ctx.get("face_mesh")
@@ -347,6 +288,78 @@ class HeadMotionMeshPose(_THEval):
         cy = (xyz[:, :, 1].min(1) + xyz[:, :, 1].max(1)) / 2
         val = F.head_motion_dynamics(pyr[:, 0], pyr[:, 1], pyr[:, 2], cx, cy)
         return MetricValue(val, {**_face_details(t), "pose_std_deg": [float(x) for x in pyr.std(0)]})
+
+
+class _Row(NamedTuple):
+    """One registered metric: a variant of a quantity class."""
+
+    name: str
+    cls: type[_THEval]
+    variant: str
+    version: str
+    display: str
+    requires: tuple[str, ...]
+    description: str
+    params: dict[str, Any]
+
+
+_V3 = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule + key-frame refresh (issue 12)
+#: v2 of eyebrow / silent-lip compat: the scripts' own operation order (per-frame np.linalg.norm,
+#: left-to-right sums), so their floats bit for bit
+_COMPAT_ORDER = "2"
+#: v2 of lip-sync compat: decord's frames on AVI are the sequential decode (was shifted by the seek landing)
+_AVI = "2"
+_VARIANTS: list[_Row] = [
+    _Row("theval.lip_dynamics", LipDynamics, "paper", _V3, "Lip dynamics", ("face_mesh",),
+         "Mean over the 780 lip-landmark distances of their std over time (ddof=1), 256-px units.",
+         {"track": "face_mesh", "ddof": 1, "no_face_zero": False}),
+    _Row("theval.lip_dynamics.compat", LipDynamics, "compat", "1", "Lip dynamics (compat)", ("face_mesh.theval_256",),
+         "As lip_dynamics.py: 256×256 frames, np.std (ddof=0); no face at all -> 0.0.",
+         {"track": "face_mesh.theval_256", "ddof": 0, "no_face_zero": True}),
+    _Row("theval.eyebrow_dynamics", EyebrowDynamics, "paper", _V3, "Eyebrow dynamics", ("face_mesh",),
+         "Paper: std over frames (ddof=1) of eyebrow–eye distance / inter-eye distance, mean of sides.",
+         {"track": "face_mesh", "ratios": F.eyebrow_ratios, "formula": F.eyebrow_dynamics_paper, "min_faces": 2}),
+    # eyebrow_dynamics.py: OpenCV's pixels, full res, refine on
+    _Row("theval.eyebrow_dynamics.compat", EyebrowDynamics, "compat", _COMPAT_ORDER, "Eyebrow dynamics (compat)",
+         ("face_mesh.theval_full",),
+         "As eyebrow_dynamics.py: mean |Δ| of consecutive detected frames pooled over sides; no face -> 0.0.",
+         {"track": "face_mesh.theval_full", "ratios": F.eyebrow_ratios_compat, "formula": F.eyebrow_dynamics_compat,
+          "min_faces": 0}),
+    _Row("theval.silent_lip_stability", SilentLipStability, "paper", _V3, "Silent lip stability", ("face_mesh", "vad"),
+         "Paper: MAD around the median of the mouth opening over silent runs ≥ 300 ms.", {"compat": False}),
+    _Row("theval.silent_lip_stability.compat", SilentLipStability, "compat", _COMPAT_ORDER, "Silent lip stability (compat)",
+         ("vad", "theval.silent_frames_compat", "face_mesh.theval_silent"),
+         "As silent_lip_stability.py: median(|x − mean|), 256×256 frames, tracker fed silent frames only.",
+         {"compat": True}),
+    _Row("theval.lip_sync", LipSync, "paper", _V3, "Lip sync", ("face_mesh", "vad", "audio16k"),
+         "Mean |openness* − volume*| over speech frames (lower = better aligned); RGB frames, isotropic "
+         "openness; undefined without speech (< 10 % of frames) or when the mouth does not move.",
+         {"track": "face_mesh", "vad": "vad", "audio": "audio16k", "openness": "pixels",
+          "still_mouth_undefined": True}),
+    _Row("theval.lip_sync.compat", LipSync, "compat", _AVI, "Lip sync (compat)",
+         ("face_mesh.theval_sync", "vad.theval_sync", "audio44k.moviepy"),
+         "As lip_sync.py: colour-swapped frames, refine off, normalised-coordinate openness, 44.1 kHz RMS.",
+         {"track": "face_mesh.theval_sync", "vad": "vad.theval_sync", "audio": "audio44k.moviepy",
+          "openness": "normalised", "still_mouth_undefined": False}),
+    _Row("theval.head_motion.offline", HeadMotionMesh, "offline", _V3, "Head motion (mesh pose)", ("face_mesh",),
+         "THEval head-motion formula on pitch/yaw/roll from face-mesh geometry (not FaceXFormer: a "
+         "different estimator) and the landmark-box centre in pixels.", {}),
+]
+
+
+def _register_variants(rows: list[_Row]) -> dict[str, type[_THEval]]:
+    out: dict[str, type[_THEval]] = {}
+    for row in rows:
+        # not the quantity class's own name: `avatar-eval metrics NAME` then points at the row
+        cls_name = f"{row.cls.__name__}_{row.variant}"
+        out[row.name] = register(type(cls_name, (row.cls,), {
+            "name": row.name, "variant": row.variant, "version": row.version, "display": row.display,
+            "requires": row.requires, "description": row.description, "params": row.params,
+            "__module__": __name__, "__qualname__": cls_name}))
+    return out
+
+
+CLASSES = _register_variants(_VARIANTS)
 
 
 PAPER = [
@@ -369,11 +382,11 @@ COMPAT = [
     "theval.silent_lip_stability.compat",
     "theval.lip_sync.compat",
 ]
-LANDMARK = ["theval.lip_dynamics", "theval.head_motion.mesh_pose", "theval.eyebrow_dynamics", "theval.silent_lip_stability", "theval.lip_sync"]
+LANDMARK = ["theval.lip_dynamics", "theval.head_motion.offline", "theval.eyebrow_dynamics", "theval.silent_lip_stability", "theval.lip_sync"]
 LANDMARK_COMPAT = ["theval.lip_dynamics.compat", "theval.eyebrow_dynamics.compat", "theval.silent_lip_stability.compat", "theval.lip_sync.compat"]
 
 
-register_suite("theval", PAPER + ["theval.head_motion.mesh_pose"],
+register_suite("theval", PAPER + ["theval.head_motion.offline"],
                "THEval, paper definitions (the 8 metrics; plus head motion from the mesh-pose estimator)")
 register_suite("theval-compat", COMPAT, "THEval as the public code computes it (compat variants)")
 register_suite("theval-landmarks", LANDMARK, "THEval metrics that need no downloaded weights (paper definitions)")

@@ -18,13 +18,13 @@
   (px): sqrt(mean(std p,y,r)·mean(var Δp,Δy,Δr) + mean(var cx, var cy)) from
   :func:`avatar_eval.metrics.functional.theval.head_motion_dynamics`. The public code detects the
   face with RetinaFace (TensorFlow, serengil/retina-face); here MediaPipe face detection (full
-  range) gives the box — stated in the details. ``theval.head_motion.mesh_pose`` (another
+  range) gives the box — stated in the details. ``theval.head_motion.offline`` (another
   estimator, no weights) is in :mod:`avatar_eval.metrics.theval`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -243,6 +243,7 @@ register_frame_artifact("theval.facexformer_pose", HeadPoseAnalyzer, "FaceXForme
 # ---------------------------------------------------------------------------------------------
 
 class _Q(Metric):
+    family = "theval"
     protocol = "theval"
     variant = "paper"
     higher_is_better = None  # THEval normalises against the GT
@@ -259,6 +260,8 @@ def _mean_scores(res: dict[str, Any], what: str) -> MetricValue:
 @register
 class GlobalAesthetics(_Q):
     name = "theval.global_aesthetics"
+    quantity = "global_aesthetics"
+    estimator = "topiq-iaa"
     version = "1"
     requires = ("theval.topiq_iaa",)
     weights = ("topiq_iaa",)
@@ -268,48 +271,33 @@ class GlobalAesthetics(_Q):
         return _mean_scores(ctx.get("theval.topiq_iaa"), "topiq_iaa")
 
 
-@register
+# One class per quantity; the paper / compat variants are rows of _VARIANTS (parameters the class
+# reads), as in metrics/theval.py.
 class FaceQuality(_Q):
-    name = "theval.face_quality"
-    version = "1"
-    requires = ("theval.topiq_face",)
-    weights = ("topiq_nr_face",)
-    region = "face"
-    description = "TOPIQ face IQA (pyiqa topiq_nr-face, CGFIQA) on the face pyiqa detects, mean over frames with a face"
+    """params: ``drop_video_without_face`` (the public script: any frame without a detectable face
+    makes the video NaN) or the mean over the frames with a face."""
+
+    quantity = "face_quality"
+    estimator = "topiq-face"
+    params: ClassVar[dict[str, Any]] = {}
 
     def compute(self, ctx):
         res = ctx.get("theval.topiq_face")
+        if self.params["drop_video_without_face"]:
+            bad = int(np.sum(~np.isfinite(res["scores"])))
+            if bad:
+                raise MetricUndefined(f"{bad} frame(s) without a face: the public script drops the whole video")
+            return _mean_scores(res, "topiq_nr-face")
         v = _mean_scores(res, "no face found by pyiqa's aligner")
         v.details["n_no_face"] = int(np.sum(~np.isfinite(res["scores"])))
         return v
 
 
-@register
-class FaceQualityCompat(_Q):
-    name = "theval.face_quality.compat"
-    version = "1"
-    variant = "compat"
-    requires = ("theval.topiq_face",)
-    weights = ("topiq_nr_face",)
-    region = "face"
-    description = "As the public script: any frame without a detectable face makes the video NaN"
-
-    def compute(self, ctx):
-        res = ctx.get("theval.topiq_face")
-        bad = int(np.sum(~np.isfinite(res["scores"])))
-        if bad:
-            raise MetricUndefined(f"{bad} frame(s) without a face: the public script drops the whole video")
-        return _mean_scores(res, "topiq_nr-face")
-
-
-@register
 class MouthQuality(_Q):
-    name = "theval.mouth_quality"
-    version = "1"
-    requires = ("theval.mouth_musiq",)
-    weights = ("musiq_spaq",)
-    region = "mouth"
-    description = "MUSIQ (SPAQ, as the paper states) on lip-landmark box + 10 px, each crop at its own size, mean"
+    """The variants differ in the artifact (checkpoint and batching), not in the formula."""
+
+    quantity = "mouth_quality"
+    params: ClassVar[dict[str, Any]] = {}
 
     def compute(self, ctx):
         res = ctx.get(self.requires[0])
@@ -318,22 +306,46 @@ class MouthQuality(_Q):
         return v
 
 
-@register
-class MouthQualityCompat(MouthQuality):
-    name = "theval.mouth_quality.compat"
-    variant = "compat"
-    requires = ("theval.mouth_musiq.compat",)
-    weights = ("musiq_koniq",)
-    description = "As the public code: MUSIQ KonIQ, crops zero-padded to the largest of each batch of 64"
+class _Row(NamedTuple):
+    name: str
+    cls: type[_Q]
+    variant: str
+    estimator: str
+    requires: tuple[str, ...]
+    weights: tuple[str, ...]
+    description: str
+    params: dict[str, Any]
+
+
+_VARIANTS: list[_Row] = [
+    _Row("theval.face_quality", FaceQuality, "paper", "topiq-face", ("theval.topiq_face",), ("topiq_nr_face",),
+         "TOPIQ face IQA (pyiqa topiq_nr-face, CGFIQA) on the face pyiqa detects, mean over frames with a face",
+         {"drop_video_without_face": False}),
+    _Row("theval.face_quality.compat", FaceQuality, "compat", "topiq-face", ("theval.topiq_face",), ("topiq_nr_face",),
+         "As the public script: any frame without a detectable face makes the video NaN",
+         {"drop_video_without_face": True}),
+    _Row("theval.mouth_quality", MouthQuality, "paper", "musiq-spaq", ("theval.mouth_musiq",), ("musiq_spaq",),
+         "MUSIQ (SPAQ, as the paper states) on lip-landmark box + 10 px, each crop at its own size, mean", {}),
+    _Row("theval.mouth_quality.compat", MouthQuality, "compat", "musiq-koniq", ("theval.mouth_musiq.compat",),
+         ("musiq_koniq",),
+         "As the public code: MUSIQ KonIQ, crops zero-padded to the largest of each batch of 64", {}),
+]
+for _row in _VARIANTS:
+    _cls_name = f"{_row.cls.__name__}_{_row.variant}"  # not the quantity class's name: origin() prints the row
+    register(type(_cls_name, (_row.cls,), {
+        "name": _row.name, "variant": _row.variant, "version": "1", "estimator": _row.estimator,
+        "requires": _row.requires, "weights": _row.weights, "description": _row.description,
+        "params": _row.params, "__module__": __name__, "__qualname__": _cls_name}))
 
 
 @register
 class HeadMotion(_Q):
     name = "theval.head_motion"
+    quantity = "head_motion"
+    estimator = "facexformer"
     version = "1"
     requires = ("theval.facexformer_pose",)
     weights = ("facexformer",)
-    region = "face"
     description = "FaceXFormer pose + face-box centre: sqrt(mean std(p,y,r)·mean var(Δ) + mean var(cx,cy))"
 
     def compute(self, ctx):

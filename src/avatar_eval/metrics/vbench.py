@@ -9,12 +9,14 @@ All networks run inside frame analyzers of the clip's single decode pass, on bat
 Regions: every artifact/metric exists for the full frame; a region ``R`` gets its own artifacts
 ``vbench.<x>:R`` and metrics ``vbench.<dimension>.R`` once a per-frame crop provider is registered
 with :func:`register_region` (``regions/`` or a protocol module does this; the provider returns
-the region's crop of a frame, or None where the region is absent). Crops of one clip are
+the region's crop of a frame, or None where the region is absent); metric names follow
+metrics/naming.py: ``vbench.<dimension>[.<region>][.<variant>]``. Crops of one clip are
 computed once per frame and shared by every analyzer of the region. Frames whose crop differs in
 size from the region's first crop are resized to it (bilinear), as VBench's AMT loader does.
 
-Offline variants (no download): ``vbench.dynamic_degree.dis`` and ``vbench.motion_smoothness.dis``
-replace RAFT/AMT-S with OpenCV DIS flow (see :mod:`avatar_eval.metrics.functional.flow`).
+Offline variants (no download): ``vbench.dynamic_degree.offline`` and
+``vbench.motion_smoothness.offline`` (``[.<region>].offline``; ``.offline_compat`` on JWB-DH's
+compat crops) replace RAFT/AMT-S with OpenCV DIS flow (estimator ``dis``) (see :mod:`avatar_eval.metrics.functional.flow`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..options import VBenchOptions, family_options
 from ..pipeline.artifacts import FrameAnalyzer, register_frame_artifact
 from .base import Metric, MetricValue
 from .functional import vbench as fv
+from .naming import metric_name
 from .registry import register, register_suite
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -384,6 +387,7 @@ def _details(res: dict[str, Any], **kw: Any) -> dict[str, Any]:
 
 
 class _VBenchMetric(Metric):
+    family = "vbench"
     protocol = "vbench"
     variant = "paper"
     higher_is_better = True
@@ -443,18 +447,27 @@ class _Dynamic(_VBenchMetric):
 
 
 _DIMENSIONS = [
-    # (metric suffix, class, artifact, weights, description)
-    ("subject_consistency", _Consistency, "vbench.dino", ("dino_vitb16",), "DINO ViT-B/16 feature consistency with the previous and the first frame"),
-    ("background_consistency", _Consistency, "vbench.clip_b32", ("clip_vit_b32",), "CLIP ViT-B/32 feature consistency with the previous and the first frame"),
-    ("aesthetic_quality", _Aesthetic, "vbench.aesthetic", ("clip_vit_l14", "laion_aesthetic_vit_l14"), "LAION aesthetic head on CLIP ViT-L/14, /10, mean over frames"),
-    ("imaging_quality", _Imaging, "vbench.musiq_spaq", ("musiq_spaq",), "MUSIQ (SPAQ) on frames with long side ≤ 512, /100, mean over frames"),
-    ("motion_smoothness", _Smoothness, "vbench.amt", ("amt_s",), "AMT-S interpolation of odd frames from even ones: (255 − mean |orig − interp|)/255"),
-    ("dynamic_degree", _Dynamic, "vbench.raft", ("raft_things",), "RAFT flow on frames every round(fps/8); 1 if enough pairs exceed 6·min(H,W)/256 in top-5 % magnitude"),
-    ("dynamic_degree.dis", _Dynamic, "vbench.dis_flow", (), "OFFLINE variant of dynamic degree: OpenCV DIS flow instead of RAFT (not VBench's number)"),
-    ("motion_smoothness.dis", _Smoothness, "vbench.dis_interp", (), "OFFLINE variant of motion smoothness: DIS flow-warp interpolation instead of AMT-S (not VBench's number)"),
+    # (quantity, variant, estimator, class, artifact, weights, description)
+    ("subject_consistency", "paper", "dino", _Consistency, "vbench.dino", ("dino_vitb16",), "DINO ViT-B/16 feature consistency with the previous and the first frame"),
+    ("background_consistency", "paper", "clip", _Consistency, "vbench.clip_b32", ("clip_vit_b32",), "CLIP ViT-B/32 feature consistency with the previous and the first frame"),
+    ("aesthetic_quality", "paper", "laion-aesthetic", _Aesthetic, "vbench.aesthetic", ("clip_vit_l14", "laion_aesthetic_vit_l14"), "LAION aesthetic head on CLIP ViT-L/14, /10, mean over frames"),
+    ("imaging_quality", "paper", "musiq-spaq", _Imaging, "vbench.musiq_spaq", ("musiq_spaq",), "MUSIQ (SPAQ) on frames with long side ≤ 512, /100, mean over frames"),
+    ("motion_smoothness", "paper", "amt", _Smoothness, "vbench.amt", ("amt_s",), "AMT-S interpolation of odd frames from even ones: (255 − mean |orig − interp|)/255"),
+    ("dynamic_degree", "paper", "raft", _Dynamic, "vbench.raft", ("raft_things",), "RAFT flow on frames every round(fps/8); 1 if enough pairs exceed 6·min(H,W)/256 in top-5 % magnitude"),
+    ("dynamic_degree", "offline", "dis", _Dynamic, "vbench.dis_flow", (), "OFFLINE variant of dynamic degree: OpenCV DIS flow instead of RAFT (not VBench's number)"),
+    ("motion_smoothness", "offline", "dis", _Smoothness, "vbench.dis_interp", (), "OFFLINE variant of motion smoothness: DIS flow-warp interpolation instead of AMT-S (not VBench's number)"),
 ]
 
 _REGIONS_DONE: set[str] = set()
+
+
+def _name_region_variant(region: str, variant: str) -> tuple[str, str]:
+    """(region, variant) fields of a dimension row on crop-provider key ``region``: a provider key
+    ``R.compat`` (JWB-DH's public-code crops, regions/vbench_regions.py) is region ``R`` in the
+    compat variant (``offline_compat`` for an offline row)."""
+    if region.endswith(".compat"):
+        return region[: -len(".compat")], ("offline_compat" if variant == "offline" else "compat")
+    return region, variant
 
 
 def _register_region(region: str) -> list[str]:
@@ -462,11 +475,12 @@ def _register_region(region: str) -> list[str]:
     for base, cls in ANALYZERS.items():
         register_frame_artifact(artifact_name(base, region), (lambda c, _cls=cls, _r=region: _cls(c, _r)),
                                 f"{base} on region {region!r}")
-    for suffix, base_cls, art, weights, desc in _DIMENSIONS:
-        name = f"vbench.{suffix}" if region == "full" else f"vbench.{suffix}.{region}"
-        attrs = dict(name=name, version="1", requires=(artifact_name(art, region),), weights=weights, region=region,
-                     description=desc + ("" if region == "full" else f" (region: {region})"),
-                     variant="offline" if suffix.endswith(".dis") else "paper")
+    for quantity, row_variant, estimator, base_cls, art, weights, desc in _DIMENSIONS:
+        r, variant = _name_region_variant(region, row_variant)
+        name = metric_name("vbench", quantity, r, variant)
+        attrs = dict(name=name, version="1", quantity=quantity, requires=(artifact_name(art, region),),
+                     weights=weights, region=r, variant=variant, estimator=estimator,
+                     description=desc + ("" if region == "full" else f" (region: {region})"))
         cls = type("VBench_" + name.replace(".", "_"), (base_cls,), attrs)
         register(cls)
         names.append(name)
@@ -476,18 +490,19 @@ def _register_region(region: str) -> list[str]:
 
 def register_region(region: str, provider: Callable[["ClipContext"], CropFn]) -> list[str]:
     """Make the VBench dimensions available on a region: ``provider(ctx)`` returns a function
-    ``frame -> crop (H,W,3 uint8) | None``. Returns the metric names (``vbench.<dim>.<region>``)."""
+    ``frame -> crop (H,W,3 uint8) | None``. Returns the metric names (``vbench.<dim>.<region>``;
+    a key ``R.compat`` gives ``vbench.<dim>.R.compat``, metrics/naming.py)."""
     if region == "full":
         raise ValueError("'full' is built in")
     _REGION_PROVIDERS[region] = provider
     if region in _REGIONS_DONE:
-        return [f"vbench.{s}.{region}" for s, *_ in _DIMENSIONS]
+        return [metric_name("vbench", q, *_name_region_variant(region, v)) for q, v, *_ in _DIMENSIONS]
     return _register_region(region)
 
 
-_FULL = _register_region("full")
+FULL = _register_region("full")
 SIX = ["vbench.subject_consistency", "vbench.background_consistency", "vbench.aesthetic_quality",
        "vbench.imaging_quality", "vbench.motion_smoothness", "vbench.dynamic_degree"]
 register_suite("vbench", SIX, "VBench six dimensions (DINO, CLIP, LAION, MUSIQ-SPAQ, AMT-S, RAFT), full frame")
-register_suite("vbench-offline", ["vbench.dynamic_degree.dis", "vbench.motion_smoothness.dis"],
+register_suite("vbench-offline", ["vbench.dynamic_degree.offline", "vbench.motion_smoothness.offline"],
                "VBench motion dimensions with OpenCV DIS flow (no download; different estimators, own names)")

@@ -39,7 +39,7 @@ def register_dlib_weights() -> None:
             license="CC0-1.0 (dlib models by Davis King; redistributed in face_recognition_models, MIT)",
             source="dlib (dlib.net) via ageitgey/face_recognition_models",
             description="dlib ResNet face descriptor, 128-d (offline identity model for CSIM).",
-            used_by=("identity.csim.dlib", "jwbdh.face.csim_dlib"),
+            used_by=("identity.csim.offline", "jwbdh.csim.face.offline"),
         ))
     if "dlib_shape_predictor_5" not in have:
         register_weight(WeightSpec(
@@ -48,7 +48,7 @@ def register_dlib_weights() -> None:
             license="CC0-1.0 (dlib models by Davis King)",
             source="dlib (dlib.net) via ageitgey/face_recognition_models",
             description="dlib 5-point face landmarks for the descriptor's alignment.",
-            used_by=("identity.csim.dlib", "jwbdh.face.csim_dlib"),
+            used_by=("identity.csim.offline", "jwbdh.csim.face.offline"),
         ))
 
 

@@ -12,8 +12,12 @@ features), plus ``n_clips`` (samples that entered), ``n_frames`` (sum of the rec
 ``failed_as_zero=True`` reproduces JWB-DH's ``SC_calculate.py`` averaging, which counts failed
 crops as all-zero rows (use it only to compare with the paper's numbers).
 
-Recognised names: ``jwbdh.<region>.<metric>[.compat]``, ``vbench.<dimension>[.<region>][.compat]``
-(region ``full`` when absent), ``jwbdh.face.csim_<model>``, ``hands.<hkc|hkv>.<estimator>``.
+Which records enter, and where, is read from each metric's naming fields (metrics/naming.py:
+``run.json``'s ``metrics`` entry, else the registry; a deprecated old name through the alias table),
+never parsed from its name: families ``jwbdh`` and ``hands``, and ``vbench`` for the six dimensions.
+The ``paper`` and ``offline`` variants (e.g. ``vbench.dynamic_degree.face.offline``, DIS flow for
+RAFT) fill the default table, an offline row labelled with its estimator; ``compat`` and
+``offline_compat`` the compat table.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,47 +35,55 @@ DATASET = "__dataset__"
 REGION_ORDER = ["full", "face", "hands", "left_hand", "right_hand", "mouth"]
 REGION_LABEL = {"full": "Whole body", "face": "Face", "hands": "Hands", "left_hand": "Left hand",
                 "right_hand": "Right hand", "mouth": "Mouth"}
-METRIC_ORDER = ["fid", "fvd", "ssim", "psnr", "edge_fid", "pixel_csim", "subject_consistency",
+TABLE_FAMILIES = ("jwbdh", "vbench", "hands")
+METRIC_ORDER = ["fid", "fvd", "ssim", "psnr", "edge_fid", "pixel_csim", "lpips", "lpips_vgg", "subject_consistency",
                 "background_consistency", "motion_smoothness", "dynamic_degree", "aesthetic_quality",
-                "imaging_quality", "csim_arcface", "csim_dlib", "expression_fid", "hkc", "hkv"]
+                "imaging_quality", "csim", "expression_fid", "hkc", "hkv"]
 METRIC_LABEL = {"fid": "FID↓", "fvd": "FVD↓", "ssim": "SSIM↑", "psnr": "PSNR↑", "edge_fid": "E-FID↓",
                 "pixel_csim": "CSIM↑", "subject_consistency": "SC↑", "background_consistency": "BC↑",
                 "motion_smoothness": "MS↑", "dynamic_degree": "DD", "aesthetic_quality": "AQ↑",
-                "imaging_quality": "IQ↑", "csim_arcface": "ID-CSIM (ArcFace)↑", "csim_dlib": "ID-CSIM (dlib)↑",
+                "imaging_quality": "IQ↑", "csim": "ID-CSIM↑", "lpips": "LPIPS↓", "lpips_vgg": "LPIPS-VGG↓",
                 "expression_fid": "Expr-FID↓", "hkc": "HKC↑", "hkv": "HKV↑"}
 
 
-def parse_metric(name: str) -> tuple[str, str, str] | None:
-    """(metric key, region, variant) of a metric name, or None if it is not a JWB-DH table metric."""
-    parts = name.split(".")
-    variant = "default"
-    if parts[-1] == "compat":
-        variant = "compat"
-        parts = parts[:-1]
-    if parts[0] == "jwbdh" and len(parts) == 3:
-        return parts[2], parts[1], variant
-    if parts[0] == "vbench" and len(parts) in (2, 3):
-        if parts[1] not in METRIC_ORDER:
-            return None
-        return parts[1], parts[2] if len(parts) == 3 else "full", variant
-    if parts[0] == "hands" and len(parts) == 3 and parts[1] in ("hkc", "hkv"):
-        return parts[1], "hands", parts[2]
-    return None
+class TableCell(NamedTuple):
+    """Where a metric's records go in the JWB-DH table."""
+
+    metric: str  #: column key: the quantity, ``<quantity>.<estimator>`` for an offline variant
+    region: str
+    variant: str  #: table: "default" (paper and offline variants) or "compat"
+    label: str  #: column label
+
+
+def table_cell(name: str, run_metrics: dict | None = None) -> TableCell | None:
+    """The JWB-DH table cell of metric ``name`` from its fields (``run_metrics``: ``run.json``'s
+    ``metrics``), or None when the metric is not in the table."""
+    from ..metrics.naming import metric_fields
+
+    f = metric_fields(name, run_metrics)
+    if f is None or f.family not in TABLE_FAMILIES:
+        return None
+    if f.family == "vbench" and f.quantity not in METRIC_ORDER:
+        return None
+    table = "compat" if f.variant in ("compat", "offline_compat") else "default"
+    # the hands family measures the hands: its names carry no region, its cells sit in the Hands section
+    region = "hands" if f.family == "hands" and f.region == "full" else f.region
+    label = METRIC_LABEL.get(f.quantity, f.quantity)
+    key = f.quantity
+    if f.variant in ("offline", "offline_compat"):
+        key = f"{f.quantity}.{f.estimator or 'offline'}"
+        label = f"{label} [{f.estimator or 'offline'}]"
+    return TableCell(key, region, table, label)
+
+
+def _metric_rank(key: str) -> tuple[int, str]:
+    """Column order: the quantity's place in METRIC_ORDER, an offline estimator after it."""
+    q = key.split(".", 1)[0]  # a TableCell key, not a metric name
+    return (METRIC_ORDER.index(q) if q in METRIC_ORDER else len(METRIC_ORDER), key)
 
 
 def _get(r: Any, k: str, default=None):
     return r.get(k, default) if isinstance(r, dict) else getattr(r, k, default)
-
-
-def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (resampling values with replacement)."""
-    v = np.asarray(values, dtype=np.float64)
-    if len(v) < 2:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
-    a = (1 - ci) / 2
-    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
 def _frames(details: dict) -> int:
@@ -82,15 +94,24 @@ def _frames(details: dict) -> int:
     return 0
 
 
-def build_table(records: Iterable[Any], *, models: list[str] | None = None, n_boot: int = 1000, ci: float = 0.95,
-                seed: int = 0, failed_as_zero: bool = False, include_gt: bool = False):
-    """Long table (pandas DataFrame) of JWB-DH cells; see the module doc."""
+def build_table(records: Iterable[Any], *, models: list[str] | None = None, n_boot: int = 10_000,
+                ci: float = 0.95, seed: int = 0, failed_as_zero: bool = False, include_gt: bool = False,
+                run_metrics: dict | None = None):
+    """Long table (pandas DataFrame) of JWB-DH cells; see the module doc. CIs:
+    :func:`avatar_eval.results.aggregate.bootstrap_ci` (its default ``n_boot``). ``run_metrics``:
+    ``run.json``'s ``metrics`` (each metric's fields as the run recorded them)."""
     import pandas as pd
 
+    from ..metrics.registry import canonical_name
+    from ..results.aggregate import bootstrap_ci
+
     groups: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    cells: dict[str, TableCell | None] = {}
     for r in records:
         name = _get(r, "metric")
-        p = parse_metric(name)
+        if name not in cells:
+            cells[name] = table_cell(name, run_metrics)
+        p = cells[name]
         if p is None:
             continue
         model = _get(r, "model")
@@ -98,9 +119,9 @@ def build_table(records: Iterable[Any], *, models: list[str] | None = None, n_bo
             continue
         if models is not None and model not in models:
             continue
-        key = (model, p[1], p[0], p[2])
+        key = (model, p.region, p.metric, p.variant)
         g = groups.setdefault(key, {"values": [], "frames": 0, "skipped": 0, "error": 0, "reasons": Counter(),
-                                    "dataset": None, "metric_name": name})
+                                    "dataset": None, "metric_name": canonical_name(name), "label": p.label})
         status = _get(r, "status")
         details = _get(r, "details") or {}
         if status == "ok":
@@ -124,7 +145,7 @@ def build_table(records: Iterable[Any], *, models: list[str] | None = None, n_bo
             level = "dataset"
         elif len(vals):
             value = float(vals.mean())
-            lo, hi = bootstrap_ci(vals, n_boot, ci, seed)
+            lo, hi = bootstrap_ci(vals, confidence=ci, n_boot=n_boot, seed=seed)
             n = len(vals)
             level = "sample"
         else:
@@ -133,12 +154,12 @@ def build_table(records: Iterable[Any], *, models: list[str] | None = None, n_bo
                      "ci_low": lo, "ci_high": hi, "n_clips": int(n), "n_frames": int(g["frames"]),
                      "n_skipped": g["skipped"], "n_error": g["error"],
                      "reason": g["reasons"].most_common(1)[0][0] if g["reasons"] else None,
-                     "level": level, "metric_name": g["metric_name"]})
+                     "level": level, "metric_name": g["metric_name"], "label": g["label"]})
     df = pd.DataFrame(rows, columns=["model", "region", "metric", "variant", "value", "ci_low", "ci_high", "n_clips",
-                                     "n_frames", "n_skipped", "n_error", "reason", "level", "metric_name"])
+                                     "n_frames", "n_skipped", "n_error", "reason", "level", "metric_name", "label"])
     if len(df):
         df["_r"] = df["region"].map(lambda x: REGION_ORDER.index(x) if x in REGION_ORDER else 99)
-        df["_m"] = df["metric"].map(lambda x: METRIC_ORDER.index(x) if x in METRIC_ORDER else 99)
+        df["_m"] = df["metric"].map(_metric_rank)
         df = df.sort_values(["variant", "_r", "_m", "model"]).drop(columns=["_r", "_m"]).reset_index(drop=True)
     return df
 
@@ -161,7 +182,7 @@ def wide_table(long, variant: str = "default"):
     if d.empty:
         return pd.DataFrame()
     d["cell"] = d.apply(_cell, axis=1)
-    d["col"] = d.apply(lambda r: f"{REGION_LABEL.get(r['region'], r['region'])} · {METRIC_LABEL.get(r['metric'], r['metric'])}", axis=1)
+    d["col"] = d.apply(lambda r: f"{REGION_LABEL.get(r['region'], r['region'])} · {r['label']}", axis=1)
     cols = list(dict.fromkeys(d["col"]))
     w = d.pivot_table(index="model", columns="col", values="cell", aggfunc="first")
     return w[[c for c in cols if c in w.columns]]
@@ -175,11 +196,12 @@ def to_markdown(long, variant: str = "default") -> str:
            "FID/FVD have no CI. n/a: not computed (reason).", ""]
     for region in [r for r in REGION_ORDER if r in set(d["region"])] + sorted(set(d["region"]) - set(REGION_ORDER)):
         sub = d[d["region"] == region]
-        metrics = [m for m in METRIC_ORDER if m in set(sub["metric"])] + sorted(set(sub["metric"]) - set(METRIC_ORDER))
+        metrics = sorted(set(sub["metric"]), key=_metric_rank)
+        labels = dict(zip(sub["metric"], sub["label"]))
         models = list(dict.fromkeys(sub["model"]))
         out.append(f"## {REGION_LABEL.get(region, region)}")
         out.append("")
-        out.append("| model | " + " | ".join(METRIC_LABEL.get(m, m) for m in metrics) + " |")
+        out.append("| model | " + " | ".join(labels[m] for m in metrics) + " |")
         out.append("|---" * (len(metrics) + 1) + "|")
         for model in models:
             cells = []
@@ -214,8 +236,11 @@ def write_tables(long, out_dir: str | os.PathLike[str], stem: str = "jwbdh_table
 
 
 def table_from_run(run_dir: str | os.PathLike[str], **kw) -> dict[str, Path]:
-    """Read ``run_dir/records.jsonl`` and write the JWB-DH tables next to it."""
+    """Read ``run_dir/records.jsonl`` (and ``run.json``'s metric fields) and write the JWB-DH tables
+    next to it."""
+    from ..report.metadata import run_metrics_info
     from ..results.store import read_records
 
     recs = read_records(Path(run_dir) / "records.jsonl")
+    kw.setdefault("run_metrics", run_metrics_info(run_dir))
     return write_tables(build_table(recs, **kw), run_dir)

@@ -49,7 +49,7 @@ silent_lip_stability   theval.silent_lip_stability      theval.silent_lip_stabil
 lip_sync               theval.lip_sync                  theval.lip_sync.compat
 =====================  ===============================  ====================================
 
-``head_motion="mesh_pose"`` uses ``theval.head_motion.mesh_pose`` instead: a pose from the
+``head_motion="mesh_pose"`` uses ``theval.head_motion.offline`` instead: a pose from the
 face-mesh geometry, a *different estimator* from the paper's FaceXFormer; it is only used when
 asked for and is labelled in every output.
 """
@@ -150,7 +150,7 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
 #: head-motion estimator -> metric name
 HEAD_MOTION_ESTIMATORS: dict[str, str] = {
     "facexformer": "theval.head_motion",
-    "mesh_pose": "theval.head_motion.mesh_pose",
+    "mesh_pose": "theval.head_motion.offline",
 }
 
 
@@ -303,7 +303,7 @@ def theval_score(
         never substituted: a slot whose metric is absent is listed as missing, with a hint.
     head_motion:
         ``"facexformer"`` (the paper's estimator, ``theval.head_motion``) or ``"mesh_pose"``
-        (``theval.head_motion.mesh_pose``, a different estimator, labelled as such).
+        (``theval.head_motion.offline``, a different estimator, labelled as such).
     reference:
         ``None``: GT values are the means of the run's GT clips (model ``gt_model``). Otherwise a
         built-in reference name (see :mod:`~avatar_eval.protocols.theval_reference`) or a

@@ -55,7 +55,7 @@ from ..results.aggregate import aggregate
 from ..results.export import export_run, write_table
 from ..results.schema import Record
 from ..results.store import atomic_write_bytes, atomic_write_text, read_records
-from .metadata import MetricMeta, metric_metadata
+from .metadata import MetricMeta, canonical_records, metric_metadata, run_metrics_info
 from .radar import normalised_metric_frame, radar_png_bytes, theval_radar_frame
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,8 @@ def build_reports(
         src = run_dir / "records.jsonl"
         if not src.exists():
             raise FileNotFoundError(f"{src} does not exist: nothing to report")
-        records = {r.key: r for r in read_records(src)}.values()
+        # an old run directory's deprecated metric names read as the current ones
+        records = {r.key: r for r in canonical_records(read_records(src))}.values()
     records = list(records)
 
     summary = aggregate(records, n_boot=n_boot, seed=seed, confidence=confidence)
@@ -159,7 +160,7 @@ def build_reports(
     units = {n: m.units for n, m in meta.items()}
     from .layout import protocol_groups
 
-    groups = protocol_groups(summary)
+    groups = protocol_groups(summary, run_metrics_info(run_dir))
     files = export_run(records, run_dir, summary=summary, directions=directions, units=units,
                        formats=[f for f in fmts if f in ("md", "csv", "parquet")], groups=groups)
     environment = _environment_note(run_dir)

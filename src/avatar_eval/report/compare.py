@@ -25,7 +25,7 @@ from ..results.aggregate import aggregate
 from ..results.export import leaderboard_frame, leaderboard_markdown, write_table
 from ..results.schema import GT_MODEL, Record
 from ..results.store import atomic_write_text, read_records
-from .metadata import metric_metadata, read_run_json
+from .metadata import canonical_records, canonical_run_metrics, metric_metadata, read_run_json
 
 __all__ = ["LoadedRun", "build_comparison", "load_run", "run_labels"]
 
@@ -77,7 +77,7 @@ def load_run(run_dir: str | os.PathLike[str], label: str | None = None) -> Loade
     src = d / "records.jsonl"
     if not src.is_file():
         raise FileNotFoundError(f"{d} is not a run directory: it has no records.jsonl")
-    records = list({r.key: r for r in read_records(src)}.values())
+    records = list({r.key: r for r in canonical_records(read_records(src))}.values())
     st = _settings(d)
     summary = aggregate(records, n_boot=int(st["n_boot"]), seed=st["seed"], confidence=float(st["confidence"]))
     present = sorted(set(summary["metric"])) if not summary.empty else []
@@ -168,7 +168,10 @@ def build_comparison(
         if run.theval is not None or run.theval_error:
             theval.append((run.label, _renamed_theval(run.theval, nm), run.theval_error))
     summary = pd.concat(frames, ignore_index=True) if frames else runs[0].summary
-    groups = protocol_groups(summary)
+    run_metrics: dict[str, dict] = {}
+    for run in runs:
+        run_metrics.update(canonical_run_metrics((run.run_info or {}).get("metrics")))
+    groups = protocol_groups(summary, run_metrics)
     files: dict[str, Path] = {}
     fmts = set(formats)
     title = "avatar-eval comparison: " + " vs ".join(labels)

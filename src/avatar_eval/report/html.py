@@ -177,6 +177,16 @@ class Page:
     #: at most this many clips get a frame strip (the rest say so)
     max_strips: int = 500
 
+    @property
+    def run_metrics(self) -> dict[str, dict[str, Any]]:
+        """The runs' ``run.json`` ``metrics`` entries (current names), for the metrics' fields."""
+        from .metadata import canonical_run_metrics
+
+        out: dict[str, dict[str, Any]] = {}
+        for run in self.runs:
+            out.update(canonical_run_metrics((run.run_info or {}).get("metrics")))
+        return out
+
 
 def sorted_records(records: Iterable[Record]) -> list[Record]:
     """Records in a fixed order (model, clip, metric, region), so a page does not depend on the
@@ -288,7 +298,7 @@ def _clip_values(page: Page) -> dict[tuple[str, str, str], dict[str, list[tuple[
 
 def _plots(page: Page, out: list[str], values: Mapping[tuple[str, str, str], Mapping[str, list[tuple[str, float]]]]
            ) -> None:
-    from ..protocols.jwbdh import METRIC_LABEL, REGION_LABEL, REGION_ORDER, parse_metric
+    from ..protocols.jwbdh import REGION_LABEL, REGION_ORDER, table_cell
     from .plots import region_bars_png, scatter_png
 
     models, rows = leaderboard_rows(page.summary, directions=page.directions, units=page.units,
@@ -298,10 +308,12 @@ def _plots(page: Page, out: list[str], values: Mapping[tuple[str, str, str], Map
     out.append("<h2 id='plots'>Plots</h2>")
     # JWB-DH per-region bars: one panel per (metric, variant), regions on the x axis
     panels: dict[tuple[str, str], dict[str, BoardRow]] = {}
+    labels: dict[tuple[str, str], str] = {}
     for r in rows:
-        p = parse_metric(r.metric)
+        p = table_cell(r.metric, page.run_metrics)
         if p is not None and r.level == "sample":
-            panels.setdefault((p[0], p[2]), {})[p[1]] = r
+            panels.setdefault((p.metric, p.variant), {})[p.region] = r
+            labels[(p.metric, p.variant)] = p.label
     if panels:
         spec = []
         for (key, variant), by_region in sorted(panels.items()):
@@ -309,7 +321,7 @@ def _plots(page: Page, out: list[str], values: Mapping[tuple[str, str, str], Map
             vals = {m: [(float(by_region[g].cells[m]["mean"]), float(by_region[g].cells[m]["ci_lo"]),  # type: ignore[arg-type]
                          float(by_region[g].cells[m]["ci_hi"])) if m in by_region[g].cells else  # type: ignore[arg-type]
                         (math.nan, math.nan, math.nan) for g in regions] for m in models}
-            label = METRIC_LABEL.get(key, key) + ("" if variant == "default" else f" ({variant})")
+            label = labels[(key, variant)] + ("" if variant == "default" else f" ({variant})")
             spec.append((label, [REGION_LABEL.get(g, g) for g in regions], vals))
         png = region_bars_png(spec, models)
         if png is not None:

@@ -15,9 +15,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..results.export import Direction, direction_of, metric_direction
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..results.schema import Record
 
 __all__ = ["MetricMeta", "metric_metadata", "run_metrics_info"]
 
@@ -51,13 +54,47 @@ def read_run_json(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 def run_metrics_info(run_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]] | None:
-    """``run.json["metrics"]`` of ``run_dir`` (name -> ``Metric.info()`` at run time); ``None``
-    when there is no readable ``run.json`` or it records no metrics."""
+    """``run.json["metrics"]`` of ``run_dir`` (name -> ``Metric.info()`` at run time, keyed by the
+    current names: :func:`canonical_run_metrics`); ``None`` when there is no readable ``run.json``
+    or it records no metrics."""
     meta = read_run_json(run_dir)
     metrics = meta.get("metrics") if meta is not None else None
     if not isinstance(metrics, dict):
         return None
-    return {str(k): v for k, v in metrics.items() if isinstance(v, dict)}
+    return canonical_run_metrics(metrics)
+
+
+def canonical_run_metrics(metrics: Any) -> dict[str, dict[str, Any]]:
+    """``run.json``'s ``metrics`` keyed by current names: a run written before the naming grammar
+    holds deprecated names (metrics/registry.py ``DEPRECATED_NAMES``); an entry under the new name
+    wins over one under its old name."""
+    from ..metrics.registry import canonical_name
+
+    if not isinstance(metrics, dict):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for k, v in metrics.items():
+        if isinstance(v, dict) and (canonical_name(str(k)) not in out or canonical_name(str(k)) == k):
+            out[canonical_name(str(k))] = v
+    return out
+
+
+def canonical_records(records: Iterable[Record]) -> list[Record]:
+    """``records`` with deprecated metric names replaced by the current ones (an old run directory
+    renders under the new names; the values are untouched). The region is the current metric's
+    (the naming grammar moved a few: ``theval.face_quality`` no longer says ``face``)."""
+    from dataclasses import replace
+
+    from ..metrics.registry import DEPRECATED_NAMES, canonical_name, get_metric_class, is_registered
+
+    out = []
+    for r in records:
+        if r.metric in DEPRECATED_NAMES:
+            new = canonical_name(r.metric)
+            region = get_metric_class(new).region if is_registered(new) else r.region
+            r = replace(r, metric=new, region=region)
+        out.append(r)
+    return out
 
 
 def metric_metadata(

@@ -24,6 +24,7 @@ from ..results.export import ARROWS, cell_text, is_gt_model, write_table
 from ..results.store import atomic_write_text
 from .compare import LoadedRun, load_run, run_labels
 from .layout import protocol_groups
+from .metadata import run_metrics_info
 
 __all__ = ["build_site"]
 
@@ -40,7 +41,7 @@ def _run_page(run: LoadedRun, out: Path, strips: bool, max_strips: int) -> Path:
 
     cache = StripCache(run.run_dir) if strips else None
     page = Page(title=f"avatar-eval report: {run.label}", summary=run.summary, directions=run.directions,
-                units=run.units, groups=protocol_groups(run.summary),
+                units=run.units, groups=protocol_groups(run.summary, run_metrics_info(run.run_dir)),
                 runs=[RunPart(run.label, run.run_dir, run.run_info, sorted_records(run.records),
                               environment=_environment_note(run.run_dir))],
                 theval=[(run.label, run.theval, run.theval_error)] if (run.theval is not None or run.theval_error)

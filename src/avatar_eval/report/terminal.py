@@ -165,7 +165,9 @@ def show_run(
         for k in sorted(shown)[:12]:
             console.print(f"  {k}: {shown[k]}")
 
-    records = read_records(src)
+    from .metadata import canonical_records
+
+    records = canonical_records(read_records(src))
     if not records:
         console.print("No records yet.")
         return

@@ -40,6 +40,9 @@ def shared_asr(model: str | None = None, beam_size: int = 5,
 @register
 class SpeechWer(Metric):
     name = "speech.wer"
+    family = "speech"
+    quantity = "wer"
+    estimator = "faster-whisper"
     version = "1"
     protocol = "speech"  # JWB-DH Table 1 (speech part); registered apart from the region metrics
     variant = "paper"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..metrics.naming import metric_fields
 from ..results.schema import GT_MODEL, Record
 from ..results.store import RecordStore
 
@@ -38,7 +39,7 @@ def write_synthetic_run(
     regions: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the run into ``out`` and return it. ``metrics``: name -> higher_is_better (None =
-    closer to GT); a ``jwbdh.<region>.<metric>`` name gets that region. ``regions``: sample id ->
+    closer to GT); a registered metric gets its region (metrics/naming.py fields). ``regions``: sample id ->
     a region boxes file to put in the manifest (drawn on the strips)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,9 +56,11 @@ def write_synthetic_run(
         manifest.append(entry)
     info = {}
     for n, hib in metrics.items():
-        parts = n.split(".")
-        region = parts[1] if parts[0] == "jwbdh" and len(parts) >= 3 and parts[1] != "full" else "full"
-        info[n] = {"name": n, "version": "1", "higher_is_better": hib, "protocol": parts[0], "variant": "",
+        f = metric_fields(n)  # a registered name (or an old one): its fields; else a free-form name
+        region = f.region if f is not None else "full"
+        info[n] = {"name": n, "version": "1", "higher_is_better": hib, "protocol": f.family if f else "",
+                   "variant": f.variant if f else "", "family": f.family if f else "",
+                   "quantity": f.quantity if f else "", "estimator": f.estimator if f else "",
                    "requires": [], "weights": [], "level": "sample", "region": region,
                    "units": "px" if n.endswith("lip_dynamics") else "", "description": f"synthetic {n}"}
     recs: list[Record] = []

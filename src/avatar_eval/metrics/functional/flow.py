@@ -1,5 +1,5 @@
 """Classical optical flow (OpenCV DIS) and flow-warp frame interpolation for the offline VBench
-variants (``vbench.dynamic_degree.dis``, ``vbench.motion_smoothness.dis``).
+variants (``vbench.dynamic_degree.offline``, ``vbench.motion_smoothness.offline``).
 
 These are *different estimators* from VBench's RAFT and AMT-S: DIS is a coarse-to-fine patch
 flow without learned priors (it under-estimates large, textureless motion and is noisier on

@@ -310,7 +310,7 @@ def mesh_head_pose(points_xyz: np.ndarray) -> np.ndarray:
     Head axes from landmarks in isotropic pixel units: x from the right-eye outer corner (33)
     to the left one (263), y from the chin (152) to the forehead (10) made orthogonal to x,
     z = x × y. Angles are the ZYX Euler angles of that rotation. A different estimator from
-    FaceXFormer: it is named apart (``theval.head_motion.mesh_pose``).
+    FaceXFormer: it is named apart (``theval.head_motion.offline``).
     """
     p = np.asarray(points_xyz, dtype=np.float64) * np.array([1.0, -1.0, -1.0])  # y up, z to camera
     x = p[:, 263] - p[:, 33]
