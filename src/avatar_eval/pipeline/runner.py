@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -256,6 +257,9 @@ def process_job(job: Job) -> dict[str, Any]:
         from .flags import flag_artifacts
 
         needed.extend(flag_artifacts(needed))  # e.g. the multi_face count, in the same decode pass
+        from .artifacts import slow_imports
+
+        ctx.warm = slow_imports(needed)  # torch for VAD etc., imported while the clip decodes
         pair_metrics = [m for m in metrics if m.level == "pair"]
         if pair_metrics and job.model != GT_MODEL and job.sample.gt:
             gt_ctx = _context(job.sample, GT_MODEL, job.sample.gt, job.options, job.artifact_dir)
@@ -342,6 +346,8 @@ def _worker_init() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ["OMP_NUM_THREADS"] == "1" and "torch" not in sys.modules:
+        return  # torch, when a job imports it, starts with one intra-op thread (OMP_NUM_THREADS): not imported here (~3 s)
     try:
         import torch
 

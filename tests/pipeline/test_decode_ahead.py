@@ -1,0 +1,55 @@
+"""Speed work never changes a number (issue 14): decoding in a second thread gives the frames of the
+plain decode, in order, and the Face Mesh tracks computed from them are identical; the decode
+thread stops when the consumer does; decoder errors surface at the same place."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatar_eval.errors import InputError
+from avatar_eval.io.video import iter_frames, iter_frames_ahead
+from avatar_eval.pipeline import context as C
+from avatar_eval.pipeline.context import ClipContext
+
+
+def test_same_frames(clips: Path) -> None:
+    clip = clips / "gt" / "grid_bbaf2n.mpg"
+    plain = [(f.index, f.time, f.rgb) for f in iter_frames(clip)]
+    ahead = [(f.index, f.time, f.rgb) for f in iter_frames_ahead(clip, 2)]
+    assert len(plain) == len(ahead) > 0
+    for (i, t, a), (j, u, b) in zip(plain, ahead):
+        assert (i, t) == (j, u) and np.array_equal(a, b)
+
+
+def test_consumer_stops_early(clips: Path) -> None:
+    before = {t.name for t in threading.enumerate()}
+    it = iter_frames_ahead(clips / "gt" / "may.mp4", 2)
+    next(it)
+    it.close()  # the generator's finally stops and joins the decode thread
+    assert not [t for t in threading.enumerate() if t.name == "decode-ahead" and t.name not in before]
+
+
+def test_error_surfaces(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(InputError):
+        list(iter_frames_ahead(bad, 2))
+
+
+def test_tracks_identical(clips: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default (held) Face Mesh track and a compat track, threaded decode vs plain."""
+    clip = str(clips / "gt" / "face5.mp4")
+    names = ["face_mesh", "face_mesh.theval_256"]
+    tracks = {}
+    for ahead in (0, 2):
+        monkeypatch.setattr(C, "DECODE_AHEAD", ahead)
+        ctx = ClipContext(clip)
+        ctx.prepare(names)
+        tracks[ahead] = [ctx.get(n) for n in names]
+    for a, b in zip(tracks[0], tracks[2]):
+        assert np.array_equal(a.landmarks, b.landmarks, equal_nan=True)
+        assert np.array_equal(a.frame_indices, b.frame_indices)
