@@ -52,6 +52,6 @@ def test_pair_run_stages(tmp_path: Path) -> None:
                            models={"m": str(DATA / "aragaki_gen_20f.mp4")})])
     last = _last_run(tmp_path, man, ["jwbdh.full.psnr", "jwbdh.face.psnr"])
     stages = _check_sums(last)
-    for k in ("decode", "region_crops", "pair:pair_frames.full", "pair:pair_frames.regions", "pair_pass",
-              "metric:jwbdh.full.psnr", "metric:jwbdh.face.psnr"):
+    for k in ("decode", "region_crops", "region_tracking", "pair:pair_frames.full", "pair:pair_frames.regions",
+              "pair_pass", "metric:jwbdh.full.psnr", "metric:jwbdh.face.psnr"):
         assert k in stages, (k, sorted(stages))

@@ -216,12 +216,10 @@ class ClipContext:
                 for n, a in analyzers.items():
                     if n in failed:
                         continue
-                    ta = time.perf_counter()
                     try:
-                        a.update(frame)
+                        self._timed(n, lambda a=a, f=frame: a.update(f))  # less a shared tracker's own stage
                     except Exception as e:
                         failed[n] = e
-                    self._add_time(n, time.perf_counter() - ta)
                 for n, a in alias_objs.items():
                     if n not in failed and not a.share_holds(frame):  # type: ignore[attr-defined]
                         failed[n] = RuntimeError(

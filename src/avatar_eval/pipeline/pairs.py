@@ -329,12 +329,10 @@ class _Feeder:
         for n, a in self.analyzers.items():
             if n in self.failed:
                 continue
-            t0 = time.perf_counter()
             try:
-                a.update(frame)
+                self.ctx._timed(n, lambda a=a, f=frame: a.update(f))
             except Exception as e:  # noqa: BLE001
                 self.failed[n] = e
-            self.ctx._add_time(n, time.perf_counter() - t0)
 
     def fail_all(self, e: BaseException) -> None:
         for n in self.analyzers:
