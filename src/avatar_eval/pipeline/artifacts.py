@@ -12,7 +12,7 @@ Analyzers keep compact per-frame results (landmarks, scores), never the frames t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,18 +44,14 @@ class ArtifactSpec:
     factory: Callable[..., Any]
     doc: str = ""
     persist: bool = False  # kept in the run's artifact store (pipeline/artifact_store.py): picklable, compact
-    #: modules the factory imports (slow ones: torch, scipy.signal): a job that needs the artifact
-    #: imports them in a background thread during its decode pass (ClipContext.warm)
-    imports: tuple[str, ...] = ()
 
 
 _ARTIFACTS: dict[str, ArtifactSpec] = {}
 
 
-def artifact(name: str, doc: str = "", imports: tuple[str, ...] = ()
-             ) -> Callable[[Callable[["ClipContext"], Any]], Callable[["ClipContext"], Any]]:
+def artifact(name: str, doc: str = "") -> Callable[[Callable[["ClipContext"], Any]], Callable[["ClipContext"], Any]]:
     def deco(fn: Callable[["ClipContext"], Any]) -> Callable[["ClipContext"], Any]:
-        _ARTIFACTS[name] = ArtifactSpec(name, "value", fn, doc or (fn.__doc__ or "").strip(), imports=imports)
+        _ARTIFACTS[name] = ArtifactSpec(name, "value", fn, doc or (fn.__doc__ or "").strip())
         return fn
 
     return deco
@@ -85,20 +81,6 @@ def get_spec(name: str) -> ArtifactSpec:
         return _ARTIFACTS[name]
     except KeyError:
         raise UnknownNameError(f"unknown artifact {name!r}.{_suggest(name, _ARTIFACTS)}") from None
-
-
-def slow_imports(names: "Iterable[str]") -> tuple[str, ...]:
-    """The modules the named artifacts' factories import (``ArtifactSpec.imports``), not yet imported."""
-    import sys
-
-    out: dict[str, None] = {}
-    for n in names:
-        try:
-            spec = get_spec(n)
-        except Exception:  # noqa: BLE001 - an unknown name fails later, where it is used
-            continue
-        out.update(dict.fromkeys(m for m in spec.imports if m not in sys.modules))
-    return tuple(out)
 
 
 def list_artifacts() -> dict[str, ArtifactSpec]:

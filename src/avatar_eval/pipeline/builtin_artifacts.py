@@ -19,20 +19,17 @@ def _audio_source(ctx: "ClipContext") -> str:
     return ctx.audio_path or ctx.video_path
 
 
-@artifact("audio16k", "Audio, 16 kHz mono float32 (the manifest's audio file, else the video's track).",
-          imports=("scipy.signal",))
+@artifact("audio16k", "Audio, 16 kHz mono float32 (the manifest's audio file, else the video's track).")
 def audio16k(ctx: "ClipContext") -> tuple[np.ndarray, int]:
     return decode_audio(_audio_source(ctx), 16000)
 
 
-@artifact("audio44k", "Audio, 44.1 kHz mono float32 (what THEval lip_sync's moviepy export gives librosa).",
-          imports=("scipy.signal",))
+@artifact("audio44k", "Audio, 44.1 kHz mono float32 (what THEval lip_sync's moviepy export gives librosa).")
 def audio44k(ctx: "ClipContext") -> tuple[np.ndarray, int]:
     return decode_audio(_audio_source(ctx), 44100)
 
 
-@artifact("vad", "Silero VAD speech segments in seconds [(start, end), ...], library defaults.",
-          imports=("torch", "silero_vad", "scipy.signal"))
+@artifact("vad", "Silero VAD speech segments in seconds [(start, end), ...], library defaults.")
 def vad(ctx: "ClipContext") -> list[tuple[float, float]]:
     from ..audio.vad import speech_segments
 

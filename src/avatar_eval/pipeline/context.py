@@ -18,28 +18,6 @@ from .artifacts import FrameAnalyzer, get_spec
 DECODE_AHEAD = 2
 
 
-def import_in_background(modules: Iterable[str]) -> None:
-    """Import ``modules`` in a daemon thread (errors ignored: the code that needs a module imports
-    it again and fails there). Python's import locks make a concurrent import of the same module wait
-    for this one. Used to overlap a job's slow imports (torch for VAD: ~3 s) with its decode pass,
-    during which the main thread mostly waits on Face Mesh and the decoder with the GIL released."""
-    import importlib
-    import threading
-
-    mods = [m for m in modules]
-    if not mods:
-        return
-
-    def work() -> None:
-        for m in mods:
-            try:
-                importlib.import_module(m)
-            except Exception:  # noqa: BLE001
-                pass
-
-    threading.Thread(target=work, name="warm-imports", daemon=True).start()
-
-
 @dataclass
 class _Failure:
     exc: BaseException
@@ -71,9 +49,6 @@ class ClipContext:
     shared_artifacts: dict[str, str] = field(default_factory=dict)  # name -> artifact it shares
     artifact_dir: str | None = None  # the run's artifact store (pipeline/artifact_store.py); None: keep nothing
     artifacts_loaded: list[str] = field(default_factory=list)  # persisted artifacts this context loaded
-    #: modules to import in the background once this context's frame analyzers are built (its first
-    #: decode pass), so slow imports of the value artifacts it will need overlap the pass
-    warm: tuple[str, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _share_keys: dict[Any, str] = field(default_factory=dict, repr=False)
     _info: VideoInfo | None = field(default=None, repr=False)
@@ -203,9 +178,6 @@ class ClipContext:
             self._finish_aliases(aliases, alias_objs, failed)
             return
         self.decode_count += 1
-        if self.warm:  # after the analyzers' own imports (mediapipe), so the two never interleave
-            import_in_background(self.warm)
-            self.warm = ()
         t_dec = 0.0
         try:
             t0 = time.perf_counter()

@@ -257,9 +257,6 @@ def process_job(job: Job) -> dict[str, Any]:
         from .flags import flag_artifacts
 
         needed.extend(flag_artifacts(needed))  # e.g. the multi_face count, in the same decode pass
-        from .artifacts import slow_imports
-
-        ctx.warm = slow_imports(needed)  # torch for VAD etc., imported while the clip decodes
         pair_metrics = [m for m in metrics if m.level == "pair"]
         if pair_metrics and job.model != GT_MODEL and job.sample.gt:
             gt_ctx = _context(job.sample, GT_MODEL, job.sample.gt, job.options, job.artifact_dir)
