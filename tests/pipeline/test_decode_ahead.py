@@ -53,3 +53,32 @@ def test_tracks_identical(clips: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for a, b in zip(tracks[0], tracks[2]):
         assert np.array_equal(a.landmarks, b.landmarks, equal_nan=True)
         assert np.array_equal(a.frame_indices, b.frame_indices)
+
+
+def _audio_whole_then_mean(path: Path, sr: int) -> np.ndarray:
+    """decode_audio as it was before the per-chunk channel mean: all channels kept, averaged at the end."""
+    from math import gcd
+
+    import av
+    from scipy.signal import resample_poly
+
+    with av.open(str(path)) as c:
+        st = c.streams.audio[0]
+        native = int(st.rate)
+        res = av.AudioResampler(format="fltp", layout=st.layout.name, rate=native)
+        chunks = [o.to_ndarray() for fr in c.decode(st) for o in res.resample(fr)]
+        chunks += [o.to_ndarray() for o in res.resample(None)]
+    x = np.concatenate(chunks, axis=1).mean(axis=0).astype(np.float32)
+    if sr != native:
+        g = gcd(sr, native)
+        x = resample_poly(x.astype(np.float64), sr // g, native // g).astype(np.float32)
+    return x
+
+
+@pytest.mark.parametrize("name", ["may.mp4", "grid_bbaf2n.mpg"])
+def test_audio_chunk_mean_identical(clips: Path, name: str) -> None:
+    from avatar_eval.io.video import decode_audio
+
+    for sr in (16000, 44100):
+        got, rate = decode_audio(clips / "gt" / name, sr)
+        assert rate == sr and np.array_equal(got, _audio_whole_then_mean(clips / "gt" / name, sr))
