@@ -82,3 +82,25 @@ def test_audio_chunk_mean_identical(clips: Path, name: str) -> None:
     for sr in (16000, 44100):
         got, rate = decode_audio(clips / "gt" / name, sr)
         assert rate == sr and np.array_equal(got, _audio_whole_then_mean(clips / "gt" / name, sr))
+
+
+def test_still_anchor_plane_kept_identical(clips: Path) -> None:
+    """The held default track with the anchor's still plane kept across frames equals the track
+    that recomputes it every frame (as before), on a frozen clip where most frames are held."""
+    from avatar_eval.regions.face_mesh import DEFAULT_STILL_THRESHOLD, FaceMeshAnalyzer
+
+    class Recompute(FaceMeshAnalyzer):
+        def _hold(self, rgb, row, key_frame=False):  # type: ignore[no-untyped-def]
+            self._anchor_plane = None
+            return super()._hold(rgb, row, key_frame)
+
+    tracks = []
+    for cls in (FaceMeshAnalyzer, Recompute):
+        a = cls(None, refine=True, hold_still=DEFAULT_STILL_THRESHOLD)
+        for f in iter_frames(clips / "frozen" / "face5.mp4"):
+            a.update(f)
+        tracks.append(a.finalize())
+        a.close()
+    assert tracks[0].n_held > 0
+    assert np.array_equal(tracks[0].held_from, tracks[1].held_from)
+    assert np.array_equal(tracks[0].landmarks, tracks[1].landmarks, equal_nan=True)
