@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,8 +15,9 @@ from ..io.video import VideoInfo, iter_frames_ahead, probe
 from .artifacts import FrameAnalyzer, get_spec
 
 #: frames decoded ahead of the analyzers, in a second thread (io.video.iter_frames_ahead); 0: decode
-#: in the analyzers' thread. Same frames either way (tests/pipeline/test_decode_ahead.py).
-DECODE_AHEAD = 2
+#: in the analyzers' thread (environment: AVATAR_EVAL_DECODE_AHEAD). Same frames either way
+#: (tests/pipeline/test_decode_ahead.py).
+DECODE_AHEAD = int(os.environ.get("AVATAR_EVAL_DECODE_AHEAD", "2") or 2)
 
 
 @dataclass
