@@ -226,8 +226,9 @@ def process_job(job: Job) -> dict[str, Any]:
     t_start = time.perf_counter()
     started_at = time.time()  # wall clock: the main process derives worker start-up from it
     clock = _JobClock()
-    metrics = [get_metric(n) for n in job.metrics]
-    dmetrics = [get_metric(n) for n in job.dataset_metrics]
+    # the metric classes; a worker's first job imports the metric modules here
+    metrics, dmetrics = clock.run("metric_registry", lambda: (
+        [get_metric(n) for n in job.metrics], [get_metric(n) for n in job.dataset_metrics]))
     records: list[Record] = []
     timings: dict[str, float] = {}
     stored = {"loaded": 0, "saved": 0}  # persisted artifacts (tracks) loaded / computed and kept
