@@ -15,11 +15,16 @@ the ratios are printed. ``list`` mode (default) runs each script once over the w
 as a user would (the faster, conservative baseline); ``per-clip`` runs one process per clip and
 script, as the reference numbers were made. The official scripts run one after another, as their
 README does.
+
+After each suite run, the per-stage table of its ``run.json`` is printed (``run_stages.py``: decode,
+each Face Mesh configuration, VAD, each metric, record I/O, worker start-up). The load average is
+printed with every figure: on a shared machine compare figures of the same run only.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -74,7 +79,10 @@ def stages(clips: list[Path], n_frames: int, dur: float) -> None:
     print(f"{'metric formulas':34s} {n_frames / max(t_metrics, 1e-9):8.1f} frames/s")
 
 
-def ours(clips: list[Path], suites: list[str], workers: int) -> float:
+def ours(clips: list[Path], suites: list[str], workers: int, show_stages: bool = True) -> float:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run_stages import print_run
+
     with tempfile.TemporaryDirectory() as tmp:
         man = Manifest([Sample(id=p.stem, models={"m": str(p)}) for p in clips])
         t = time.perf_counter()
@@ -83,7 +91,13 @@ def ours(clips: list[Path], suites: list[str], workers: int) -> float:
         bad = [r for r in store.records() if r.status == "error"]
         if bad:
             print(f"  ({len(bad)} error records, e.g. {bad[0].metric}: {bad[0].message})")
+        if show_stages:
+            print_run(Path(tmp))
     return wall
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def official(clips: list[Path], root: Path, python: str, mode: str) -> float:
@@ -117,7 +131,7 @@ def main() -> None:
     clips = sorted(p for p in Path(a.clips).iterdir() if p.suffix.lower() in VIDEO_EXT)
     n_frames = sum(probe(p).n_frames for p in clips)
     dur = sum(probe(p).duration for p in clips)
-    print(f"{len(clips)} clips, {n_frames} frames, {dur:.1f} s of video\n")
+    print(f"{len(clips)} clips, {n_frames} frames, {dur:.1f} s of video; {load()}\n")
     if not a.skip_stages:
         stages(clips, n_frames, dur)
         print()
@@ -125,10 +139,11 @@ def main() -> None:
     for label, suites in SUITES.items():
         walls[label] = ours(clips, suites, a.workers)
         print(f"avatar-eval {label:16s} (-j {a.workers}): {n_frames / walls[label]:8.1f} frames/s "
-              f"({walls[label]:.1f} s)")
+              f"({walls[label]:.1f} s; {load()})\n")
     if a.official:
         t_off = official(clips, Path(a.official), a.official_python, a.official_mode)
-        print(f"official THEval, 4 scripts ({a.official_mode}): {n_frames / t_off:8.1f} frames/s ({t_off:.1f} s)")
+        print(f"official THEval, 4 scripts ({a.official_mode}): {n_frames / t_off:8.1f} frames/s ({t_off:.1f} s; "
+              f"{load()})")
         for label, w in walls.items():
             print(f"  avatar-eval {label:16s} is {t_off / w:5.1f}× the official throughput")
 

@@ -242,6 +242,56 @@ def iter_frames(path: str | os.PathLike[str], threads: int = 0) -> Iterator[Fram
         c.close()
 
 
+def iter_frames_ahead(path: str | os.PathLike[str], ahead: int = 4) -> Iterator[Frame]:
+    """:func:`iter_frames` decoded in a second thread, at most ``ahead`` frames ahead of the
+    consumer: the same frames, in the same order, with the same errors at the same place (an
+    exception of the decoder is raised after the frames before it), while the consumer (Face Mesh,
+    which releases the GIL while its graph runs) works on the previous frame. PyAV releases the
+    GIL while it decodes and converts. ``ahead`` ≤ 0: plain :func:`iter_frames`. Memory: at most
+    ``ahead`` + 2 decoded frames alive, whatever the clip's length."""
+    if ahead <= 0:
+        yield from iter_frames(path)
+        return
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for fr in iter_frames(path):
+                if not put(fr):
+                    return
+            put(done)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
+            put(e)
+
+    t = threading.Thread(target=work, name="decode-ahead", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join()
+
+
 def decode_audio(path: str | os.PathLike[str], sr: int | None = 16000) -> tuple[np.ndarray, int]:
     """Decode the first audio stream to float32 mono at ``sr`` (native rate when ``sr`` is None).
 
@@ -259,17 +309,20 @@ def decode_audio(path: str | os.PathLike[str], sr: int | None = 16000) -> tuple[
         chunks: list[np.ndarray] = []
         try:
             res = av.AudioResampler(format="fltp", layout=st.layout.name if st.layout else None, rate=native or None)
+            # channels averaged chunk by chunk: the same float32 sums as averaging the whole
+            # (channels, samples) array at the end, without holding every channel of the clip
             for fr in c.decode(st):
                 for out in res.resample(fr):
-                    chunks.append(out.to_ndarray())
+                    chunks.append(out.to_ndarray().mean(axis=0))
             for out in res.resample(None):
-                chunks.append(out.to_ndarray())
+                chunks.append(out.to_ndarray().mean(axis=0))
         except Exception as e:
             if not chunks:
                 raise InputError(f"{Path(path).name}: audio does not decode ({e})") from e
     if not chunks:
         raise InputError(f"{Path(path).name}: the audio track is empty")
-    x = np.concatenate(chunks, axis=1).mean(axis=0).astype(np.float32)
+    x = np.concatenate(chunks).astype(np.float32, copy=False)
+    del chunks
     rate = sr or native
     if native and rate != native:
         from math import gcd
@@ -277,5 +330,7 @@ def decode_audio(path: str | os.PathLike[str], sr: int | None = 16000) -> tuple[
         from scipy.signal import resample_poly
 
         g = gcd(int(rate), native)
-        x = resample_poly(x.astype(np.float64), int(rate) // g, native // g).astype(np.float32)
+        x64 = x.astype(np.float64)
+        del x
+        x = resample_poly(x64, int(rate) // g, native // g).astype(np.float32)
     return x, int(rate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -10,8 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..io.video import VideoInfo, iter_frames, probe
+from ..io.video import VideoInfo, iter_frames_ahead, probe
 from .artifacts import FrameAnalyzer, get_spec
+
+#: frames decoded ahead of the analyzers, in a second thread (io.video.iter_frames_ahead); 0: decode
+#: in the analyzers' thread (environment: AVATAR_EVAL_DECODE_AHEAD). Same frames either way
+#: (tests/pipeline/test_decode_ahead.py).
+DECODE_AHEAD = int(os.environ.get("AVATAR_EVAL_DECODE_AHEAD", "2") or 2)
 
 
 @dataclass
@@ -39,6 +45,8 @@ class ClipContext:
     options: dict[str, Any] = field(default_factory=dict)
     decode_count: int = 0
     frames_decoded: int = 0
+    #: seconds per stage (decode, each artifact, artifact store I/O), *exclusive*: an artifact
+    #: computed while another is (VAD asking for the audio) is counted under its own name only
     timings: dict[str, float] = field(default_factory=dict)
     shared_artifacts: dict[str, str] = field(default_factory=dict)  # name -> artifact it shares
     artifact_dir: str | None = None  # the run's artifact store (pipeline/artifact_store.py); None: keep nothing
@@ -47,6 +55,32 @@ class ClipContext:
     _share_keys: dict[Any, str] = field(default_factory=dict, repr=False)
     _info: VideoInfo | None = field(default=None, repr=False)
     _saved: set[str] = field(default_factory=set, repr=False)
+    _child: list[float] = field(default_factory=list, repr=False)  # time of nested stages, per open stage
+
+    # -- stage times (exclusive) -------------------------------------------------------------
+    def _add_time(self, name: str, dt: float) -> None:
+        """Count ``dt`` seconds to ``name`` and, as nested time, to the stage open around it."""
+        self.timings[name] = self.timings.get(name, 0.0) + dt
+        if self._child:
+            self._child[-1] += dt
+
+    def _timed(self, name: str, fn: Any) -> Any:
+        """``fn()`` timed as stage ``name``, less the stages timed inside it."""
+        self._child.append(0.0)
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            dt = time.perf_counter() - t0
+            nested = self._child.pop()
+            self._add_time(name, dt - nested)
+            if self._child:
+                self._child[-1] += nested
+
+    @property
+    def time_spent(self) -> float:
+        """Seconds counted in ``timings`` so far (what a caller subtracts to time its own part)."""
+        return sum(self.timings.values())
 
     # -- basic facts -------------------------------------------------------------------------
     @property
@@ -77,12 +111,10 @@ class ClipContext:
             if spec.kind == "frame":
                 self.prepare([name])
             else:
-                t0 = time.perf_counter()
                 try:
-                    self._cache[name] = spec.factory(self)
+                    self._cache[name] = self._timed(name, lambda: spec.factory(self))
                 except Exception as e:  # cached so dependants fail fast with the same message
                     self._cache[name] = _Failure(e)
-                self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
         v = self._cache[name]
         if isinstance(v, _Failure):
             raise v.exc
@@ -111,12 +143,10 @@ class ClipContext:
             return
         analyzers: dict[str, FrameAnalyzer] = {}
         for n in todo:
-            t0 = time.perf_counter()
             try:
-                analyzers[n] = get_spec(n).factory(self)
+                analyzers[n] = self._timed(n, lambda n=n: get_spec(n).factory(self))
             except Exception as e:
                 self._cache[n] = _Failure(e)
-            self.timings[n] = self.timings.get(n, 0.0) + time.perf_counter() - t0
         if not analyzers:
             return
         # Analyzers with equal ``share_key`` compute the same thing on this clip (e.g. a compat Face
@@ -153,19 +183,17 @@ class ClipContext:
         t_dec = 0.0
         try:
             t0 = time.perf_counter()
-            for frame in iter_frames(self.video_path):
+            for frame in iter_frames_ahead(self.video_path, DECODE_AHEAD):
                 t1 = time.perf_counter()
                 t_dec += t1 - t0
                 self.frames_decoded += 1
                 for n, a in analyzers.items():
                     if n in failed:
                         continue
-                    ta = time.perf_counter()
                     try:
-                        a.update(frame)
+                        self._timed(n, lambda a=a, f=frame: a.update(f))  # less a shared tracker's own stage
                     except Exception as e:
                         failed[n] = e
-                    self.timings[n] = self.timings.get(n, 0.0) + time.perf_counter() - ta
                 for n, a in alias_objs.items():
                     if n not in failed and not a.share_holds(frame):  # type: ignore[attr-defined]
                         failed[n] = RuntimeError(
@@ -176,25 +204,26 @@ class ClipContext:
             for n in analyzers:
                 failed.setdefault(n, e)
         finally:
-            self.timings["decode"] = self.timings.get("decode", 0.0) + t_dec
+            self._add_time("decode", t_dec)
         for n, a in analyzers.items():
-            t0 = time.perf_counter()
-            try:
-                if n in failed:
-                    self._cache[n] = _Failure(failed[n])
-                else:
-                    self._cache[n] = a.finalize()
-                    if getattr(a, "share_key", None) is not None:
-                        for k in getattr(a, "share_serves", None) or (a.share_key,):
-                            self._share_keys.setdefault(k, n)
-            except Exception as e:
-                self._cache[n] = _Failure(e)
-            finally:
+            def finish(n: str = n, a: FrameAnalyzer = a) -> None:
                 try:
-                    a.close()
-                except Exception:  # noqa: BLE001 - closing must not hide the result
-                    pass
-            self.timings[n] = self.timings.get(n, 0.0) + time.perf_counter() - t0
+                    if n in failed:
+                        self._cache[n] = _Failure(failed[n])
+                    else:
+                        self._cache[n] = a.finalize()
+                        if getattr(a, "share_key", None) is not None:
+                            for k in getattr(a, "share_serves", None) or (a.share_key,):
+                                self._share_keys.setdefault(k, n)
+                except Exception as e:
+                    self._cache[n] = _Failure(e)
+                finally:
+                    try:
+                        a.close()
+                    except Exception:  # noqa: BLE001 - closing must not hide the result
+                        pass
+
+            self._timed(n, finish)
         self._finish_aliases(aliases, alias_objs, failed)
 
     def _finish_aliases(self, aliases: dict[str, str], objs: dict[str, FrameAnalyzer],
@@ -243,7 +272,7 @@ class ClipContext:
                 for k in entry.get("share_keys", ()):
                     self._share_keys.setdefault(k, n)
                 self.artifacts_loaded.append(n)
-            self.timings["artifact_load"] = self.timings.get("artifact_load", 0.0) + time.perf_counter() - t0
+            self._add_time("artifact_load", time.perf_counter() - t0)
 
     def _save_persisted(self, names: list[str]) -> None:
         from .artifact_store import ArtifactStore
@@ -257,7 +286,7 @@ class ClipContext:
             t0 = time.perf_counter()
             store.save(self.video_path, n, self.options, {"value": v, "share_keys": keys})
             self._saved.add(n)
-            self.timings["artifact_save"] = self.timings.get("artifact_save", 0.0) + time.perf_counter() - t0
+            self._add_time("artifact_save", time.perf_counter() - t0)
 
     def release(self) -> None:
         """Drop cached artifacts (keeps nothing large alive between clips)."""

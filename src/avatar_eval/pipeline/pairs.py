@@ -293,7 +293,12 @@ def _prepare(pair: "PairContext", names: list[str], clip_requires: tuple[str, ..
             c[s.name] = s.factory(pair, al)
         except Exception as e:  # noqa: BLE001
             c[s.name] = _Failed(e)
-        c["__stats__"]["timings"][s.name] = time.perf_counter() - t0
+        _add_pair_time(c, s.name, time.perf_counter() - t0)
+
+
+def _add_pair_time(c: dict[str, Any], name: str, dt: float) -> None:
+    t = c["__stats__"]["timings"]
+    t[name] = t.get(name, 0.0) + dt
 
 
 class _Feeder:
@@ -309,7 +314,7 @@ class _Feeder:
         self.failed: dict[str, BaseException] = {}
         for n in [n for n in dict.fromkeys(names) if n not in ctx._cache]:
             try:
-                self.analyzers[n] = get_spec(n).factory(ctx)
+                self.analyzers[n] = ctx._timed(n, lambda n=n: get_spec(n).factory(ctx))
             except Exception as e:  # noqa: BLE001
                 ctx._cache[n] = _Failure(e)
         if self.analyzers:
@@ -324,12 +329,10 @@ class _Feeder:
         for n, a in self.analyzers.items():
             if n in self.failed:
                 continue
-            t0 = time.perf_counter()
             try:
-                a.update(frame)
+                self.ctx._timed(n, lambda a=a, f=frame: a.update(f))
             except Exception as e:  # noqa: BLE001
                 self.failed[n] = e
-            self.ctx.timings[n] = self.ctx.timings.get(n, 0.0) + time.perf_counter() - t0
 
     def fail_all(self, e: BaseException) -> None:
         for n in self.analyzers:
@@ -337,15 +340,18 @@ class _Feeder:
 
     def finalize(self) -> None:
         for n, a in self.analyzers.items():
-            try:
-                self.ctx._cache[n] = self._Failure(self.failed[n]) if n in self.failed else a.finalize()
-            except Exception as e:  # noqa: BLE001
-                self.ctx._cache[n] = self._Failure(e)
-            finally:
+            def finish(n: str = n, a: Any = a) -> None:
                 try:
-                    a.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                    self.ctx._cache[n] = self._Failure(self.failed[n]) if n in self.failed else a.finalize()
+                except Exception as e:  # noqa: BLE001
+                    self.ctx._cache[n] = self._Failure(e)
+                finally:
+                    try:
+                        a.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+            self.ctx._timed(n, finish)
         self.analyzers = {}
 
 
@@ -370,37 +376,56 @@ def _lockstep(pair: "PairContext", al: Alignment, specs: list[PairArtifactSpec],
     gt_it = iter_frames(pair.gt.video_path)
     gen_cur = None
     gen_done = False
+    t_dec = {"gt": 0.0, "gen": 0.0}  # decode time of each clip, counted to its context
+    t_pair = dict.fromkeys(analyzers, 0.0)
     try:
+        t0 = time.perf_counter()
         for gt_f in gt_it:
+            t_dec["gt"] += time.perf_counter() - t0
             ft.update(gt_f)
             n_gt += 1
             want = al.gen_index(gt_f.index)
             while not gen_done and (gen_cur is None or gen_cur.index < want):
                 try:
-                    gen_cur = next(gen_it)
+                    t0 = time.perf_counter()
+                    try:
+                        gen_cur = next(gen_it)
+                    finally:
+                        t_dec["gen"] += time.perf_counter() - t0
                     fg.update(gen_cur)
                     n_gen += 1
                 except StopIteration:
                     gen_done = True
             if gen_cur is None or gen_cur.index != want:
+                t0 = time.perf_counter()
                 continue  # no partner (generated clip ended)
             for n, a in analyzers.items():
                 if n in failed:
                     continue
+                ta = time.perf_counter()
                 try:
                     a.update(n_pairs, gen_cur, gt_f)
                 except Exception as e:  # noqa: BLE001
                     failed[n] = e
+                t_pair[n] += time.perf_counter() - ta
             n_pairs += 1
+            t0 = time.perf_counter()
+        t0 = time.perf_counter()
         for gen_f in gen_it:  # drain: the generated clip's own artifacts need all its frames
+            t_dec["gen"] += time.perf_counter() - t0
             fg.update(gen_f)
             n_gen += 1
+            t0 = time.perf_counter()
     except InputError as e:
         fg.fail_all(e)
         ft.fail_all(e)
         for n in analyzers:
             failed.setdefault(n, e)
     finally:
+        pair.gt._add_time("decode", t_dec["gt"])
+        pair.gen._add_time("decode", t_dec["gen"])
+        for n, dt in t_pair.items():
+            _add_pair_time(c, n, dt)
         fg.finalize()
         ft.finalize()
     al.n_gen, al.n_gt, al.n_pairs = n_gen, n_gt, n_pairs
@@ -413,8 +438,10 @@ def _lockstep(pair: "PairContext", al: Alignment, specs: list[PairArtifactSpec],
         for n in analyzers:
             failed.setdefault(n, e)
     for n, a in analyzers.items():
+        t0 = time.perf_counter()
         try:
             c[n] = _Failed(failed[n]) if n in failed else a.finalize()
         except Exception as e:  # noqa: BLE001
             c[n] = _Failed(e)
-    c["__stats__"]["timings"]["lockstep"] = time.perf_counter() - t_start
+        _add_pair_time(c, n, time.perf_counter() - t0)
+    c["__stats__"]["lockstep_s"] = time.perf_counter() - t_start  # wall of the pass (inclusive)

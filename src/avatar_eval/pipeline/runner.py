@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -170,11 +171,64 @@ def feature_path(feature_dir: str, metric: Metric, fp: str) -> Path:
     return Path(feature_dir) / f"{metric.name}-v{metric.version}-{fp[:32]}.npy"
 
 
+#: keys of a job's ``timings`` that are not stage seconds: the job's own wall time (what the stages
+#: add up to) and the number of decode passes
+NON_STAGE_KEYS = ("total", "decode_passes")
+
+
+class _JobClock:
+    """Exclusive stage times of one job: a stage's time less the clip-context stages (decode,
+    artifacts) and pair-pass times counted inside it, so the stages add up to the job's wall time."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+        self.contexts: list[ClipContext] = []
+        self.pair: PairContext | None = None
+
+    def counted(self) -> float:
+        t = sum(c.time_spent for c in self.contexts)
+        if self.pair is not None:
+            from .pairs import pair_stats
+
+            t += sum(pair_stats(self.pair)["timings"].values())
+        return t
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        before = self.counted()
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            dt = time.perf_counter() - t0 - (self.counted() - before)
+            self.stages[name] = self.stages.get(name, 0.0) + dt
+
+    def timings(self, total: float) -> dict[str, float]:
+        """Every stage of the job: the contexts' (summed by name over the generated and the GT
+        clip), the pair pass's (``pair:<artifact>``), the job's own (``metric:<name>``, ...) and
+        ``job_other`` (what none of them covers), which with them adds up to ``total``."""
+        out: dict[str, float] = {}
+        for c in self.contexts:
+            for k, v in c.timings.items():
+                out[k] = out.get(k, 0.0) + v
+        if self.pair is not None:
+            from .pairs import pair_stats
+
+            for k, v in pair_stats(self.pair)["timings"].items():
+                out[f"pair:{k}"] = out.get(f"pair:{k}", 0.0) + v
+        for k, v in self.stages.items():
+            out[k] = out.get(k, 0.0) + v
+        out["job_other"] = max(0.0, total - sum(out.values()))
+        return out
+
+
 def process_job(job: Job) -> dict[str, Any]:
     """Evaluate one clip (runs in a worker process). Never raises: failures become records."""
     t_start = time.perf_counter()
-    metrics = [get_metric(n) for n in job.metrics]
-    dmetrics = [get_metric(n) for n in job.dataset_metrics]
+    started_at = time.time()  # wall clock: the main process derives worker start-up from it
+    clock = _JobClock()
+    # the metric classes; a worker's first job imports the metric modules here
+    metrics, dmetrics = clock.run("metric_registry", lambda: (
+        [get_metric(n) for n in job.metrics], [get_metric(n) for n in job.dataset_metrics]))
     records: list[Record] = []
     timings: dict[str, float] = {}
     stored = {"loaded": 0, "saved": 0}  # persisted artifacts (tracks) loaded / computed and kept
@@ -182,8 +236,10 @@ def process_job(job: Job) -> dict[str, Any]:
     if job.video is None:
         return {"records": [], "timings": {}, "n_frames": 0, "artifacts": stored}
     ctx = _context(job.sample, job.model, job.video, job.options, job.artifact_dir)
+    clock.contexts.append(ctx)
+    pair_ctx = None
     try:
-        _ = ctx.info  # probe: a corrupt file fails here for every metric with one message
+        clock.run("probe", lambda: ctx.info)  # a corrupt file fails here for every metric with one message
         # dataset features already in the content-addressed feature cache (cache.py; same clip
         # bytes, same extractor and options, any run directory): their artifacts are not computed
         cached: dict[str, np.ndarray] = {}
@@ -191,7 +247,7 @@ def process_job(job: Job) -> dict[str, Any]:
             hit = getattr(m, "cached_features", None)
             if hit is not None:
                 try:
-                    v = hit(ctx)
+                    v = clock.run("feature_cache", lambda hit=hit: hit(ctx))
                 except Exception:  # noqa: BLE001 - a cache problem only means computing again
                     v = None
                 if v is not None:
@@ -202,18 +258,20 @@ def process_job(job: Job) -> dict[str, Any]:
         from .flags import flag_artifacts
 
         needed.extend(flag_artifacts(needed))  # e.g. the multi_face count, in the same decode pass
-        pair_ctx = None
         pair_metrics = [m for m in metrics if m.level == "pair"]
         if pair_metrics and job.model != GT_MODEL and job.sample.gt:
             gt_ctx = _context(job.sample, GT_MODEL, job.sample.gt, job.options, job.artifact_dir)
             pair_ctx = PairContext(ctx, gt_ctx)
+            clock.contexts.append(gt_ctx)
+            clock.pair = pair_ctx
             # no ImportError guard: a broken pairs module fails loudly (error records)
             from .pairs import pair_prepare
 
             # all names: the pair pass also feeds the generated clip's own artifacts (one decode)
-            pair_prepare(pair_ctx, [m.name for m in [*metrics, *dmetrics] if m.name not in cached])
+            names = [m.name for m in [*metrics, *dmetrics] if m.name not in cached]
+            clock.run("pair_pass", lambda: pair_prepare(pair_ctx, names))
         try:
-            ctx.prepare(needed)
+            clock.run("prepare", lambda: ctx.prepare(needed))
         except Exception:  # noqa: BLE001 - failures are cached per artifact and surface per metric
             pass
         for m in metrics:
@@ -226,33 +284,44 @@ def process_job(job: Job) -> dict[str, Any]:
                                           region=m.region, status="skipped", reason="no_reference",
                                           message="no GT video for this sample: a paired metric needs one"))
                     continue
-                records.append(_record_for(m, job.model, job.sample.id, lambda m=m: m.compute_pair(pair_ctx), t0))
+                records.append(clock.run(f"metric:{m.name}", lambda m=m, t0=t0: _record_for(
+                    m, job.model, job.sample.id, lambda: m.compute_pair(pair_ctx), t0)))
             else:
-                records.append(_record_for(m, job.model, job.sample.id, lambda m=m: m.compute(ctx), t0))
+                records.append(clock.run(f"metric:{m.name}", lambda m=m, t0=t0: _record_for(
+                    m, job.model, job.sample.id, lambda: m.compute(ctx), t0)))
         for m in dmetrics:
             path = Path(job.feature_paths[m.name]) if m.name in job.feature_paths else \
                 feature_path(job.feature_dir, m, file_digest(job.video))
             try:
-                feats = cached[m.name] if m.name in cached else np.asarray(m.features(ctx))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-                np.save(tmp, feats)
-                os.replace(tmp, path)
+                feats = cached[m.name] if m.name in cached else \
+                    clock.run(f"features:{m.name}", lambda m=m: np.asarray(m.features(ctx)))
+
+                def save(path: Path = path, feats: np.ndarray = feats) -> None:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+                    np.save(tmp, feats)
+                    os.replace(tmp, path)
+
+                clock.run("feature_save", save)
             except Exception as e:  # noqa: BLE001
                 records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
         from .flags import clip_flags, pair_flags
 
         if job.regions_dir:
-            _keep_region_boxes(job.regions_dir, [ctx, *([pair_ctx.gt] if pair_ctx is not None else [])])
-        flags = clip_flags(ctx)
-        if pair_ctx is not None:
-            flags.update(pair_flags(ctx, pair_ctx.gt))
+            clock.run("region_boxes", lambda: _keep_region_boxes(
+                job.regions_dir, [ctx, *([pair_ctx.gt] if pair_ctx is not None else [])]))  # type: ignore[arg-type]
+
+        def all_flags() -> dict[str, Any]:
+            f = clip_flags(ctx)
+            if pair_ctx is not None:
+                f.update(pair_flags(ctx, pair_ctx.gt))
+            return f
+
+        flags = clock.run("flags", all_flags)
         if flags:  # degenerate input said next to every number of the clip (values unchanged)
             for r in records:
                 r.details = {**(r.details or {}), "flags": flags}
-        timings = dict(ctx.timings)
         n_frames = ctx.frames_decoded
-        timings["decode_passes"] = ctx.decode_count
         for c in [ctx] + ([pair_ctx.gt] if pair_ctx is not None else []):
             stored["loaded"] += len(c.artifacts_loaded)
             stored["saved"] += len(c._saved)
@@ -261,17 +330,22 @@ def process_job(job: Job) -> dict[str, Any]:
             records.append(_record_for(m, job.model, job.sample.id, _reraise(e)))
     finally:
         ctx.release()
-    timings["total"] = time.perf_counter() - t_start
+    total = time.perf_counter() - t_start
+    timings = clock.timings(total)
+    timings["decode_passes"] = ctx.decode_count
+    timings["total"] = total
     import socket
 
     return {"records": [r.to_dict() for r in records], "timings": timings, "n_frames": n_frames, "artifacts": stored,
-            "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
+            "worker": {"host": socket.gethostname(), "pid": os.getpid()}, "started_at": started_at}
 
 
 def _worker_init() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ["OMP_NUM_THREADS"] == "1" and "torch" not in sys.modules:
+        return  # torch, when a job imports it, starts with one intra-op thread (OMP_NUM_THREADS): not imported here (~3 s)
     try:
         import torch
 
@@ -493,6 +567,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
 
     The options are checked first (:func:`~avatar_eval.options.validate_options`): an unknown key or a
     value of the wrong type is an error before the run directory is touched or a clip decoded."""
+    t_run = time.perf_counter()
+    main_s: dict[str, float] = {"run_json": 0.0, "records_io": 0.0}  # the main process's own stages
     cfg.options = validate_options(cfg.options)
     eng = _split_engine_options(cfg)
     out = Path(cfg.out_dir)
@@ -511,7 +587,9 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         else str(out / "artifacts")
     weights = _weights_hashes(names)
     manifest_hash = manifest.hash()
+    t1 = time.perf_counter()
     write_run_json(out, manifest, cfg, weights=weights, resume=resume_cfg, manifest_hash=manifest_hash)
+    main_s["run_json"] += time.perf_counter() - t1
 
     fpr = _Fingerprints(classes, options, weights, settings)
     keep = cfg.keep_errors
@@ -521,9 +599,11 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
     counts = {"reused": 0, "written": 0}
 
     def _add(recs: Iterable[Record]) -> None:
+        t1 = time.perf_counter()
         recs = list(recs)
         store.extend(recs)
         counts["written"] += len(recs)
+        main_s["records_io"] += time.perf_counter() - t1
 
     # dataset metrics: which models need their dataset record (re)computed, hence features of
     # their clips and of the GT clips; a reusable dataset record needs no features at all
@@ -602,8 +682,10 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         jobs = []
 
     stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0, "artifacts": {"loaded": 0, "saved": 0},
-                             "by_worker": {}}
+                             "by_worker": {}, "first_job": {}}
     t0 = time.perf_counter()
+    main_s["plan"] = t0 - t_run - main_s["run_json"] - main_s["records_io"]
+    pool_started = time.time()  # worker start-up: from here to each worker's first job
     tasks_log = None
     if jobs:  # which worker computed which clip, when (a log: never read back by a run)
         (out / "logs").mkdir(exist_ok=True)
@@ -623,6 +705,9 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         w = res.get("worker") or {}
         where = w.get("node_id") or w.get("host", "?")
         stats["by_worker"][where] = stats["by_worker"].get(where, 0) + 1
+        if res.get("started_at") is not None:
+            wid = f"{where}:{w.get('pid', '?')}"
+            stats["first_job"][wid] = min(stats["first_job"].get(wid, res["started_at"]), res["started_at"])
         if tasks_log is not None:
             tasks_log.write(json.dumps({"model": job.model, "sample_id": job.sample.id, "engine": eng.engine,
                                         **w, "clip_s": res["timings"].get("total"),
@@ -651,6 +736,7 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         else:
             import multiprocessing as mp
 
+            pool_started = time.time()
             with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn"),
                                      initializer=_worker_init) as ex:
                 futs: dict[Future, Job] = {ex.submit(process_job, j): j for j in jobs}
@@ -669,6 +755,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         if tasks_log is not None:
             tasks_log.close()
     wall = time.perf_counter() - t0
+    t_reduce = time.perf_counter()
+    records_io_jobs = main_s["records_io"]
 
     # dataset-level metrics: reduce cached per-clip features, model vs GT
     for n in ds_metrics:
@@ -695,7 +783,14 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
             rec.fingerprint = fp
             _add([rec])
 
+    main_s["dataset_reduce"] = time.perf_counter() - t_reduce - (main_s["records_io"] - records_io_jobs)
+    main_s["records_io_jobs"] = records_io_jobs  # the part of records_io spent while the jobs ran (in wall_s)
+    # a worker's start-up (process spawn, imports, initializer) delays its first job; in-process
+    # (-j 1) there is none: imports then happen inside the first clip's stages
+    startup = {} if eng.engine != "local" or cfg.workers <= 1 or len(jobs) <= 1 else \
+        {w: max(0.0, t - pool_started) for w, t in sorted(stats["first_job"].items())}
     last = {"wall_s": wall, "clips": stats["clips"], "frames": stats["frames"], "timings_s": stats["timings"],
+            "main_s": main_s, "worker_startup_s": startup,
             "records_reused": counts["reused"], "records_written": counts["written"],
             "artifacts": {**stats["artifacts"], "store": artifact_dir},
             "engine": engine_info, "clips_by_worker": stats["by_worker"]}

@@ -20,6 +20,7 @@ The detector is shared by every region artifact of a clip through :func:`acquire
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -108,11 +109,22 @@ class MediaPipeRegionDetector:
             )
         self._last: FrameDetections | None = None
         self.n_detected = 0
+        self.clock: Any = None  # the clip context whose ``region_tracking`` stage times detect()
 
     # ------------------------------------------------------------------ per frame
     def detect(self, frame: "Frame") -> FrameDetections:
         if self._last is not None and self._last.index == frame.index:
             return self._last
+        add_time = getattr(self.clock, "_add_time", None)
+        if add_time is None:
+            return self._detect(frame)
+        t0 = time.perf_counter()
+        try:
+            return self._detect(frame)
+        finally:  # the tracking's own stage in run.json, apart from the artifacts sharing it
+            add_time("region_tracking", time.perf_counter() - t0)
+
+    def _detect(self, frame: "Frame") -> FrameDetections:
         rgb = frame.rgb
         H, W = rgb.shape[:2]
         img, scale = self._small(rgb)
@@ -251,6 +263,7 @@ def acquire(ctx: Any, config: dict) -> MediaPipeRegionDetector:
     k = _key(ctx, config)
     if k not in _SHARED:
         _SHARED[k] = [MediaPipeRegionDetector(config), 0]
+        _SHARED[k][0].clock = ctx
     _SHARED[k][1] += 1
     return _SHARED[k][0]
 
