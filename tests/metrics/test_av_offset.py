@@ -128,7 +128,7 @@ def shipped(clips, tmp_path_factory):
 def test_metric_metadata():
     assert M.AVOffset.name == "sync.av_offset" and M.AVOffset.units == "frames"
     assert M.AVOffset.higher_is_better is None and M.AVConfidence.higher_is_better is True
-    assert M.AVOffsetWide.variant == "wide"
+    assert (M.AVOffsetWide.quantity, M.AVOffsetWide.variant) == ("av_offset_wide", "paper")  # naming grammar
     from avatar_eval.metrics.registry import get_metric_class, resolve_metrics
 
     assert get_metric_class("sync.av_confidence") is M.AVConfidence

@@ -66,7 +66,8 @@ def metric_name(family: str, quantity: str, region: str = FULL, variant: str = "
 
 
 def is_package_metric(cls: type) -> bool:
-    return cls.__module__.startswith("avatar_eval.")
+    """A metric of this package (avatar_eval.testing's probes are test fakes, checked as plugins)."""
+    return cls.__module__.startswith("avatar_eval.") and not cls.__module__.startswith("avatar_eval.testing.")
 
 
 def check_name(cls: type) -> None:
