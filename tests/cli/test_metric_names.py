@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -193,3 +194,32 @@ def test_report_renders_an_old_run_directory_under_the_new_names(old_and_new_run
         assert f"{n} " not in board and f"{n}|" not in board
     # the JWB-DH section sits under the region read from the fields, and holds the DIS row
     assert "JWB-DH · Whole body" in board
+
+
+def test_rerun_into_a_run_directory_with_old_names_is_refused(old_and_new_runs, tmp_path, clips):
+    """Records made before the rename keep their old names: a rerun into that directory would add
+    the same metrics again under the new names, two records of one metric in one directory. It is
+    refused, naming each rename; --overwrite moves the old run aside and recomputes."""
+    src, _, _ = old_and_new_runs
+    back = {v: k for k, v in DEPRECATED_NAMES.items()}
+    legacy = tmp_path / "legacy"
+    shutil.copytree(src / "new", legacy)
+    recs = [json.loads(x) for x in (legacy / "records.jsonl").read_text().splitlines()]
+    for r in recs:
+        r["metric"] = back[r["metric"]]
+    (legacy / "records.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    meta = json.loads((legacy / "run.json").read_text())
+    mv = meta["resume"]["config"]["metric_versions"]
+    meta["resume"]["config"]["metric_versions"] = {back.get(k, k): v for k, v in mv.items()}
+    (legacy / "run.json").write_text(json.dumps(meta))
+    gt, model = _clip_dirs(tmp_path, clips)
+    res = _run(legacy, gt, model, [DEPRECATED_NAMES[n] for n in OLD])
+    assert res.exit_code == 2, res.output
+    said = " ".join(res.output.split())
+    assert "metric name: jwbdh.full.ssim → jwbdh.ssim (renamed" in said
+    assert {json.loads(x)["metric"] for x in (legacy / "records.jsonl").read_text().splitlines()} == set(OLD)
+    again = runner.invoke(app, ["run", "--gt", str(gt), "--model", f"m={model}", "--out", str(legacy),
+                                "--no-progress", "--overwrite", *sum((["--suite", DEPRECATED_NAMES[n]] for n in OLD), [])])
+    assert again.exit_code == 0, again.output
+    assert {json.loads(x)["metric"] for x in (legacy / "records.jsonl").read_text().splitlines()} == {
+        DEPRECATED_NAMES[n] for n in OLD}

@@ -50,8 +50,8 @@ def test_landmark_run_stages(clips: Path, tmp_path: Path) -> None:
 def test_pair_run_stages(tmp_path: Path) -> None:
     man = Manifest([Sample(id="a", gt=str(DATA / "aragaki_gt_20f.mp4"),
                            models={"m": str(DATA / "aragaki_gen_20f.mp4")})])
-    last = _last_run(tmp_path, man, ["jwbdh.full.psnr", "jwbdh.face.psnr"])
+    last = _last_run(tmp_path, man, ["jwbdh.psnr", "jwbdh.psnr.face"])
     stages = _check_sums(last)
     for k in ("decode", "region_crops", "region_tracking", "pair:pair_frames.full", "pair:pair_frames.regions",
-              "pair_pass", "metric:jwbdh.full.psnr", "metric:jwbdh.face.psnr"):
+              "pair_pass", "metric:jwbdh.psnr", "metric:jwbdh.psnr.face"):
         assert k in stages, (k, sorted(stages))

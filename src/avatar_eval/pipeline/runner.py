@@ -44,7 +44,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError, MetricUndefined, WeightsUnavailable
 from ..metrics.base import Metric, MetricValue
-from ..metrics.registry import get_metric, resolve_metrics
+from ..metrics.registry import DEPRECATED_NAMES, get_metric, resolve_metrics
 from ..options import ENGINE_KEYS, ConfigError, EngineOptions, THEvalOptions, family_options, validate_options
 from ..results.resume import (
     FileDigests,
@@ -509,6 +509,11 @@ def _claim_run_dir(out: Path, new: dict[str, Any], overwrite: bool) -> tuple[dic
     if old is None:
         return new, []
     changes = config_changes(old, new)
+    # records made before the naming grammar carry the old names: a rerun would add the same metric
+    # again under its new name beside them, two records of one metric in one run directory
+    renamed = sorted(k for k in (old.get("metric_versions") or {}) if k in DEPRECATED_NAMES)
+    changes = [f"metric name: {k} → {DEPRECATED_NAMES[k]} (renamed; the records hold the old name)"
+               for k in renamed] + changes
     if changes:
         raise RunConfigChanged(out, changes)
     merged = dict(new)
