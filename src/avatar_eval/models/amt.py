@@ -19,15 +19,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import declare_weight, load_checkpoint, load_strict
+from .common import catalog_weight, load_checkpoint, load_strict
 from .raft import bilinear_sampler, coords_grid, window_deltas
 
-WEIGHT = declare_weight(
-    "amt_s",
-    url="https://huggingface.co/lalala125/AMT/resolve/main/amt-s.pth",
-    filename="amt-s.pth",
-    description="AMT-S video frame interpolation (VBench motion smoothness)",
-)
+WEIGHT = catalog_weight("amt_s")
 
 
 def resize(x: torch.Tensor, scale_factor: float) -> torch.Tensor:

@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 
 from .common import (
-    declare_weight,
+    catalog_weight,
     load_checkpoint,
     load_strict,
     short_side_size,
@@ -37,20 +37,8 @@ from .common import (
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
-W_B32 = declare_weight(
-    "clip_vit_b32",
-    url="https://openaipublic.azureedge.net/clip/models/40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
-    filename="ViT-B-32.pt",
-    sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
-    description="OpenAI CLIP ViT-B/32 (VBench background consistency)",
-)
-W_L14 = declare_weight(
-    "clip_vit_l14",
-    url="https://openaipublic.azureedge.net/clip/models/b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",
-    filename="ViT-L-14.pt",
-    sha256="b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836",
-    description="OpenAI CLIP ViT-L/14 (VBench aesthetic quality, with the LAION head)",
-)
+W_B32 = catalog_weight("clip_vit_b32")
+W_L14 = catalog_weight("clip_vit_l14")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ and :func:`load_strict`, so the rules are the same everywhere:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import threading
@@ -34,51 +33,16 @@ if TYPE_CHECKING:  # pragma: no cover
 # weight files
 # ---------------------------------------------------------------------------------------------
 
-#: Weight files of this module family (name -> spec fields). Registered with the toolkit's
-#: weights registry only when its catalog does not already define the name (see ensure_specs).
-WEIGHT_SPECS: dict[str, dict[str, Any]] = {}
+def catalog_weight(name: str) -> str:
+    """The name of a weight in the one weight catalogue (``avatar_eval.weights.catalog``).
 
+    Networks name the weights they load; where each file comes from, its sha256, licence and
+    install hint are declared only in the catalogue. A name missing there is a programming error,
+    raised when the model module is imported."""
+    from ..weights import get_weight_spec
 
-def declare_weight(name: str, **fields: Any) -> str:
-    """Record the spec of a weight file this package needs (registered lazily)."""
-    WEIGHT_SPECS[name] = {"name": name, **fields}
+    get_weight_spec(name)  # raises UnknownNameError ("did you mean") for a name not catalogued
     return name
-
-
-_specs_done = False
-_specs_lock = threading.Lock()
-
-
-def ensure_specs() -> None:
-    """Register :data:`WEIGHT_SPECS` entries the weights catalog lacks (idempotent)."""
-    global _specs_done
-    if _specs_done:
-        return
-    with _specs_lock:
-        if _specs_done:
-            return
-        try:
-            from .. import weights as W
-        except Exception:  # registry not installed: resolution reports it
-            return
-        spec_cls = getattr(W, "WeightSpec", None)
-        get_spec = getattr(W, "get_weight_spec", None)
-        register = getattr(W, "register_weight", None)
-        if spec_cls is None or get_spec is None or register is None:
-            return
-        allowed = {f.name for f in dataclasses.fields(spec_cls)} if dataclasses.is_dataclass(spec_cls) else None
-        for name, fields in WEIGHT_SPECS.items():
-            try:
-                get_spec(name)
-                continue  # the catalog's entry wins
-            except Exception:
-                pass
-            kw = {k: v for k, v in fields.items() if allowed is None or k in allowed}
-            try:
-                register(spec_cls(**kw))
-            except Exception:  # noqa: BLE001 - a spec we cannot express is resolved by path only
-                pass
-        _specs_done = True
 
 
 _HASHES: dict[tuple[str, int, int], str] = {}
@@ -98,14 +62,9 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def expected_sha256(name: str) -> str | None:
-    try:
-        from ..weights import get_weight_spec
+    from ..weights import get_weight_spec
 
-        spec = get_weight_spec(name)
-        sha = getattr(spec, "sha256", None)
-    except Exception:
-        sha = WEIGHT_SPECS.get(name, {}).get("sha256")
-    return sha or None
+    return get_weight_spec(name).sha256 or None
 
 
 def weight_path(name: str, path: str | os.PathLike[str] | None = None) -> Path:
@@ -114,16 +73,9 @@ def weight_path(name: str, path: str | os.PathLike[str] | None = None) -> Path:
     The sha256 the registry lists for ``name`` is checked here too, so an explicit path to a
     different file is refused like a corrupt cache entry.
     """
-    ensure_specs()
-    try:
-        from ..weights import resolve_weight
-    except ImportError as e:  # pragma: no cover - the registry ships with the package
-        if path is not None and Path(path).is_file():
-            resolved = Path(path)
-        else:
-            raise WeightsUnavailable(f"{name}: the weights registry is not available ({e})") from e
-    else:
-        resolved = Path(resolve_weight(name, path))
+    from ..weights import resolve_weight
+
+    resolved = Path(resolve_weight(name, path))
     if not resolved.exists():
         raise WeightsUnavailable(f"{name}: {resolved} does not exist")
     sha = expected_sha256(name)

@@ -22,14 +22,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import declare_weight, load_checkpoint, load_strict, short_side_size, to_tensor_uint8, tv_resize_float
+from .common import catalog_weight, load_checkpoint, load_strict, short_side_size, to_tensor_uint8, tv_resize_float
 
-WEIGHT = declare_weight(
-    "dino_vitb16",
-    url="https://dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/dino_vitbase16_pretrain.pth",
-    filename="dino_vitbase16_pretrain.pth",
-    description="DINO ViT-B/16 self-supervised backbone (VBench subject consistency)",
-)
+WEIGHT = catalog_weight("dino_vitb16")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import declare_weight, hf_from_dir, hf_from_single_file
+from .common import catalog_weight, hf_from_dir, hf_from_single_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -41,14 +41,9 @@ ARCHS = {
 }
 
 WEIGHTS = {
-    # the catalog's ``dinov2_base`` is a transformers model directory; the other sizes are declared
-    # here as single files (their model.safetensors), loaded with the fixed configs below
-    size: declare_weight(
-        f"dinov2_{size}",
-        url=f"https://huggingface.co/facebook/dinov2-{size}/resolve/main/model.safetensors",
-        filename=f"dinov2-{size}.safetensors",
-        description=f"DINOv2 ViT-{ {'small': 'S', 'base': 'B', 'large': 'L', 'giant': 'g'}[size] }/14 (IDC)",
-    )
+    # the catalogue's ``dinov2_base`` is a transformers model directory; the other sizes are single
+    # files (their model.safetensors), loaded with the fixed configs below
+    size: catalog_weight(f"dinov2_{size}")
     for size in ARCHS
 }
 

@@ -21,15 +21,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import declare_weight, load_checkpoint, load_strict
+from .common import catalog_weight, load_checkpoint, load_strict
 
-WEIGHT = declare_weight(
-    "facexformer",
-    hf_repo="kartiknarayan/facexformer",
-    hf_file="ckpts/model.pt",
-    filename="facexformer_model.pt",
-    description="FaceXFormer (head pose for THEval head-motion dynamics)",
-)
+WEIGHT = catalog_weight("facexformer")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -10,14 +10,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .common import declare_weight, load_checkpoint, load_strict
+from .common import catalog_weight, load_checkpoint, load_strict
 
-WEIGHT = declare_weight(
-    "laion_aesthetic_vit_l14",
-    url="https://raw.githubusercontent.com/LAION-AI/aesthetic-predictor/main/sa_0_4_vit_l_14_linear.pth",
-    filename="sa_0_4_vit_l_14_linear.pth",
-    description="LAION aesthetic linear head on CLIP ViT-L/14 (VBench aesthetic quality)",
-)
+WEIGHT = catalog_weight("laion_aesthetic_vit_l14")
 
 
 def load_laion_head(path: str | Path, dim: int = 768, device: str = "cpu") -> torch.nn.Linear:

@@ -20,20 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import WeightsUnavailable
-from .common import declare_weight
+from .common import catalog_weight
 
-W_SPAQ = declare_weight(
-    "musiq_spaq",
-    url="https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/musiq_spaq_ckpt-358bb6af.pth",
-    filename="musiq_spaq_ckpt-358bb6af.pth",
-    description="MUSIQ trained on SPAQ (VBench imaging quality; pyiqa)",
-)
-W_KONIQ = declare_weight(
-    "musiq_koniq",
-    url="https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/musiq_koniq_ckpt-e95806b9.pth",
-    filename="musiq_koniq_ckpt-e95806b9.pth",
-    description="MUSIQ trained on KonIQ-10k (pyiqa default 'musiq'; THEval mouth quality)",
-)
+W_SPAQ = catalog_weight("musiq_spaq")
+W_KONIQ = catalog_weight("musiq_koniq")
 
 PYIQA_NAMES = {W_SPAQ: "musiq-spaq", W_KONIQ: "musiq"}
 

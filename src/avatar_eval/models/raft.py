@@ -20,14 +20,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import declare_weight, load_checkpoint, load_strict, strip_prefix
+from .common import catalog_weight, load_checkpoint, load_strict, strip_prefix
 
-WEIGHT = declare_weight(
-    "raft_things",
-    url="https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip",
-    filename="raft-things.pth",
-    description="RAFT trained on FlyingChairs+FlyingThings3D (VBench dynamic degree); inside RAFT's models.zip",
-)
+WEIGHT = catalog_weight("raft_things")
 
 
 def _norm(kind: str, ch: int) -> nn.Module:

@@ -19,20 +19,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .common import declare_weight, load_checkpoint, load_strict
+from .common import catalog_weight, load_checkpoint, load_strict
 
-W_SYNCNET = declare_weight(
-    "syncnet_v2",
-    url="http://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model",
-    filename="syncnet_v2.model",
-    description="SyncNet lip-sync expert (LSE-D / LSE-C)",
-)
-W_S3FD = declare_weight(
-    "s3fd",
-    url="https://www.robots.ox.ac.uk/~vgg/software/lipsync/data/sfd_face.pth",
-    filename="sfd_face.pth",
-    description="S3FD face detector (syncnet_python face tracking)",
-)
+W_SYNCNET = catalog_weight("syncnet_v2")
+W_S3FD = catalog_weight("s3fd")
 
 
 def _cbr2(cin, cout, k, s=(1, 1), p=(1, 1), relu_inplace=True):

@@ -15,21 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import declare_weight
+from .common import catalog_weight
 from .musiq import load_pyiqa_metric
 
-W_IAA = declare_weight(
-    "topiq_iaa",
-    url="https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/cfanet_iaa_ava_swin-393b41b4.pth",
-    filename="cfanet_iaa_ava_swin-393b41b4.pth",
-    description="TOPIQ IAA (Swin, AVA) — THEval global aesthetics (pyiqa topiq_iaa)",
-)
-W_FACE = declare_weight(
-    "topiq_nr_face",
-    url="https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/topiq_nr_cgfiqa_res50-0a8b8e4f.pth",
-    filename="topiq_nr_cgfiqa_res50-0a8b8e4f.pth",
-    description="TOPIQ face IQA (ResNet-50, CGFIQA) — THEval face quality (pyiqa topiq_nr-face)",
-)
+W_IAA = catalog_weight("topiq_iaa")
+W_FACE = catalog_weight("topiq_nr_face")
 
 
 def load_topiq_iaa(path: str | Path, device: str = "cpu"):
