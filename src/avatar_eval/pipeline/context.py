@@ -58,13 +58,13 @@ class ClipContext:
     _child: list[float] = field(default_factory=list, repr=False)  # time of nested stages, per open stage
 
     # -- stage times (exclusive) -------------------------------------------------------------
-    def _add_time(self, name: str, dt: float) -> None:
+    def add_time(self, name: str, dt: float) -> None:
         """Count ``dt`` seconds to ``name`` and, as nested time, to the stage open around it."""
         self.timings[name] = self.timings.get(name, 0.0) + dt
         if self._child:
             self._child[-1] += dt
 
-    def _timed(self, name: str, fn: Any) -> Any:
+    def timed(self, name: str, fn: Any) -> Any:
         """``fn()`` timed as stage ``name``, less the stages timed inside it."""
         self._child.append(0.0)
         t0 = time.perf_counter()
@@ -73,7 +73,7 @@ class ClipContext:
         finally:
             dt = time.perf_counter() - t0
             nested = self._child.pop()
-            self._add_time(name, dt - nested)
+            self.add_time(name, dt - nested)
             if self._child:
                 self._child[-1] += nested
 
@@ -112,7 +112,7 @@ class ClipContext:
                 self.prepare([name])
             else:
                 try:
-                    self._cache[name] = self._timed(name, lambda: spec.factory(self))
+                    self._cache[name] = self.timed(name, lambda: spec.factory(self))
                 except Exception as e:  # cached so dependants fail fast with the same message
                     self._cache[name] = _Failure(e)
         v = self._cache[name]
@@ -144,7 +144,7 @@ class ClipContext:
         analyzers: dict[str, FrameAnalyzer] = {}
         for n in todo:
             try:
-                analyzers[n] = self._timed(n, lambda n=n: get_spec(n).factory(self))
+                analyzers[n] = self.timed(n, lambda n=n: get_spec(n).factory(self))
             except Exception as e:
                 self._cache[n] = _Failure(e)
         if not analyzers:
@@ -191,7 +191,7 @@ class ClipContext:
                     if n in failed:
                         continue
                     try:
-                        self._timed(n, lambda a=a, f=frame: a.update(f))  # less a shared tracker's own stage
+                        self.timed(n, lambda a=a, f=frame: a.update(f))  # less a shared tracker's own stage
                     except Exception as e:
                         failed[n] = e
                 for n, a in alias_objs.items():
@@ -204,7 +204,7 @@ class ClipContext:
             for n in analyzers:
                 failed.setdefault(n, e)
         finally:
-            self._add_time("decode", t_dec)
+            self.add_time("decode", t_dec)
         for n, a in analyzers.items():
             def finish(n: str = n, a: FrameAnalyzer = a) -> None:
                 try:
@@ -223,7 +223,7 @@ class ClipContext:
                     except Exception:  # noqa: BLE001 - closing must not hide the result
                         pass
 
-            self._timed(n, finish)
+            self.timed(n, finish)
         self._finish_aliases(aliases, alias_objs, failed)
 
     def _finish_aliases(self, aliases: dict[str, str], objs: dict[str, FrameAnalyzer],
@@ -272,7 +272,7 @@ class ClipContext:
                 for k in entry.get("share_keys", ()):
                     self._share_keys.setdefault(k, n)
                 self.artifacts_loaded.append(n)
-            self._add_time("artifact_load", time.perf_counter() - t0)
+            self.add_time("artifact_load", time.perf_counter() - t0)
 
     def _save_persisted(self, names: list[str]) -> None:
         from .artifact_store import ArtifactStore
@@ -286,7 +286,11 @@ class ClipContext:
             t0 = time.perf_counter()
             store.save(self.video_path, n, self.options, {"value": v, "share_keys": keys})
             self._saved.add(n)
-            self._add_time("artifact_save", time.perf_counter() - t0)
+            self.add_time("artifact_save", time.perf_counter() - t0)
+
+    def feeder(self, names: Iterable[str]) -> "FrameFeeder":
+        """A :class:`FrameFeeder` for those of ``names`` this context has not computed yet."""
+        return FrameFeeder(self, list(names))
 
     def release(self) -> None:
         """Drop cached artifacts (keeps nothing large alive between clips)."""
@@ -324,9 +328,67 @@ def persisted(*wanted: tuple[ClipContext, Iterable[str]]) -> Iterator[None]:
             ctx._save_persisted(missing)
 
 
+class FrameFeeder:
+    """Feeds a clip context's missing frame artifacts from frames decoded elsewhere (the pair
+    pass's lockstep decode of GT and generated clip: still one decode per clip).
+    Made by :meth:`ClipContext.feeder`; ``update(frame)`` per frame, then ``finalize()``."""
+
+    def __init__(self, ctx: "ClipContext", names: list[str]):
+        from .artifacts import get_spec
+
+        self.ctx = ctx
+        self._Failure = _Failure
+        self.analyzers: dict[str, Any] = {}
+        self.failed: dict[str, BaseException] = {}
+        for n in [n for n in dict.fromkeys(names) if n not in ctx._cache]:
+            try:
+                self.analyzers[n] = ctx.timed(n, lambda n=n: get_spec(n).factory(ctx))
+            except Exception as e:  # noqa: BLE001
+                ctx._cache[n] = _Failure(e)
+        if self.analyzers:
+            ctx.decode_count += 1
+
+    @property
+    def active(self) -> bool:
+        return bool(self.analyzers)
+
+    def update(self, frame: Any) -> None:
+        self.ctx.frames_decoded += 1
+        for n, a in self.analyzers.items():
+            if n in self.failed:
+                continue
+            try:
+                self.ctx.timed(n, lambda a=a, f=frame: a.update(f))
+            except Exception as e:  # noqa: BLE001
+                self.failed[n] = e
+
+    def fail_all(self, e: BaseException) -> None:
+        for n in self.analyzers:
+            self.failed.setdefault(n, e)
+
+    def finalize(self) -> None:
+        for n, a in self.analyzers.items():
+            def finish(n: str = n, a: Any = a) -> None:
+                try:
+                    self.ctx._cache[n] = self._Failure(self.failed[n]) if n in self.failed else a.finalize()
+                except Exception as e:  # noqa: BLE001
+                    self.ctx._cache[n] = self._Failure(e)
+                finally:
+                    try:
+                        a.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+            self.ctx.timed(n, finish)
+        self.analyzers = {}
+
+
 @dataclass(eq=False)
 class PairContext:
     """A generated clip and the GT clip it is compared with (same sample id)."""
 
     gen: ClipContext
     gt: ClipContext
+    #: pair artifacts by name (pipeline/pairs.py), and ``__stats__`` (pair decodes, stage times)
+    cache: dict[str, Any] = field(default_factory=lambda: {"__stats__": {"pair_decodes": 0, "timings": {}}},
+                                  repr=False)

@@ -42,7 +42,7 @@ from ..errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..io.video import Frame, VideoInfo
-    from .context import ClipContext, PairContext
+    from .context import PairContext
 
 DEFAULT_PAIR_OPTIONS: dict[str, Any] = {
     "fps_tolerance": 0.01,
@@ -193,11 +193,8 @@ def _load() -> None:
 
 
 def _cache(pair: "PairContext") -> dict[str, Any]:
-    c = getattr(pair, "_pair_cache", None)
-    if c is None:
-        c = {"__stats__": {"pair_decodes": 0, "timings": {}}}
-        pair._pair_cache = c
-    return c
+    """The pair's artifact cache (``PairContext.cache``): pair artifacts by name, and ``__stats__``."""
+    return pair.cache
 
 
 class _Failed:
@@ -301,67 +298,13 @@ def _add_pair_time(c: dict[str, Any], name: str, dt: float) -> None:
     t[name] = t.get(name, 0.0) + dt
 
 
-class _Feeder:
-    """Feeds a clip context's missing frame artifacts during the lockstep pass (its one decode)."""
-
-    def __init__(self, ctx: "ClipContext", names: list[str]):
-        from .artifacts import get_spec
-        from .context import _Failure
-
-        self.ctx = ctx
-        self._Failure = _Failure
-        self.analyzers: dict[str, Any] = {}
-        self.failed: dict[str, BaseException] = {}
-        for n in [n for n in dict.fromkeys(names) if n not in ctx._cache]:
-            try:
-                self.analyzers[n] = ctx._timed(n, lambda n=n: get_spec(n).factory(ctx))
-            except Exception as e:  # noqa: BLE001
-                ctx._cache[n] = _Failure(e)
-        if self.analyzers:
-            ctx.decode_count += 1
-
-    @property
-    def active(self) -> bool:
-        return bool(self.analyzers)
-
-    def update(self, frame: "Frame") -> None:
-        self.ctx.frames_decoded += 1
-        for n, a in self.analyzers.items():
-            if n in self.failed:
-                continue
-            try:
-                self.ctx._timed(n, lambda a=a, f=frame: a.update(f))
-            except Exception as e:  # noqa: BLE001
-                self.failed[n] = e
-
-    def fail_all(self, e: BaseException) -> None:
-        for n in self.analyzers:
-            self.failed.setdefault(n, e)
-
-    def finalize(self) -> None:
-        for n, a in self.analyzers.items():
-            def finish(n: str = n, a: Any = a) -> None:
-                try:
-                    self.ctx._cache[n] = self._Failure(self.failed[n]) if n in self.failed else a.finalize()
-                except Exception as e:  # noqa: BLE001
-                    self.ctx._cache[n] = self._Failure(e)
-                finally:
-                    try:
-                        a.close()
-                    except Exception:  # noqa: BLE001
-                        pass
-
-            self.ctx._timed(n, finish)
-        self.analyzers = {}
-
-
 def _lockstep(pair: "PairContext", al: Alignment, specs: list[PairArtifactSpec], gen_need: list[str],
               gt_need: list[str]) -> None:
     from ..io.video import iter_frames
 
     c = _cache(pair)
-    fg = _Feeder(pair.gen, gen_need)
-    ft = _Feeder(pair.gt, gt_need)
+    fg = pair.gen.feeder(gen_need)
+    ft = pair.gt.feeder(gt_need)
     analyzers: dict[str, PairAnalyzer] = {}
     for s in specs:
         try:
@@ -422,8 +365,8 @@ def _lockstep(pair: "PairContext", al: Alignment, specs: list[PairArtifactSpec],
         for n in analyzers:
             failed.setdefault(n, e)
     finally:
-        pair.gt._add_time("decode", t_dec["gt"])
-        pair.gen._add_time("decode", t_dec["gen"])
+        pair.gt.add_time("decode", t_dec["gt"])
+        pair.gen.add_time("decode", t_dec["gen"])
         for n, dt in t_pair.items():
             _add_pair_time(c, n, dt)
         fg.finalize()

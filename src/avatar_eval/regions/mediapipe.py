@@ -115,7 +115,7 @@ class MediaPipeRegionDetector:
     def detect(self, frame: "Frame") -> FrameDetections:
         if self._last is not None and self._last.index == frame.index:
             return self._last
-        add_time = getattr(self.clock, "_add_time", None)
+        add_time = getattr(self.clock, "add_time", None)
         if add_time is None:
             return self._detect(frame)
         t0 = time.perf_counter()

@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from .schema import Record, record_key
 
 
@@ -44,15 +46,10 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 
 def _json_default(o: object) -> object:
-    try:
-        import numpy as np
-
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
@@ -62,13 +59,8 @@ def _plain_details(o: object) -> object:
     """A record's free-form ``details`` as plain JSON: numpy scalars/arrays as Python numbers and
     lists, NaN / ±inf as ``null`` (JSON has no NaN). The record's own ``value`` is finite by the
     Record invariants and is not touched."""
-    try:
-        import numpy as np
-
-        if isinstance(o, (np.generic, np.ndarray)):
-            o = o.tolist()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(o, (np.generic, np.ndarray)):
+        o = o.tolist()
     if isinstance(o, float):
         return o if math.isfinite(o) else None
     if isinstance(o, dict):
