@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -19,16 +19,35 @@ app = typer.Typer(no_args_is_help=True, help="Speech protocol: ASR WER, pairwise
 _err = Console(stderr=True)
 _out = Console()
 
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="run directory (records.jsonl, tables)")]
-UttOpt = Annotated[Path, typer.Option("--utterances", "-u", help="utterance set: .jsonl/.json/.csv/.tsv or a folder of audio + .txt")]
-SysOpt = Annotated[list[str] | None, typer.Option(
-    "--system", "-s", help="NAME=FOLDER of a system's audio/video files (repeat); default: the "
-    "utterance set's own folder, named after it")]
-AsrOpt = Annotated[str | None, typer.Option("--asr-model", help="Whisper name (tiny.en, large-v3, ...) or CTranslate2 model directory; default: the packaged tiny.en")]
-MaxDurOpt = Annotated[float, typer.Option("--max-duration", help="refuse audio longer than this (seconds)")]
-BeamOpt = Annotated[int, typer.Option("--beam-size", help="beam size of the decoder")]
-KeepErrorsOpt = Annotated[bool, typer.Option(
-    "--keep-errors", help="on a rerun, keep error records instead of retrying them (same rule as `avatar-eval run`)")]
+
+# options shared by several commands (typer style of the whole CLI: `name: T = typer.Option(default, ...)`)
+def _out_opt(default: Any = ...) -> Any:
+    return typer.Option(default, "--out", "-o", help="run directory (records.jsonl, tables)")
+
+
+def _utt_opt(default: Any = ...) -> Any:
+    return typer.Option(default, "--utterances", "-u", help="utterance set: .jsonl/.json/.csv/.tsv or a folder of audio + .txt")
+
+
+def _sys_opt(default: Any = ...) -> Any:
+    return typer.Option(default, "--system", "-s", help="NAME=FOLDER of a system's audio/video files (repeat); default: the "
+    "utterance set's own folder, named after it")
+
+
+def _asr_opt(default: Any = ...) -> Any:
+    return typer.Option(default, "--asr-model", help="Whisper name (tiny.en, large-v3, ...) or CTranslate2 model directory; default: the packaged tiny.en")
+
+
+def _max_dur_opt(default: Any = ...) -> Any:
+    return typer.Option(default, "--max-duration", help="refuse audio longer than this (seconds)")
+
+
+def _beam_opt(default: Any = ...) -> Any:
+    return typer.Option(default, "--beam-size", help="beam size of the decoder")
+
+
+def _keep_errors_opt(default: Any = ...) -> Any:
+    return typer.Option(default, "--keep-errors", help="on a rerun, keep error records instead of retrying them (same rule as `avatar-eval run`)")
 
 
 def _fail(msg: str, code: int = 1) -> None:
@@ -82,11 +101,11 @@ def _progress(system: str, uid: str, rec) -> None:
 
 @app.command()
 def transcribe(
-    files: Annotated[list[Path], typer.Argument(help="audio or video files")],
-    asr_model: AsrOpt = None,
-    max_duration: MaxDurOpt = 1200.0,
-    beam_size: BeamOpt = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per file (words, language, model)")] = False,
+    files: list[Path] = typer.Argument(..., help="audio or video files"),
+    asr_model: str | None = _asr_opt(None),
+    max_duration: float = _max_dur_opt(1200.0),
+    beam_size: int = _beam_opt(5),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per file (words, language, model)"),
 ) -> None:
     """Transcribe files with word timestamps; states which ASR model produced each transcript."""
     from ..errors import InputError
@@ -118,16 +137,16 @@ def transcribe(
 
 @app.command()
 def wer(
-    utterances: UttOpt,
-    out: OutOpt,
-    system: SysOpt = None,
-    asr_model: AsrOpt = None,
-    max_duration: MaxDurOpt = 1200.0,
-    beam_size: BeamOpt = 5,
-    any_category: Annotated[bool, typer.Option("--any-category", help="accept categories beyond the JWB-DH four")] = False,
-    keep_errors: KeepErrorsOpt = False,
-    retry_errors: Annotated[bool, typer.Option(help="older spelling: --no-retry-errors = --keep-errors", hidden=True)] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    utterances: Path = _utt_opt(),
+    out: Path = _out_opt(),
+    system: list[str] | None = _sys_opt(None),
+    asr_model: str | None = _asr_opt(None),
+    max_duration: float = _max_dur_opt(1200.0),
+    beam_size: int = _beam_opt(5),
+    any_category: bool = typer.Option(False, "--any-category", help="accept categories beyond the JWB-DH four"),
+    keep_errors: bool = _keep_errors_opt(False),
+    retry_errors: bool = typer.Option(True, help="older spelling: --no-retry-errors = --keep-errors", hidden=True),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Transcribe every system's audio of every utterance and score WER/CER (resumable: a record is
     reused only when the audio, the reference, the ASR model and options are unchanged; errors are
@@ -172,27 +191,27 @@ def _make_judge(backend: str, judge_model: str | None, base_url: str | None, api
 
 @app.command()
 def judge(
-    utterances: UttOpt,
-    out: OutOpt,
-    baseline: Annotated[str, typer.Option(help="name of the baseline system")],
-    system: Annotated[list[str], typer.Option("--system", "-s", help="NAME=FOLDER (repeat; include the baseline)")],
-    backend: Annotated[str, typer.Option(help="openai | gemini | command")] = "openai",
-    judge_model: Annotated[str | None, typer.Option(help="API model name")] = None,
-    base_url: Annotated[str | None, typer.Option(help="API base URL (OpenAI-compatible servers, proxies)")] = None,
-    api_key_env: Annotated[str | None, typer.Option(help="environment variable holding the API key")] = None,
-    command: Annotated[str | None, typer.Option(help="judge program for --backend command")] = None,
-    seed: Annotated[int, typer.Option(help="seed of the per-comparison A/B order")] = 0,
-    workers: Annotated[int, typer.Option(help="comparisons in flight")] = 1,
-    rpm: Annotated[float | None, typer.Option(help="rate limit, requests per minute")] = None,
-    timeout: Annotated[float, typer.Option(help="seconds per request")] = 120.0,
-    retries: Annotated[int, typer.Option(help="transport retries (429, 5xx, timeouts, malformed)")] = 4,
-    parse_retries: Annotated[int, typer.Option(help="re-asks when the verdict is unparseable")] = 2,
-    cache: Annotated[Path | None, typer.Option(help="verdict cache (default OUT/judge_cache.jsonl)")] = None,
-    template: Annotated[Path | None, typer.Option(help="prompt template file ({text}, {tts_prompt}, {criteria}, {category_label})")] = None,
-    any_category: Annotated[bool, typer.Option("--any-category")] = False,
-    keep_errors: KeepErrorsOpt = False,
-    retry_errors: Annotated[bool, typer.Option(help="older spelling: --no-retry-errors = --keep-errors", hidden=True)] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    utterances: Path = _utt_opt(),
+    out: Path = _out_opt(),
+    baseline: str = typer.Option(..., help="name of the baseline system"),
+    system: list[str] = typer.Option(..., "--system", "-s", help="NAME=FOLDER (repeat; include the baseline)"),
+    backend: str = typer.Option("openai", help="openai | gemini | command"),
+    judge_model: str | None = typer.Option(None, help="API model name"),
+    base_url: str | None = typer.Option(None, help="API base URL (OpenAI-compatible servers, proxies)"),
+    api_key_env: str | None = typer.Option(None, help="environment variable holding the API key"),
+    command: str | None = typer.Option(None, help="judge program for --backend command"),
+    seed: int = typer.Option(0, help="seed of the per-comparison A/B order"),
+    workers: int = typer.Option(1, help="comparisons in flight"),
+    rpm: float | None = typer.Option(None, help="rate limit, requests per minute"),
+    timeout: float = typer.Option(120.0, help="seconds per request"),
+    retries: int = typer.Option(4, help="transport retries (429, 5xx, timeouts, malformed)"),
+    parse_retries: int = typer.Option(2, help="re-asks when the verdict is unparseable"),
+    cache: Path | None = typer.Option(None, help="verdict cache (default OUT/judge_cache.jsonl)"),
+    template: Path | None = typer.Option(None, help="prompt template file ({text}, {tts_prompt}, {criteria}, {category_label})"),
+    any_category: bool = typer.Option(False, "--any-category"),
+    keep_errors: bool = _keep_errors_opt(False),
+    retry_errors: bool = typer.Option(True, help="older spelling: --no-retry-errors = --keep-errors", hidden=True),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Pairwise judge every candidate against the baseline per utterance (resumable, cached: a
     record is reused only when both audio files, the judge, baseline, seed and prompt are unchanged;
@@ -225,12 +244,12 @@ def judge(
 
 @app.command("judge-import")
 def judge_import(
-    utterances: UttOpt,
-    out: OutOpt,
-    votes: Annotated[Path, typer.Option(help="the study app's vote export (.csv/.jsonl)")],
-    baseline: Annotated[str, typer.Option(help="name of the baseline system")],
-    dimension: Annotated[str | None, typer.Option(help="only votes of this study dimension")] = None,
-    any_category: Annotated[bool, typer.Option("--any-category")] = False,
+    utterances: Path = _utt_opt(),
+    out: Path = _out_opt(),
+    votes: Path = typer.Option(..., help="the study app's vote export (.csv/.jsonl)"),
+    baseline: str = typer.Option(..., help="name of the baseline system"),
+    dimension: str | None = typer.Option(None, help="only votes of this study dimension"),
+    any_category: bool = typer.Option(False, "--any-category"),
 ) -> None:
     """Import human pairwise votes (study app export) as judge records."""
     from ..results.store import RecordStore
@@ -246,11 +265,11 @@ def judge_import(
 
 @app.command()
 def table(
-    out: OutOpt,
-    baseline: Annotated[str | None, typer.Option(help="baseline (default: the one in the records)")] = None,
-    n_boot: Annotated[int, typer.Option(help="bootstrap resamples")] = 2000,
-    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
-    fmt: Annotated[str, typer.Option("--format", help="md | csv | json (printed; all three are written)")] = "md",
+    out: Path = _out_opt(),
+    baseline: str | None = typer.Option(None, help="baseline (default: the one in the records)"),
+    n_boot: int = typer.Option(2000, help="bootstrap resamples"),
+    seed: int = typer.Option(0, help="bootstrap seed"),
+    fmt: str = typer.Option("md", "--format", help="md | csv | json (printed; all three are written)"),
 ) -> None:
     """Write OUT/speech_table1.md, .csv and speech_summary.json from OUT/records.jsonl."""
     from ..results.store import RecordStore, atomic_write_text

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -70,7 +69,7 @@ def _specs(names: list[str] | None) -> list[WeightSpec]:
 
 @app.command("list")
 def list_cmd(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Every weight in the catalogue: file, size, whether its sha256 is known, licence, where it
     is found (no hashing, no download). ``package X v`` = the payload of an installed carrier
@@ -125,7 +124,7 @@ def list_cmd(
 
 
 @app.command("where")
-def where_cmd(name: Annotated[str, typer.Argument(help="Weight name.")]) -> None:
+def where_cmd(name: str = typer.Argument(..., help="Weight name.")) -> None:
     """Print the path ``name`` resolves to (never downloads); else say where it was looked for."""
     _specs([name])
     try:
@@ -160,13 +159,9 @@ def _progress(label: str) -> Iterator[ProgressCallback | None]:
 
 @app.command("pull")
 def pull_cmd(
-    names: Annotated[list[str], typer.Argument(help="Weight names.")],
-    to: Annotated[
-        Path | None, typer.Option("--to", help="Directory to put them in (default: the cache).")
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Download again over a present copy.")
-    ] = False,
+    names: list[str] = typer.Argument(..., help="Weight names."),
+    to: Path | None = typer.Option(None, "--to", help="Directory to put them in (default: the cache)."),
+    force: bool = typer.Option(False, "--force", help="Download again over a present copy."),
 ) -> None:
     """Download weights, verify their sha256 (when known) and put them in place atomically."""
     failed = 0
@@ -185,8 +180,8 @@ def pull_cmd(
 
 @app.command("verify")
 def verify_cmd(
-    names: Annotated[list[str] | None, typer.Argument(help="Weight names (default: all).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    names: list[str] | None = typer.Argument(None, help="Weight names (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Re-hash the copies that resolution would use and compare with the catalogue.
 
