@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import avatar_eval.results.aggregate as agg
+import avatar_eval.results.bootstrap as bootstrap_module
 from avatar_eval.results.aggregate import bootstrap_ci, bootstrap_means
 
 
@@ -60,7 +60,7 @@ def test_ci_is_percentiles_of_resampled_means_same_draws():
 def test_chunking_does_not_change_the_result(monkeypatch):
     x = np.random.default_rng(0).normal(size=37)
     whole = bootstrap_means(x, n_boot=1001, seed=3)
-    monkeypatch.setattr(agg, "_CHUNK_ELEMENTS", 37 * 5 + 3)  # chunks of 5 resamples, odd sizes
+    monkeypatch.setattr(bootstrap_module, "_CHUNK_ELEMENTS", 37 * 5 + 3)  # chunks of 5 resamples, odd sizes
     chunked = bootstrap_means(x, n_boot=1001, seed=3)
     np.testing.assert_array_equal(whole, chunked)
 
@@ -97,3 +97,23 @@ def test_rejects_bad_input():
         bootstrap_ci([1.0, float("nan")])
     with pytest.raises(ValueError):
         bootstrap_ci([1.0, 2.0], confidence=1.5)
+
+
+def test_one_bootstrap_for_every_interval():
+    """Summary tables, JWB-DH tables, speech WER / win rates and study ρ draw their resamples
+    with the one routine and default (results/bootstrap.py): same seed and n, same resamples."""
+    from avatar_eval.results.bootstrap import DEFAULT_N_BOOT
+    from avatar_eval.speech.stats import bootstrap_ratio_ci
+
+    x = np.random.default_rng(5).uniform(size=23)
+    means = bootstrap_means(x, n_boot=999, seed=4)
+    # the ratio CI with den = 1 is the bootstrap of the mean: the same resamples give its quantiles
+    lo, hi = bootstrap_ratio_ci(x, n_boot=999, seed=4)
+    assert (lo, hi) == tuple(float(v) for v in np.quantile(means, [0.025, 0.975]))
+    import inspect
+
+    from avatar_eval.protocols.jwbdh import build_table
+    from avatar_eval.study.stats import spearman_with_ci
+
+    for f in (bootstrap_ci, bootstrap_means, bootstrap_ratio_ci, build_table, spearman_with_ci):
+        assert inspect.signature(f).parameters["n_boot"].default == DEFAULT_N_BOOT, f.__name__

@@ -15,6 +15,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from ..results.bootstrap import DEFAULT_N_BOOT
+
 app = typer.Typer(no_args_is_help=True, help="Speech protocol: ASR WER, pairwise judge win-rates, Table 1.")
 _err = Console(stderr=True)
 _out = Console()
@@ -267,7 +269,7 @@ def judge_import(
 def table(
     out: Path = _out_opt(),
     baseline: str | None = typer.Option(None, help="baseline (default: the one in the records)"),
-    n_boot: int = typer.Option(2000, help="bootstrap resamples"),
+    n_boot: int = typer.Option(DEFAULT_N_BOOT, help="bootstrap resamples"),
     seed: int = typer.Option(0, help="bootstrap seed"),
     fmt: str = typer.Option("md", "--format", help="md | csv | json (printed; all three are written)"),
 ) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from ..results.bootstrap import DEFAULT_N_BOOT
+
 app = typer.Typer(no_args_is_help=True, help="Pairwise human preference studies (2AFC / GSB).")
 
 
@@ -209,7 +211,7 @@ def analyze(
     max_gold_fail_rate: float = typer.Option(0.0, help="Exclude participants failing more than "
                                                        "this share of gold trials."),
     complete_only: bool = typer.Option(False, help="Use only participants who finished."),
-    n_boot: int = typer.Option(10_000, help="Bootstrap resamples for metric–human ρ CIs."),
+    n_boot: int = typer.Option(DEFAULT_N_BOOT, help="Bootstrap resamples for metric–human ρ CIs."),
     n_boot_human: int = typer.Option(1_000, help="Bootstrap resamples (participants) for win "
                                                  "rates and Bradley–Terry CIs."),
     direction: list[str] | None = typer.Option(

@@ -31,6 +31,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..results.bootstrap import DEFAULT_N_BOOT
+
 DATASET = "__dataset__"
 REGION_ORDER = ["full", "face", "hands", "left_hand", "right_hand", "mouth"]
 REGION_LABEL = {"full": "Whole body", "face": "Face", "hands": "Hands", "left_hand": "Left hand",
@@ -94,7 +96,7 @@ def _frames(details: dict) -> int:
     return 0
 
 
-def build_table(records: Iterable[Any], *, models: list[str] | None = None, n_boot: int = 10_000,
+def build_table(records: Iterable[Any], *, models: list[str] | None = None, n_boot: int = DEFAULT_N_BOOT,
                 ci: float = 0.95, seed: int = 0, failed_as_zero: bool = False, include_gt: bool = False,
                 run_metrics: dict | None = None):
     """Long table (pandas DataFrame) of JWB-DH cells; see the module doc. CIs:

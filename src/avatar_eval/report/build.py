@@ -52,6 +52,7 @@ from ..protocols.theval_score import (
     theval_score,
 )
 from ..results.aggregate import aggregate
+from ..results.bootstrap import DEFAULT_N_BOOT
 from ..results.export import export_run, write_table
 from ..results.schema import Record
 from ..results.store import atomic_write_bytes, atomic_write_text, read_records
@@ -120,7 +121,7 @@ def build_reports(
     head_motion: str = "facexformer",
     force_reference: bool = False,
     theval_missing: Literal["worst", "common", "zero", "drop"] = "worst",
-    n_boot: int = 10_000,
+    n_boot: int = DEFAULT_N_BOOT,
     seed: int | None = 0,
     confidence: float = 0.95,
     strict: bool = False,

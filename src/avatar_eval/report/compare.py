@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from ..results.aggregate import aggregate
+from ..results.bootstrap import DEFAULT_N_BOOT
 from ..results.export import leaderboard_frame, leaderboard_markdown, write_table
 from ..results.schema import GT_MODEL, Record
 from ..results.store import atomic_write_text, read_records
@@ -50,7 +51,7 @@ class LoadedRun:
 def _settings(run_dir: Path) -> dict[str, Any]:
     """The last report's settings (``report.json``), else the run's THEval variant / reference."""
     out: dict[str, Any] = {"theval_variant": "paper", "reference": None, "head_motion": "facexformer",
-                           "theval_missing": "worst", "n_boot": 10_000, "seed": 0, "confidence": 0.95,
+                           "theval_missing": "worst", "n_boot": DEFAULT_N_BOOT, "seed": 0, "confidence": 0.95,
                            "force_reference": False}
     info = read_run_json(run_dir) or {}
     cfg = info.get("config") or {}

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from ..protocols.theval_score import SLOTS, THEvalScoreError, all_theval_metric_names, theval_score
 from ..results.aggregate import aggregate, model_order
+from ..results.bootstrap import DEFAULT_N_BOOT
 from ..results.export import ARROWS, cell_text, column_label, metric_direction
 from ..results.store import read_records
 from .metadata import metric_metadata
@@ -155,7 +156,7 @@ def show_run(
     settings = (_load_json(run_dir / "report.json") or {}).get("settings", {}) or {}
     variant = theval_variant or settings.get("theval_variant") or "auto"
     ref = reference if reference is not None else settings.get("reference")
-    n_boot = n_boot if n_boot is not None else int(settings.get("n_boot", 10_000))
+    n_boot = n_boot if n_boot is not None else int(settings.get("n_boot", DEFAULT_N_BOOT))
     seed = seed if seed is not None else settings.get("seed", 0)
 
     run_info = _load_json(run_dir / "run.json")

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .bootstrap import DEFAULT_N_BOOT, bootstrap_distribution
 from .schema import DATASET, GT_MODEL, Record
 
 __all__ = [
@@ -60,43 +61,24 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "note",
 )
 
-# Bootstrap index matrices are drawn in chunks of at most this many elements (8 bytes each), so
-# memory stays bounded for large n while each chunk is one vectorised numpy operation.
-_CHUNK_ELEMENTS = 4_000_000
-
-
 def bootstrap_means(
     values: Sequence[float] | np.ndarray,
     *,
-    n_boot: int = 10_000,
+    n_boot: int = DEFAULT_N_BOOT,
     seed: int | np.random.Generator | None = 0,
 ) -> np.ndarray:
-    """The bootstrap distribution of the mean: ``n_boot`` means of resamples with replacement.
-
-    Resampling indices are drawn with ``numpy.random.default_rng(seed).integers`` in chunks of
-    whole resamples, so the result for a given seed does not depend on the chunk size.
-    """
+    """The bootstrap distribution of the mean: ``n_boot`` means of resamples with replacement."""
     x = np.asarray(values, dtype=float).ravel()
-    n = x.size
-    if n == 0:
+    if x.size == 0:
         raise ValueError("bootstrap of an empty sample")
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    out = np.empty(n_boot, dtype=float)
-    rows = max(1, _CHUNK_ELEMENTS // n)
-    for start in range(0, n_boot, rows):
-        stop = min(n_boot, start + rows)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        out[start:stop] = x[idx].mean(axis=1)
-    return out
+    return bootstrap_distribution(x.size, lambda idx: x[idx].mean(axis=1), n_boot=n_boot, seed=seed)
 
 
 def bootstrap_ci(
     values: Sequence[float] | np.ndarray,
     *,
     confidence: float = 0.95,
-    n_boot: int = 10_000,
+    n_boot: int = DEFAULT_N_BOOT,
     seed: int | np.random.Generator | None = 0,
 ) -> tuple[float, float]:
     """Percentile-bootstrap confidence interval of the mean of ``values``.
@@ -165,7 +147,7 @@ def model_order(models: Iterable[str]) -> list[str]:
 def aggregate(
     records: Iterable[Record],
     *,
-    n_boot: int = 10_000,
+    n_boot: int = DEFAULT_N_BOOT,
     seed: int | None = 0,
     confidence: float = 0.95,
 ) -> pd.DataFrame:

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..errors import UnknownNameError
 from .aggregate import SUMMARY_COLUMNS, aggregate, dedupe_records, model_order
+from .bootstrap import DEFAULT_N_BOOT
 from .schema import GT_MODEL, Record
 from .store import _json_default, atomic_write_bytes, atomic_write_text
 
@@ -533,7 +534,7 @@ def export_run(
     out_dir: str | os.PathLike[str],
     *,
     summary: pd.DataFrame | None = None,
-    n_boot: int = 10_000,
+    n_boot: int = DEFAULT_N_BOOT,
     seed: int | None = 0,
     confidence: float = 0.95,
     directions: Mapping[str, str] | None = None,

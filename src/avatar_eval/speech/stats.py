@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["bootstrap_ratio_ci", "wilson_ci", "DEFAULT_N_BOOT"]
+from ..results.bootstrap import DEFAULT_N_BOOT, bootstrap_distribution
 
-DEFAULT_N_BOOT = 2000
+__all__ = ["bootstrap_ratio_ci", "wilson_ci", "DEFAULT_N_BOOT"]
 
 
 def bootstrap_ratio_ci(
@@ -27,7 +27,6 @@ def bootstrap_ratio_ci(
     n_boot: int = DEFAULT_N_BOOT,
     confidence: float = 0.95,
     seed: int = 0,
-    chunk: int = 500,
 ) -> tuple[float, float] | None:
     """Percentile CI of ``sum(num)/sum(den)`` resampling items with replacement.
 
@@ -41,17 +40,12 @@ def bootstrap_ratio_ci(
     n = x.size
     if n == 0 or d.sum() <= 0:
         return None
-    rng = np.random.default_rng(seed)
-    stats: list[np.ndarray] = []
-    left = n_boot
-    while left > 0:  # chunks keep memory at chunk × n indices
-        k = min(chunk, left)
-        idx = rng.integers(0, n, size=(k, n))
-        dd = d[idx].sum(axis=1)
+
+    def ratio(idx: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
-            stats.append(x[idx].sum(axis=1) / dd)
-        left -= k
-    s = np.concatenate(stats)
+            return x[idx].sum(axis=1) / d[idx].sum(axis=1)
+
+    s = bootstrap_distribution(n, ratio, n_boot=n_boot, seed=seed)
     s = s[np.isfinite(s)]  # a resample whose denominator is 0 has no value
     if s.size == 0:
         return None

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..results.bootstrap import DEFAULT_N_BOOT
 from ..results.schema import DATASET, GT_MODEL, Record
 from .stats import (
     bradley_terry,
@@ -49,7 +50,7 @@ SCORE = {"left": 1.0, "same": 0.5, "right": 0.0}
 
 @dataclass
 class AnalysisOptions:
-    n_boot: int = 10_000  # metric–human ρ CIs (THEval: 10,000)
+    n_boot: int = DEFAULT_N_BOOT  # metric–human ρ CIs (THEval: 10,000)
     n_boot_pairs: int = 1_000  # pair-level ρ CIs
     n_boot_human: int = 1_000  # win-rate and Bradley–Terry CIs (participants resampled)
     max_gold_fail_rate: float = 0.0  # exclude participants failing more than this share

@@ -20,6 +20,8 @@ from collections.abc import Hashable, Iterable, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from ..results.bootstrap import DEFAULT_N_BOOT, bootstrap_distribution
+
 
 def bradley_terry(W: np.ndarray, N: np.ndarray, *, prior: float = 0.5,
                   prior_mask: np.ndarray | None = None, max_iter: int = 20000,
@@ -136,8 +138,8 @@ def _rowwise_spearman(xb: np.ndarray, yb: np.ndarray) -> np.ndarray:
         return np.where(den > 0, (rx * ry).sum(axis=1) / np.where(den > 0, den, 1), np.nan)
 
 
-def spearman_with_ci(x: Sequence[float], y: Sequence[float], *, n_boot: int = 10_000,
-                     seed: int = 0, level: float = 0.95, chunk: int = 2000) -> dict[str, float]:
+def spearman_with_ci(x: Sequence[float], y: Sequence[float], *, n_boot: int = DEFAULT_N_BOOT,
+                     seed: int = 0, level: float = 0.95) -> dict[str, float]:
     """Spearman ρ and its p-value (scipy), with a percentile bootstrap CI over the points.
 
     Resamples whose ranks are constant (ρ undefined) are dropped; ``n_boot_valid`` says how
@@ -155,15 +157,7 @@ def spearman_with_ci(x: Sequence[float], y: Sequence[float], *, n_boot: int = 10
     res = sps.spearmanr(x, y)
     out["rho"], out["p"] = float(res.statistic), float(res.pvalue)
     if n_boot > 0:
-        rng = np.random.default_rng(seed)
-        boots = []
-        left = n_boot
-        while left > 0:
-            b = min(chunk, left)
-            idx = rng.integers(0, n, size=(b, n))
-            boots.append(_rowwise_spearman(x[idx], y[idx]))
-            left -= b
-        r = np.concatenate(boots)
+        r = bootstrap_distribution(n, lambda idx: _rowwise_spearman(x[idx], y[idx]), n_boot=n_boot, seed=seed)
         r = r[np.isfinite(r)]
         out["n_boot_valid"] = int(len(r))
         if len(r):
