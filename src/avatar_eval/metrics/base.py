@@ -46,6 +46,8 @@ class Metric:
     estimator: ClassVar[str] = ""
     #: artifact names read from the clip context (see avatar_eval.pipeline.artifacts)
     requires: ClassVar[tuple[str, ...]] = ()
+    #: pair metrics: pair artifacts (pipeline/pairs.py) computed in the lockstep pass over both clips
+    pair_requires: ClassVar[tuple[str, ...]] = ()
     #: weight-file names (see avatar_eval.weights) the metric needs
     weights: ClassVar[tuple[str, ...]] = ()
     #: "sample": one clip; "pair": generated clip vs its GT clip; "dataset": all clips of a model

@@ -246,7 +246,7 @@ def pair_prepare(pair: "PairContext", metric_names: Iterable[str]) -> None:
         if cls.level != "pair":
             gen_only.extend(cls.requires)  # fed to the generated clip in the same pass (one decode)
             continue
-        names.extend(getattr(cls, "pair_requires", ()))
+        names.extend(cls.pair_requires)
         clip.extend(cls.requires)
     from .flags import flag_artifacts
 
