@@ -475,35 +475,21 @@ CATALOG: tuple[WeightSpec, ...] = (
         used_by=("identity.idc",),
         extra="models",
     ),
-    WeightSpec(
-        name="dinov2_small",
-        filename="dinov2-small.safetensors",
-        url="https://huggingface.co/facebook/dinov2-small/resolve/main/model.safetensors",
-        license="Apache-2.0 (facebookresearch/dinov2)",
-        source="DINOv2 (Oquab et al., 2023), Hugging Face facebook/dinov2-small (model.safetensors)",
-        description="DINOv2 ViT-S/14 single file, loaded with the fixed config of models/dinov2.py (IDC).",
-        used_by=("identity.idc",),
-        extra="models",
-    ),
-    WeightSpec(
-        name="dinov2_large",
-        filename="dinov2-large.safetensors",
-        url="https://huggingface.co/facebook/dinov2-large/resolve/main/model.safetensors",
-        license="Apache-2.0 (facebookresearch/dinov2)",
-        source="DINOv2 (Oquab et al., 2023), Hugging Face facebook/dinov2-large (model.safetensors)",
-        description="DINOv2 ViT-L/14 single file, loaded with the fixed config of models/dinov2.py (IDC).",
-        used_by=("identity.idc",),
-        extra="models",
-    ),
-    WeightSpec(
-        name="dinov2_giant",
-        filename="dinov2-giant.safetensors",
-        url="https://huggingface.co/facebook/dinov2-giant/resolve/main/model.safetensors",
-        license="Apache-2.0 (facebookresearch/dinov2)",
-        source="DINOv2 (Oquab et al., 2023), Hugging Face facebook/dinov2-giant (model.safetensors)",
-        description="DINOv2 ViT-g/14 single file, loaded with the fixed config of models/dinov2.py (IDC).",
-        used_by=("identity.idc",),
-        extra="models",
+    # the other DINOv2 sizes as single files (their model.safetensors), loaded with the fixed
+    # configs of models/dinov2.py
+    *(
+        WeightSpec(
+            name=name,
+            filename=f"dinov2-{size}.safetensors",
+            url=f"https://huggingface.co/facebook/dinov2-{size}/resolve/main/model.safetensors",
+            license="Apache-2.0 (facebookresearch/dinov2)",
+            source=f"DINOv2 (Oquab et al., 2023), Hugging Face facebook/dinov2-{size} (model.safetensors)",
+            description=f"DINOv2 ViT-{letter}/14 single file, loaded with the fixed config of models/dinov2.py (IDC).",
+            used_by=("identity.idc",),
+            extra="models",
+        )
+        for name, size, letter in (("dinov2_small", "small", "S"), ("dinov2_large", "large", "L"),
+                                   ("dinov2_giant", "giant", "g"))
     ),
     WeightSpec(
         name="whisper_large_v3_ct2",
