@@ -48,3 +48,21 @@ def test_numeric_environment_names_cpu_kernels_threads_and_versions(monkeypatch)
     assert "resample_poly" in env["audio_resampler"]
     line = P.environment_summary(env)
     assert env["cpu"]["kernel_path"] in line and "CTranslate2" in line
+
+
+def test_torch_facts_are_not_imported_on_request_and_come_from_the_jobs(tmp_path):
+    """The runner's main process does not import torch (seconds) to describe it: run.json's torch
+    facts are those the jobs report from the processes that ran the metrics."""
+    import subprocess
+    import sys
+
+    code = ("import sys, json; from avatar_eval.provenance import numeric_environment, torch_facts_if_loaded; "
+            "e = numeric_environment(import_torch=False); "
+            "print(json.dumps([e['kernels']['torch'], 'torch' in sys.modules, torch_facts_if_loaded()]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    facts, imported, job_facts = json.loads(out.strip().splitlines()[-1])
+    assert facts == {"loaded": False} and imported is False and job_facts is None
+    import torch  # noqa: F401 - now loaded in this process: the facts are free
+
+    got = P.torch_facts_if_loaded()
+    assert isinstance(got["intra_op_threads"], int) and "cpu_capability" in got

@@ -128,7 +128,17 @@ def ctranslate2_backend(vendor: str) -> str:
     return "mkl" if vendor == "GenuineIntel" else "onednn"
 
 
-def _torch_facts() -> dict[str, Any]:
+def torch_facts_if_loaded() -> dict[str, Any] | None:
+    """This process's torch kernel facts if torch is already imported here, else None (free: no
+    import). A worker returns them with each job, so run.json records the settings the metrics
+    actually ran with (a worker's threads differ from the main process's)."""
+    return _torch_facts() if "torch" in sys.modules else None
+
+
+def _torch_facts(import_torch: bool = True) -> dict[str, Any]:
+    if not import_torch and "torch" not in sys.modules:
+        # importing torch costs seconds; the runner records the workers' own facts instead
+        return {"loaded": False}
     try:
         import torch
     except Exception as e:  # noqa: BLE001 - never fail while recording provenance
@@ -165,9 +175,12 @@ def _decoder_facts() -> dict[str, Any]:
     return out
 
 
-def numeric_environment() -> dict[str, Any]:
+def numeric_environment(import_torch: bool = True) -> dict[str, Any]:
     """Everything in this process that can move a metric's value, except weights and VAD hashes
-    (those are recorded per run by the runner, since they depend on the metrics chosen)."""
+    (those are recorded per run by the runner, since they depend on the metrics chosen).
+
+    ``import_torch=False``: torch's thread and kernel facts only if torch is already imported
+    (``{"loaded": False}`` otherwise); the runner passes it and records the facts its jobs report."""
     cpu = cpu_info()
     vendor = str(cpu.get("vendor", ""))
     env = {k: os.environ[k] for k in NUMERIC_ENV_VARS if k in os.environ}
@@ -179,7 +192,7 @@ def numeric_environment() -> dict[str, Any]:
         "kernels": {
             "mediapipe_xnnpack": f"chosen by CPU ({cpu.get('kernel_path', 'unknown')})",
             "ctranslate2": ctranslate2_backend(vendor),
-            "torch": _torch_facts(),
+            "torch": _torch_facts(import_torch),
         },
         "env": env,
         "decoders": _decoder_facts(),

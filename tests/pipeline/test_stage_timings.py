@@ -45,6 +45,9 @@ def test_landmark_run_stages(clips: Path, tmp_path: Path) -> None:
         assert k in stages, (k, sorted(stages))
     # VAD's time excludes the audio decode it asks for (exclusive stages): both are counted once
     assert stages["face_mesh"] > 0 and stages["decode"] > 0
+    # silero VAD ran torch in the job: run.json's torch facts are the job's, not "not loaded"
+    torch_facts = json.loads((tmp_path / "run.json").read_text())["environment"]["kernels"]["torch"]
+    assert isinstance(torch_facts.get("intra_op_threads"), int), torch_facts
 
 
 def test_pair_run_stages(tmp_path: Path) -> None:

@@ -336,8 +336,11 @@ def process_job(job: Job) -> dict[str, Any]:
     timings["total"] = total
     import socket
 
+    from ..provenance import torch_facts_if_loaded
+
     return {"records": [r.to_dict() for r in records], "timings": timings, "n_frames": n_frames, "artifacts": stored,
-            "worker": {"host": socket.gethostname(), "pid": os.getpid()}, "started_at": started_at}
+            "worker": {"host": socket.gethostname(), "pid": os.getpid()}, "started_at": started_at,
+            "torch": torch_facts_if_loaded()}
 
 
 def _worker_init() -> None:
@@ -391,7 +394,8 @@ def _keep_region_boxes(regions_dir: str, contexts: Iterable[ClipContext]) -> Non
 
 def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[str, Any] | None = None, *,
                    weights: dict[str, str | None] | None = None, resume: dict[str, Any] | None = None,
-                   manifest_hash: str | None = None) -> dict[str, Any]:
+                   manifest_hash: str | None = None,
+                   torch_kernels: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Write ``out/run.json``. ``resume`` is the run-level configuration (:func:`run_config`) that
     a rerun must match; ``metrics`` / ``weights`` accumulate over the runs that extended this
     directory (they describe every record in it)."""
@@ -409,7 +413,15 @@ def write_run_json(out: Path, manifest: Manifest, cfg: RunConfig, extra: dict[st
     weights = _weights_hashes(cfg.metrics) if weights is None else weights
     prev_metrics = prev.get("metrics") if isinstance(prev.get("metrics"), dict) else {}
     prev_weights = prev.get("weights") if isinstance(prev.get("weights"), dict) else {}
-    environment = numeric_environment()
+    # torch's facts come from the jobs that ran (`torch_kernels`), not from importing it here
+    environment = numeric_environment(import_torch=False)
+    if torch_kernels:
+        environment["kernels"]["torch"] = torch_kernels[0] if len(torch_kernels) == 1 else \
+            {"differ_between_workers": torch_kernels}
+    else:  # nothing ran torch this time: keep what the earlier runs into this directory recorded
+        prev_torch = ((prev.get("environment") or {}).get("kernels") or {}).get("torch")
+        if isinstance(prev_torch, dict) and prev_torch.get("loaded") is not False:
+            environment["kernels"]["torch"] = prev_torch
     meta = {
         "avatar_eval_version": __version__,
         "created": prev.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
@@ -687,7 +699,7 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
         jobs = []
 
     stats: dict[str, Any] = {"timings": {}, "frames": 0, "clips": 0, "artifacts": {"loaded": 0, "saved": 0},
-                             "by_worker": {}, "first_job": {}}
+                             "by_worker": {}, "first_job": {}, "torch": []}
     t0 = time.perf_counter()
     main_s["plan"] = t0 - t_run - main_s["run_json"] - main_s["records_io"]
     pool_started = time.time()  # worker start-up: from here to each worker's first job
@@ -707,6 +719,8 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
             stats["artifacts"][k] += v
         for k, v in res["timings"].items():
             stats["timings"][k] = stats["timings"].get(k, 0.0) + v
+        if res.get("torch") is not None and res["torch"] not in stats["torch"]:
+            stats["torch"].append(res["torch"])
         w = res.get("worker") or {}
         where = w.get("node_id") or w.get("host", "?")
         stats["by_worker"][where] = stats["by_worker"].get(where, 0) + 1
@@ -804,7 +818,7 @@ def run(manifest: Manifest, cfg: RunConfig, progress: bool = True) -> RecordStor
     if moved:
         last["moved_aside"] = [str(p) for p in moved]
     write_run_json(out, manifest, cfg, {"last_run": last}, weights=weights, resume=resume_cfg,
-                   manifest_hash=manifest_hash)
+                   manifest_hash=manifest_hash, torch_kernels=stats["torch"])
     return store
 
 
