@@ -293,3 +293,52 @@ def test_compat_eyebrow_and_silent_lip_are_the_official_floats_bit_for_bit():
         ctx = ClipContext(str(next(GT.glob(stem + ".*"))))
         for col, name in cols.items():
             assert get_metric(name).compute(ctx).value == float(row[col]), (stem, col)
+
+
+OPUS = Path(__file__).resolve().parents[1] / "data" / "opus"
+
+
+def test_opus_in_webm_decodes_as_the_ffmpeg_command_line():
+    """pydub and moviepy read audio through the ffmpeg command line (FFmpeg <= 7), which drops the
+    whole Opus pre-skip; PyAV's FFmpeg 8 keeps 208 of its 312 samples when the WebM's first audio
+    block is at -2 ms (what ffmpeg 5.1 writes when it transcodes an AAC track to Opus; h04 of
+    benchmarks/make_theval_variants.py: silent-lip compat was 18.8 % off the official value).
+    Reference by construction: the same Opus packets stream-copied into Ogg, whose demuxer applies
+    the pre-skip as the Opus spec says; both files were made with Debian's ffmpeg 5.1.9:
+    a 64x64 VP9 + 16 kHz AAC stereo tone re-encoded with libopus, then `-vn -c copy` to .ogg."""
+    from avatar_eval.io.compat_readers import ffmpeg_cli_extra_skip
+    from avatar_eval.io.video import decode_audio
+
+    webm, ogg = OPUS / "tone_ffmpeg51.webm", OPUS / "tone_ffmpeg51.ogg"
+    skip = ffmpeg_cli_extra_skip(webm)
+    assert skip == 208 and ffmpeg_cli_extra_skip(ogg) == 0 and ffmpeg_cli_extra_skip(MAY) == 0
+    raw, _ = decode_audio(webm, None)
+    cli, sr = decode_audio(webm, None, skip=skip)
+    ref, _ = decode_audio(ogg, None)
+    assert sr == 48000 and len(raw) == len(cli) + skip
+    n = min(len(cli), len(ref))
+    assert np.array_equal(cli[:n], ref[:n])  # same samples, bit for bit, from the first one on
+    assert not np.array_equal(raw[:n], ref[:n])
+    # resampled after the trim: what the compat VAD and the moviepy replay read
+    w16, _ = decode_audio(webm, 16000, skip=skip)
+    r16, _ = decode_audio(ogg, 16000)
+    assert np.abs(w16[:8000] - r16[:8000]).max() < 1e-6
+
+
+def test_opus_in_webm_matches_the_ffmpeg_binary_when_present():
+    import shutil
+    import subprocess
+
+    from avatar_eval.io.compat_readers import ffmpeg_cli_extra_skip
+    from avatar_eval.io.video import decode_audio
+
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        pytest.skip("no ffmpeg binary on PATH (the Ogg test above checks the same by construction)")
+    webm = OPUS / "tone_ffmpeg51.webm"
+    out = subprocess.run([exe, "-v", "error", "-i", str(webm), "-f", "f32le", "-"], capture_output=True, check=True)
+    stereo = np.frombuffer(out.stdout, np.float32).reshape(-1, 2)
+    ours, _ = decode_audio(webm, None, skip=ffmpeg_cli_extra_skip(webm))
+    assert len(ours) == len(stereo)
+    # channel mean as decode_audio takes it; float32 sums of the same decoded floats
+    assert np.abs(ours - stereo.mean(axis=1, dtype=np.float32)).max() < 1e-6

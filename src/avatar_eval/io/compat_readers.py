@@ -138,6 +138,38 @@ def lavf58_unset_pts(path: str) -> list[int]:
     return out
 
 
+def ffmpeg_cli_extra_skip(path: str | os.PathLike[str]) -> int:
+    """Samples (native rate) at the start of the first audio track that the ``ffmpeg`` command line
+    of FFmpeg <= 7 discards but PyAV's FFmpeg 8 libraries keep: what pydub (silent_lip_stability.py)
+    and moviepy (lip_sync.py) read differs from ``io.video.decode_audio`` by exactly that prefix.
+
+    Only Opus in Matroska/WebM differs (measured: Debian ffmpeg 5.1.9 and imageio-ffmpeg's 7.0.2
+    static build against PyAV 18.1's libavformat 62, on libopus tracks in .webm and .mkv; Opus in
+    Ogg and MP4, AAC, MP3 and Vorbis decode to the same samples both ways). The command line drops
+    the whole Opus pre-skip (OpusHead bytes 10-11, 312 samples from libopus) from the first frame;
+    PyAV drops only part of it (104 of 312: its first 20 ms frame has 856 samples, not 648). The
+    difference is the pre-skip minus what PyAV already dropped (one nominal frame, the second
+    frame's length, minus the first's). 0 when nothing differs."""
+    import struct
+
+    with av.open(str(path)) as c:
+        if not c.streams.audio or "matroska" not in c.format.name.split(","):
+            return 0
+        st = c.streams.audio[0]
+        ed = st.codec_context.extradata
+        if st.codec_context.name != "opus" or not ed or len(ed) < 12 or ed[:8] != b"OpusHead":
+            return 0
+        pre_skip = struct.unpack("<H", ed[10:12])[0]
+        sizes = []
+        for fr in c.decode(st):
+            sizes.append(fr.samples)
+            if len(sizes) == 2:
+                break
+    if len(sizes) < 2:
+        return 0
+    return max(0, pre_skip - (sizes[1] - sizes[0]))
+
+
 def _is_avi(path: str) -> bool:
     with av.open(path) as c:
         return "avi" in c.format.name.split(",")

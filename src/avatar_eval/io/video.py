@@ -292,8 +292,10 @@ def iter_frames_ahead(path: str | os.PathLike[str], ahead: int = 4) -> Iterator[
         t.join()
 
 
-def decode_audio(path: str | os.PathLike[str], sr: int | None = 16000) -> tuple[np.ndarray, int]:
-    """Decode the first audio stream to float32 mono at ``sr`` (native rate when ``sr`` is None).
+def decode_audio(path: str | os.PathLike[str], sr: int | None = 16000, skip: int = 0) -> tuple[np.ndarray, int]:
+    """Decode the first audio stream to float32 mono at ``sr`` (native rate when ``sr`` is None),
+    after dropping ``skip`` samples (native rate) from the start (THEval compat: what another
+    decoder discards, ``io.compat_readers.ffmpeg_cli_extra_skip``).
 
     Channels are averaged (as librosa, torchaudio and silero's ``read_audio`` do: FFmpeg's own
     down-mix uses other coefficients), then resampled with a polyphase filter.
@@ -323,6 +325,8 @@ def decode_audio(path: str | os.PathLike[str], sr: int | None = 16000) -> tuple[
         raise InputError(f"{Path(path).name}: the audio track is empty")
     x = np.concatenate(chunks).astype(np.float32, copy=False)
     del chunks
+    if skip:
+        x = x[skip:]
     rate = sr or native
     if native and rate != native:
         from math import gcd

@@ -70,6 +70,43 @@ register_frame_artifact(
 )
 
 
+def _cli_skip(ctx: "ClipContext") -> int:
+    if ctx.audio_path:  # --audio_folder: the given file is read as it is
+        return 0
+    from ..io.compat_readers import ffmpeg_cli_extra_skip
+
+    return ffmpeg_cli_extra_skip(ctx.video_path)
+
+
+@artifact("audio16k.ffmpeg_cli", "Audio, 16 kHz mono, as the ffmpeg command line (FFmpeg <= 7) that pydub calls "
+          "decodes the video's track: audio16k unless the track is Opus in Matroska/WebM (io/compat_readers.py).")
+def _audio16k_cli(ctx: "ClipContext") -> tuple[np.ndarray, int]:
+    from ..io.video import decode_audio
+
+    skip = _cli_skip(ctx)
+    return ctx.get("audio16k") if not skip else decode_audio(ctx.video_path, 16000, skip=skip)
+
+
+@artifact("audio44k.ffmpeg_cli", "Audio, 44.1 kHz mono, as the ffmpeg command line (FFmpeg <= 7) that moviepy calls "
+          "decodes the video's track: audio44k unless the track is Opus in Matroska/WebM (io/compat_readers.py).")
+def _audio44k_cli(ctx: "ClipContext") -> tuple[np.ndarray, int]:
+    from ..io.video import decode_audio
+
+    skip = _cli_skip(ctx)
+    return ctx.get("audio44k") if not skip else decode_audio(ctx.video_path, 44100, skip=skip)
+
+
+@artifact("vad.theval_silent", "VAD as silent_lip_stability.py sees it: pydub's decode (ffmpeg command line); "
+          "the default vad unless the track is Opus in Matroska/WebM.")
+def _vad_silent(ctx: "ClipContext") -> list[tuple[float, float]]:
+    from ..audio.vad import speech_segments
+
+    if not _cli_skip(ctx):
+        return ctx.get("vad")
+    wav, sr = ctx.get("audio16k.ffmpeg_cli")
+    return speech_segments(wav, sr, model=family_options(ctx.options, THEvalOptions).vad_model)
+
+
 @artifact("audio44k.moviepy", "Audio as lip_sync.py reads it: moviepy 1.0.3's 44.1 kHz export of the video's "
           "track, replayed (io/compat_readers.py); a manifest audio file is read as it is.")
 def _audio_moviepy(ctx: "ClipContext") -> tuple[np.ndarray, int]:
@@ -79,7 +116,7 @@ def _audio_moviepy(ctx: "ClipContext") -> tuple[np.ndarray, int]:
         moviepy_audio_export,
     )
 
-    wav, sr = ctx.get("audio44k")
+    wav, sr = ctx.get("audio44k.ffmpeg_cli")
     if ctx.audio_path:  # --audio_folder: librosa.load of the given file
         return wav, sr
     try:
@@ -102,7 +139,7 @@ def _vad_sync(ctx: "ClipContext") -> list[tuple[float, float]]:
 @artifact("theval.silent_frames_compat", "Silent frame indices as silent_lip_stability.py computes them.")
 def _silent_frames_compat(ctx: "ClipContext") -> np.ndarray:
     require_audio(ctx)  # info.n_frames is OpenCV's CAP_PROP_FRAME_COUNT (see io.video.probe)
-    return F.silent_frames(ctx.get("vad"), ctx.info.n_frames, ctx.info.fps)
+    return F.silent_frames(ctx.get("vad.theval_silent"), ctx.info.n_frames, ctx.info.fps)
 
 
 def _silent_mesh(ctx: "ClipContext"):
@@ -307,8 +344,10 @@ _V3 = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule +
 #: v2 of eyebrow / silent-lip compat: the scripts' own operation order (per-frame np.linalg.norm,
 #: left-to-right sums), so their floats bit for bit
 _COMPAT_ORDER = "2"
-#: v2 of lip-sync compat: decord's frames on AVI are the sequential decode (was shifted by the seek landing)
-_AVI = "2"
+#: v2 of lip-sync compat: decord's frames on AVI are the sequential decode (was shifted by the seek landing);
+#: v3 of silent-lip compat (v2: _COMPAT_ORDER) and lip-sync compat: Opus in Matroska/WebM decoded as the ffmpeg command
+#: line that pydub / moviepy call (the whole pre-skip dropped; io/compat_readers.ffmpeg_cli_extra_skip)
+_OPUS = "3"
 _VARIANTS: list[_Row] = [
     _Row("theval.lip_dynamics", LipDynamics, "paper", _V3, "Lip dynamics", ("face_mesh",),
          "Mean over the 780 lip-landmark distances of their std over time (ddof=1), 256-px units.",
@@ -327,8 +366,8 @@ _VARIANTS: list[_Row] = [
           "min_faces": 0}),
     _Row("theval.silent_lip_stability", SilentLipStability, "paper", _V3, "Silent lip stability", ("face_mesh", "vad"),
          "Paper: MAD around the median of the mouth opening over silent runs ≥ 300 ms.", {"compat": False}),
-    _Row("theval.silent_lip_stability.compat", SilentLipStability, "compat", _COMPAT_ORDER, "Silent lip stability (compat)",
-         ("vad", "theval.silent_frames_compat", "face_mesh.theval_silent"),
+    _Row("theval.silent_lip_stability.compat", SilentLipStability, "compat", _OPUS, "Silent lip stability (compat)",
+         ("vad.theval_silent", "theval.silent_frames_compat", "face_mesh.theval_silent"),
          "As silent_lip_stability.py: median(|x − mean|), 256×256 frames, tracker fed silent frames only.",
          {"compat": True}),
     _Row("theval.lip_sync", LipSync, "paper", _V3, "Lip sync", ("face_mesh", "vad", "audio16k"),
@@ -336,7 +375,7 @@ _VARIANTS: list[_Row] = [
          "openness; undefined without speech (< 10 % of frames) or when the mouth does not move.",
          {"track": "face_mesh", "vad": "vad", "audio": "audio16k", "openness": "pixels",
           "still_mouth_undefined": True}),
-    _Row("theval.lip_sync.compat", LipSync, "compat", _AVI, "Lip sync (compat)",
+    _Row("theval.lip_sync.compat", LipSync, "compat", _OPUS, "Lip sync (compat)",
          ("face_mesh.theval_sync", "vad.theval_sync", "audio44k.moviepy"),
          "As lip_sync.py: colour-swapped frames, refine off, normalised-coordinate openness, 44.1 kHz RMS.",
          {"track": "face_mesh.theval_sync", "vad": "vad.theval_sync", "audio": "audio44k.moviepy",
