@@ -187,6 +187,60 @@ HELDOUT: list[tuple[str, str, str, list[str]]] = [
 ]
 
 
+#: last option of a variant: encode, then stream-copy with a 90° display matrix (ffmpeg 5.1 writes
+#: the matrix from a ``rotate`` tag only when it copies the stream)
+ROTATE90 = "<then stream-copy with -metadata:s:v:0 rotate=90>"
+
+#: Second held-out set (session 7): made after the Opus fix that h04 prompted, measured once.
+#: Phone rotation metadata, MPEG-TS, FLV, ProRes, 10-bit and 4:2:2 H.264, odd sizes (4:4:4), 60 fps,
+#: variable frame rate, 8 kHz mono, 5.1 and PCM audio.
+HELDOUT2: list[tuple[str, str, str, list[str]]] = [
+    ("g01_aoc_rot90_h264_25.mp4", "data/talking_head/sadtalker_WDA_AOC_000.mp4",
+     "phone-style rotation: 1280x720 stored, rotate=90 display matrix (720x1280 shown), H.264, 25 fps",
+     ["-vf", "transpose=2," + pad(1280, 720), *X264, "-g", "250", *AAC, ROTATE90]),
+    ("g02_face2_1280x720_h264_ts_25.ts", "data/talking_head/retalking_face_2.mp4",
+     "1280x720 pad, H.264 in MPEG-TS, 30->25 fps, AAC",
+     ["-vf", pad(1280, 720) + ",fps=25", *X264, "-g", "50", *AAC, "-f", "mpegts"]),
+    ("g03_may_1280x720_h264_10bit_25.mp4", "data/talking_head/real3dportrait_May_5s.mp4",
+     "1280x720 pad, H.264 High 10 (yuv420p10le), bt709-tagged, 25 fps",
+     ["-vf", pad(1280, 720), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p10le",
+      "-g", "250", *BT709, *AAC]),
+    ("g04_katie_1280x720_h264_422_25.mp4", "data/talking_head/sadtalker_WDA_KatieHill_000.mp4",
+     "1280x720 pad, H.264 High 4:2:2 (yuv422p), 25 fps",
+     ["-vf", pad(1280, 720), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv422p",
+      "-g", "250", *AAC]),
+    ("g05_kristi_641x361_h264_444_30.mp4", "data/talking_head/styletalk_KristiNoem.mp4",
+     "641x361 (odd size) pad, H.264 High 4:4:4 (yuv444p), 30 fps, 8 s",
+     ["-t", "8", "-vf", pad(641, 361), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv444p",
+      "-g", "250", *AAC]),
+    ("g06_edtalk_1280x720_h264_60.mp4", "data/same_audio_6_models/edtalk.mp4",
+     "1280x720 pad, H.264 High, 25->60 fps, GOP 120, 6 s",
+     ["-t", "6", "-vf", pad(1280, 720) + ",fps=60", *X264, "-g", "120", *BT709, *AAC]),
+    ("g07_face1_700x700_vfr.mp4", "data/talking_head/retalking_face_1.mp4",
+     "700x700, variable frame rate (every 4th frame dropped, timestamps kept), H.264",
+     ["-vf", "select='not(eq(mod(n,4),3))'", "-fps_mode", "vfr", *X264, "-g", "250", *AAC]),
+    ("g08_obama_512x512_h264_8k_mono_25.mp4", "data/talking_head/styletalk_Obama_clip1.mp4",
+     "512x512 upscale, H.264 High, 30->25 fps, 8 kHz mono audio, 10 s",
+     ["-t", "10", "-vf", "scale=512:512:flags=bicubic,fps=25", *X264, "-g", "250", "-c:a", "aac", "-b:a", "32k",
+      "-ar", "8000", "-ac", "1"]),
+    ("g09_anitalker_960x540_h264_51_25.mp4", "data/same_audio_6_models/anitalker.mp4",
+     "960x540 pad, H.264 High, 25 fps, 5.1 audio (6 channels, 48 kHz AAC), 8 s",
+     ["-t", "8", "-vf", pad(960, 540), *X264, "-g", "250", "-af", "pan=5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0*c0|BL=c0|BR=c1",
+      "-c:a", "aac", "-b:a", "256k", "-ar", "48000"]),
+    ("g10_hallo_854x480_h264_flv_25.flv", "data/same_audio_6_models/hallo.mp4",
+     "854x480 pad, H.264 in FLV, MP3 audio 44.1 kHz, 25 fps, 10 s",
+     ["-t", "10", "-vf", pad(854, 480), *X264, "-g", "250", "-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100"]),
+    ("g11_sadtalker_1024x1024_prores_25.mov", "data/same_audio_6_models/sadtalker.mp4",
+     "1024x1024 upscale, ProRes 422 (yuv422p10le) in MOV, PCM s16 audio, 25 fps, 6 s",
+     ["-t", "6", "-vf", "scale=1024:1024:flags=bicubic", "-c:v", "prores_ks", "-profile:v", "2",
+      "-c:a", "pcm_s16le"]),
+    ("g12_aragaki_1280x720_h264_bt601_25.mp4", "data/driven_pairs/aragaki_generated_aniportrait.mp4",
+     "1280x720 crop+upscale, H.264 High, bt470bg/smpte170m-tagged (BT.601), 25 fps, 8 s",
+     ["-t", "8", "-vf", crop_scale(1280, 720), *X264, "-g", "250", "-color_primaries", "bt470bg",
+      "-color_trc", "smpte170m", "-colorspace", "smpte170m", "-color_range", "tv", *AAC]),
+]
+
+
 def command(src: Path, dst: Path, opts: list[str], shared: Path | None = None) -> list[str]:
     if shared is not None:
         opts = [o.replace("{shared}", str(shared)) for o in opts]
@@ -199,12 +253,14 @@ def main() -> None:
     ap.add_argument("--out", default="/work/scratch/variants")
     ap.add_argument("--list", action="store_true", help="print the commands, make nothing")
     ap.add_argument("--only", nargs="*", default=None, help="names (or prefixes such as v05) to make")
-    ap.add_argument("--set", choices=("main", "heldout", "all"), default="all",
-                    help="main: v01-v25 (tuned on); heldout: h01-h16 (checked only after the fixes)")
+    ap.add_argument("--set", choices=("main", "heldout", "heldout2", "all"), default="all",
+                    help="main: v01-v25 (tuned on); heldout: h01-h16 (checked only after the fixes); "
+                         "heldout2: g01-g12 (after the Opus fix h04 prompted)")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    chosen = {"main": VARIANTS, "heldout": HELDOUT, "all": VARIANTS + HELDOUT}[a.set]
+    chosen = {"main": VARIANTS, "heldout": HELDOUT, "heldout2": HELDOUT2,
+              "all": VARIANTS + HELDOUT + HELDOUT2}[a.set]
     for name, src, kind, opts in chosen:
         if a.only and not any(name.startswith(p) for p in a.only):
             continue
@@ -215,6 +271,12 @@ def main() -> None:
         if (out / name).exists():
             continue
         print(name, flush=True)
+        if opts and opts[-1] == ROTATE90:
+            tmp = out / f"unrotated_{name}"
+            subprocess.run(command(Path(a.shared) / src, tmp, opts[:-1], Path(a.shared)), check=True)
+            subprocess.run(command(tmp, out / name, ["-c", "copy", "-metadata:s:v:0", "rotate=90"]), check=True)
+            tmp.unlink()
+            continue
         subprocess.run(cmd, check=True)
 
 

@@ -101,13 +101,18 @@ def _kinds(name: str) -> dict[str, tuple[str, str, str]]:
     sys.path.insert(0, str(HERE))
     import make_theval_variants as mv
 
-    rows = {"main": mv.VARIANTS, "heldout": mv.HELDOUT}[name]
+    rows = {"main": mv.VARIANTS, "heldout": mv.HELDOUT, "heldout2": mv.HELDOUT2}[name]
     return {n: (_group(kind), kind, src) for n, src, kind, _ in rows}
 
 
 def _group(kind: str) -> str:
     k = kind.lower()
-    for key, label in (("vp9", "VP9 WebM"), ("quicktime", "H.264 MOV"), ("matroska", "MPEG-4 part 2 MKV"),
+    for key, label in (("rotation", "H.264 rotated (display matrix)"), ("mpeg-ts", "H.264 MPEG-TS"),
+                       ("flv", "H.264 FLV"), ("prores", "ProRes MOV"), ("high 10", "H.264 10-bit"),
+                       ("4:2:2", "H.264 4:2:2"), ("4:4:4", "H.264 4:4:4 odd size"), ("variable frame rate", "H.264 VFR"),
+                       ("5.1", "H.264, 5.1 audio"), ("8 khz", "H.264, 8 kHz audio"), ("bt.601", "H.264 bt601-tagged"),
+                       ("60 fps", "H.264 60 fps"),
+                       ("vp9", "VP9 WebM"), ("quicktime", "H.264 MOV"), ("matroska", "MPEG-4 part 2 MKV"),
                        ("hevc", "HEVC"), ("two faces", "two-face composite"), ("non-square", "H.264 non-square pixels"),
                        ("ntsc", "H.264 NTSC 30000/1001"), ("all-intra", "H.264 all-intra"),
                        ("crf 35", "H.264 heavily compressed"), ("bt709-tagged", "H.264 bt709-tagged")):
@@ -153,7 +158,7 @@ def main() -> None:
     d.add_argument("--official", required=True, help="THEval checkout (cfe23fe)")
     d.add_argument("--python", required=True, help="the official venv's python")
     d.add_argument("--variants", default="/work/scratch/variants")
-    d.add_argument("--kinds-from", choices=("main", "heldout"), default=None)
+    d.add_argument("--kinds-from", choices=("main", "heldout", "heldout2"), default=None)
     d.add_argument("--out", required=True)
     d.add_argument("--torchaudio-standin", action="store_true",
                    help="put benchmarks/official_env (a stand-in torchaudio for silero's read_audio) on PYTHONPATH")

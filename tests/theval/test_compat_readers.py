@@ -342,3 +342,35 @@ def test_opus_in_webm_matches_the_ffmpeg_binary_when_present():
     assert len(ours) == len(stereo)
     # channel mean as decode_audio takes it; float32 sums of the same decoded floats
     assert np.abs(ours - stereo.mean(axis=1, dtype=np.float32)).max() < 1e-6
+
+
+ROT = Path(__file__).resolve().parents[1] / "data" / "rotation"
+
+
+@pytest.mark.parametrize("name", ["rot90", "rot270"])
+def test_decord_pixels_turn_by_the_display_matrix(name):
+    """decord 0.6.0 turns frames by the stream's display matrix (phone video); PyAV and OpenCV
+    4.11's wheel do not. ``<name>_decord.npy`` is decord's own first and last frame of the clip
+    (a 96x64 H.264 test pattern stream-copied by ffmpeg 5.1 with ``rotate=90`` / ``rotate=270``),
+    saved where decord was installed; the "decord" convention must give those bytes exactly.
+    (On the held-out 90° clip g01, compat lip-sync was +39 % off the official value before.)"""
+    ref = np.load(ROT / f"{name}_decord.npy")
+    frames = list(iter_frames(ROT / f"{name}.mp4"))
+    assert frames[0].rgb.shape == (64, 96, 3) and ref.shape[1:] == (96, 64, 3)  # decord turns, PyAV not
+    for got, want in zip((frames[0], frames[-1]), ref):
+        assert np.array_equal(got.pixels("decord"), want)
+        assert got.pixels("opencv").shape == (64, 96, 3)  # OpenCV's wheel does not turn
+        assert not got.agrees()  # a turned frame: the conventions disagree
+
+
+def test_decord_track_on_a_turned_clip_is_not_shared_with_the_pyav_track():
+    """The lip-sync compat track (decord pixels) must not reuse the default track's unturned frames."""
+    from avatar_eval.pipeline.context import ClipContext
+
+    ctx = ClipContext(str(ROT / "rot90.mp4"))
+    sync = ctx.get("face_mesh.theval_sync")
+    assert sync.n_frames == 10
+    from avatar_eval.io.video import clip_pixels_agree, clip_rotation
+
+    assert clip_rotation(ROT / "rot90.mp4") == 90 and not clip_pixels_agree(ROT / "rot90.mp4")
+    assert clip_rotation(MAY) == 0

@@ -145,14 +145,56 @@ def to_rgb(fr, pixels: str = "pyav") -> np.ndarray:
       input (``yuv420p10le``) OpenCV's swscale 6.7 and PyAV's 9.5 differ (8.7 % of values, max 9).
     * ``"decord"``: what ``decord.VideoReader(...).get_batch`` returns (RGB): decord 0.6.0's
       filter graph honours the colour tags as PyAV does, so these are PyAV's bytes (measured bit
-      for bit, docs/theval.md); kept as a name so the compat track says which reader it follows.
+      for bit, docs/theval.md), turned by the stream's display matrix as decord turns them
+      (phone video; ``decord_rotate``). OpenCV 4.11's wheel does not turn them
+      (``CAP_PROP_ORIENTATION_AUTO`` is 0 there), nor does PyAV.
     """
-    if pixels in ("pyav", "decord"):
+    if pixels == "pyav":
         return fr.to_ndarray(format="rgb24")
+    if pixels == "decord":
+        return decord_rotate(fr.to_ndarray(format="rgb24"), frame_rotation(fr))
     if pixels == "opencv":
         bgr = fr.reformat(**_opencv_args(fr)).to_ndarray()
         return np.ascontiguousarray(bgr[:, :, ::-1])
     raise ValueError(f"unknown pixel convention {pixels!r}; one of {PIXELS}")
+
+
+def frame_rotation(fr) -> int:
+    """The decoded frame's display-matrix rotation in degrees counter-clockwise, 0, 90, 180 or 270
+    (0 when the frame carries none)."""
+    try:
+        r = int(round(float(getattr(fr, "rotation", 0) or 0)))
+    except (TypeError, ValueError):
+        return 0
+    return r % 360
+
+
+def decord_rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """``rgb`` turned as decord 0.6.0 turns a frame with this display-matrix rotation: a lossless
+    quarter turn counter-clockwise per 90° (checked bit for bit against decord on 90° and 270° clips,
+    tests/data/rotation and g01 of benchmarks/make_theval_variants.py; 180° follows the same
+    convention, not checked)."""
+    k = (rotation // 90) % 4
+    return rgb if k == 0 else np.ascontiguousarray(np.rot90(rgb, k))
+
+
+@lru_cache(maxsize=256)
+def _stream_rotation(path: str, mtime_ns: int) -> int:
+    with _open(path) as c:
+        if not c.streams.video:
+            return 0
+        for fr in c.decode(c.streams.video[0]):
+            return frame_rotation(fr)
+    return 0
+
+
+def clip_rotation(path: str | os.PathLike[str]) -> int:
+    """The display-matrix rotation of the clip's first video frame (degrees, 0 when none)."""
+    p = Path(path)
+    try:
+        return _stream_rotation(str(p), p.stat().st_mtime_ns)
+    except Exception:  # noqa: BLE001 - no rotation known: the frames as decoded
+        return 0
 
 
 @lru_cache(maxsize=256)
@@ -171,7 +213,7 @@ def clip_pixels_agree(path: str | os.PathLike[str]) -> bool:
     one by one by :meth:`Frame.pixels`; this lets identical analyzers be shared up front."""
     p = Path(path)
     try:
-        return _stream_pixels_agree(str(p), p.stat().st_mtime_ns)
+        return _stream_pixels_agree(str(p), p.stat().st_mtime_ns) and clip_rotation(p) == 0
     except (OSError, InputError):
         return False
 
@@ -188,8 +230,9 @@ class Frame:
         """This frame as RGB under a pixel convention of :data:`PIXELS`, converted from the same
         decoded frame (once per frame, shared by every analyzer that asks). Returns ``self.rgb``
         itself where the conventions agree on this frame."""
-        if convention in ("pyav", "decord"):  # decord == PyAV, bit for bit (to_rgb)
-            return self.rgb
+        if convention == "pyav" or convention == "decord" and (self.av_frame is None
+                                                                or frame_rotation(self.av_frame) == 0):
+            return self.rgb  # decord == PyAV, bit for bit, unless the frame is to be turned (to_rgb)
         x = self._px.get(convention)
         if x is None:
             fr = self.av_frame
@@ -197,7 +240,9 @@ class Frame:
                 if convention not in PIXELS:
                     raise ValueError(f"unknown pixel convention {convention!r}; one of {PIXELS}")
                 raise ValueError(f"frame {self.index} carries no decoded av.VideoFrame: only 'pyav' pixels")
-            if pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and convention in PIXELS:
+            if convention == "decord":
+                x = decord_rotate(self.rgb, frame_rotation(fr))
+            elif pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and convention in PIXELS:
                 x = self.rgb
             else:
                 x = to_rgb(fr, convention)
@@ -207,7 +252,8 @@ class Frame:
     def agrees(self) -> bool:
         """Whether every pixel convention gives ``self.rgb`` on this frame."""
         fr = self.av_frame
-        return fr is not None and pixels_agree(fr.format.name, fr.colorspace, fr.color_range)
+        return fr is not None and pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and \
+            frame_rotation(fr) == 0
 
 
 def iter_frames(path: str | os.PathLike[str], threads: int = 0) -> Iterator[Frame]:

@@ -346,7 +346,8 @@ _V3 = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule +
 _COMPAT_ORDER = "2"
 #: v2 of lip-sync compat: decord's frames on AVI are the sequential decode (was shifted by the seek landing);
 #: v3 of silent-lip compat (v2: _COMPAT_ORDER) and lip-sync compat: Opus in Matroska/WebM decoded as the ffmpeg command
-#: line that pydub / moviepy call (the whole pre-skip dropped; io/compat_readers.ffmpeg_cli_extra_skip)
+#: line that pydub / moviepy call (the whole pre-skip dropped; io/compat_readers.ffmpeg_cli_extra_skip); lip-sync
+#: compat also turns frames by the display matrix as decord does (io.video.decord_rotate)
 _OPUS = "3"
 _VARIANTS: list[_Row] = [
     _Row("theval.lip_dynamics", LipDynamics, "paper", _V3, "Lip dynamics", ("face_mesh",),

@@ -44,7 +44,7 @@ def face_mesh_analyzer(ctx: "ClipContext", *, pixels: str = "pyav", **kw):
     with equal keys (same settings, and pixels that agree on this clip according to its stream
     header) are computed once by ``ClipContext.prepare``, which checks every frame's tags
     (``share_holds``) and fails the shared copy, with the reason, if a frame breaks the agreement."""
-    from ..io.video import PIXELS, clip_pixels_agree
+    from ..io.video import PIXELS, clip_pixels_agree, clip_rotation
     from ..regions.face_mesh import FaceMeshAnalyzer
 
     if pixels not in PIXELS:
@@ -52,7 +52,7 @@ def face_mesh_analyzer(ctx: "ClipContext", *, pixels: str = "pyav", **kw):
 
     class PixelFaceMesh(FaceMeshAnalyzer):
         def update(self, frame) -> None:
-            if self.pixels in ("pyav", "decord") or self.counts is not None and frame.index not in self.counts:
+            if self.pixels == "pyav" or self.counts is not None and frame.index not in self.counts:
                 return super().update(frame)
             px = frame.pixels(self.pixels)  # converted once per frame, shared by every track
             if px is not frame.rgb:
@@ -61,11 +61,14 @@ def face_mesh_analyzer(ctx: "ClipContext", *, pixels: str = "pyav", **kw):
 
         def share_holds(self, frame) -> bool:
             """Whether this frame's pixels are those of the track this one shares (ClipContext)."""
-            return self.resolved == self.pixels or self.pixels in ("pyav", "decord") or frame.agrees()
+            return self.resolved == self.pixels or self.pixels == "pyav" or frame.agrees() or \
+                self.pixels == "decord" and frame.pixels("decord") is frame.rgb
 
     a = PixelFaceMesh(ctx, **kw)
     a.pixels = pixels
-    same = pixels in ("pyav", "decord") or (ctx is not None and clip_pixels_agree(ctx.video_path))
+    # decord's pixels are PyAV's unless the clip carries a display-matrix rotation (decord turns them)
+    same = (pixels == "pyav" or pixels == "decord" and (ctx is None or clip_rotation(ctx.video_path) == 0)
+            or ctx is not None and clip_pixels_agree(ctx.video_path))
     a.resolved = "pyav" if same else pixels
     a.config["pixels"] = pixels
     a.share_priority = 0 if pixels in ("pyav", "decord") else 1  # a PyAV-pixel track leads a shared group
