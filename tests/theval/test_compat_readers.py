@@ -374,3 +374,16 @@ def test_decord_track_on_a_turned_clip_is_not_shared_with_the_pyav_track():
 
     assert clip_rotation(ROT / "rot90.mp4") == 90 and not clip_pixels_agree(ROT / "rot90.mp4")
     assert clip_rotation(MAY) == 0
+
+
+def test_decord_map_on_mpeg_ts():
+    """decord 0.6.0 on an MPEG transport stream (H.264, GOP 50, 100 frames; tests/data/mpegts, made
+    with ffmpeg 5.1): its first read lands on the second key frame and the tail repeats the last
+    frame. Expected list taken from decord here (each decord frame matched to the sequential decode
+    bit for bit): frames 50..99, then 99 fifty times. On the held-out TS clip g02 the count also
+    matters: decord has 125 frames (its video packets) where OpenCV's estimate, ``probe``'s, is 126."""
+    ts = Path(__file__).resolve().parents[1] / "data" / "mpegts" / "pattern_gop50.ts"
+    n = probe(ts).n_frames
+    assert n == 100
+    assert decord_index_map(ts, n) == list(range(50, 100)) + [99] * 50
+    assert decord_index_map(ts, n + 1) == list(range(50, 100)) + [99] * 50  # decord's count: packets

@@ -187,11 +187,26 @@ def decord_index_map(path: str | os.PathLike[str], n_frames: int) -> list[int] |
     shift by 2 (198 frames) put compat lip-sync 9.1 % off the official value (now 0.03 %)."""
     if _is_avi(str(path)):
         return None
+    n_ts = _mpegts_packet_count(str(path))
+    if n_ts is not None:
+        n_frames = n_ts
     start = _stream_start_landing(str(path))
     if start <= 0 or decord_leaves_pts_unset(str(path)):
-        return None
+        return None if n_ts is None else list(range(n_frames))
     last = n_frames - 1
     return [min(i + start, last) for i in range(n_frames)]
+
+
+def _mpegts_packet_count(path: str) -> int | None:
+    """decord's frame count on an MPEG transport stream: its video packets (decord indexes the
+    packets); OpenCV's CAP_PROP_FRAME_COUNT, which ``probe`` reports, estimates one more from the
+    duration there. Measured on the held-out TS clip g02 (benchmarks/make_theval_variants.py):
+    ``len(VideoReader)`` 125 = packets, OpenCV 126; decord returns frames 50..124 then repeats 124.
+    None for other containers (their counts agree)."""
+    with av.open(path) as c:
+        if "mpegts" not in c.format.name.split(",") or not c.streams.video:
+            return None
+        return sum(1 for pk in c.demux(c.streams.video[0]) if pk.size > 0)
 
 
 def opencv_seek_map(path: str | os.PathLike[str], targets: list[int], n_decoded: int) -> list[int | None] | None:
