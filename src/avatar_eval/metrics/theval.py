@@ -78,15 +78,6 @@ def _cli_skip(ctx: "ClipContext") -> int:
     return ffmpeg_cli_extra_skip(ctx.video_path)
 
 
-@artifact("audio16k.ffmpeg_cli", "Audio, 16 kHz mono, as the ffmpeg command line (FFmpeg <= 7) that pydub calls "
-          "decodes the video's track: audio16k unless the track is Opus in Matroska/WebM (io/compat_readers.py).")
-def _audio16k_cli(ctx: "ClipContext") -> tuple[np.ndarray, int]:
-    from ..io.video import decode_audio
-
-    skip = _cli_skip(ctx)
-    return ctx.get("audio16k") if not skip else decode_audio(ctx.video_path, 16000, skip=skip)
-
-
 @artifact("audio44k.ffmpeg_cli", "Audio, 44.1 kHz mono, as the ffmpeg command line (FFmpeg <= 7) that moviepy calls "
           "decodes the video's track: audio44k unless the track is Opus in Matroska/WebM (io/compat_readers.py).")
 def _audio44k_cli(ctx: "ClipContext") -> tuple[np.ndarray, int]:
@@ -96,15 +87,18 @@ def _audio44k_cli(ctx: "ClipContext") -> tuple[np.ndarray, int]:
     return ctx.get("audio44k") if not skip else decode_audio(ctx.video_path, 44100, skip=skip)
 
 
-@artifact("vad.theval_silent", "VAD as silent_lip_stability.py sees it: pydub's decode (ffmpeg command line); "
-          "the default vad unless the track is Opus in Matroska/WebM.")
+@artifact("vad.theval_silent", "VAD as silent_lip_stability.py sees it: pydub's decode (the ffmpeg command line) at "
+          "the track's rate, resampled to 16 kHz as silero's read_audio does (torchaudio's sinc resampler).")
 def _vad_silent(ctx: "ClipContext") -> list[tuple[float, float]]:
+    from ..audio.resample import resample_like_torchaudio
     from ..audio.vad import speech_segments
+    from ..io.video import decode_audio
 
-    if not _cli_skip(ctx):
-        return ctx.get("vad")
-    wav, sr = ctx.get("audio16k.ffmpeg_cli")
-    return speech_segments(wav, sr, model=family_options(ctx.options, THEvalOptions).vad_model)
+    model = family_options(ctx.options, THEvalOptions).vad_model
+    wav, sr = decode_audio(ctx.audio_path or ctx.video_path, None, skip=_cli_skip(ctx))
+    if sr == 16000:  # read_audio does not resample: the default VAD's input, bit for bit
+        return ctx.get("vad") if not _cli_skip(ctx) else speech_segments(wav, sr, model=model)
+    return speech_segments(resample_like_torchaudio(wav, sr, 16000), 16000, model=model)
 
 
 @artifact("audio44k.moviepy", "Audio as lip_sync.py reads it: moviepy 1.0.3's 44.1 kHz export of the video's "
@@ -125,14 +119,15 @@ def _audio_moviepy(ctx: "ClipContext") -> tuple[np.ndarray, int]:
         raise MetricUndefined(str(e)) from e
 
 
-@artifact("vad.theval_sync", "VAD as lip_sync.py sees it: on the 44.1 kHz export, resampled back to 16 kHz.")
+@artifact("vad.theval_sync", "VAD as lip_sync.py sees it: on the 44.1 kHz export, resampled back to 16 kHz as "
+          "silero's read_audio does (torchaudio's sinc resampler).")
 def _vad_sync(ctx: "ClipContext") -> list[tuple[float, float]]:
-    from scipy.signal import resample_poly
-
+    from ..audio.resample import resample_like_torchaudio
     from ..audio.vad import speech_segments
 
     wav, sr = ctx.get("audio44k.moviepy")
-    w16 = resample_poly(wav.astype(np.float64), 160, 441).astype(np.float32)
+    # silero's read_audio resamples the 44.1 kHz export with torchaudio's sinc resampler
+    w16 = resample_like_torchaudio(wav, sr, 16000)
     return speech_segments(w16, 16000, model=family_options(ctx.options, THEvalOptions).vad_model)
 
 
