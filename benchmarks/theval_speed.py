@@ -112,7 +112,10 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def official(clips: list[Path], root: Path, python: str, mode: str) -> float:
+def official(clips: list[Path], root: Path, python: str, mode: str, pythonpath: str | None = None) -> float:
+    env = dict(os.environ)
+    if pythonpath:  # e.g. benchmarks/official_env (a torchaudio stand-in), for the official scripts only
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
     total = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         lists = [clips] if mode == "list" else [[p] for p in clips]
@@ -123,7 +126,7 @@ def official(clips: list[Path], root: Path, python: str, mode: str) -> float:
                 t = time.perf_counter()
                 r = subprocess.run([python, str(root / script), "--video_txt", str(lst),
                                     "--output_txt", str(Path(tmp) / "out.txt")],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=root, text=True)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=root, text=True, env=env)
                 total += time.perf_counter() - t
                 if r.returncode != 0:
                     last = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
@@ -134,11 +137,14 @@ def official(clips: list[Path], root: Path, python: str, mode: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", default="examples/clips/gt")
-    ap.add_argument("-j", "--workers", type=int, default=2)
+    ap.add_argument("-j", "--workers", default="2", help="worker counts, comma-separated (e.g. 1,2)")
     ap.add_argument("--official", default=None)
     ap.add_argument("--official-python", default=sys.executable)
     ap.add_argument("--official-mode", choices=["list", "per-clip"], default="list")
+    ap.add_argument("--official-pythonpath", default=None,
+                    help="prepended to PYTHONPATH for the official scripts only (e.g. benchmarks/official_env)")
     ap.add_argument("--skip-stages", action="store_true")
+    ap.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated, of: {', '.join(SUITES)}")
     a = ap.parse_args()
     clips = sorted(p for p in Path(a.clips).iterdir() if p.suffix.lower() in VIDEO_EXT)
     n_frames = sum(probe(p).n_frames for p in clips)
@@ -148,16 +154,20 @@ def main() -> None:
         stages(clips, n_frames, dur)
         print()
     walls = {}
-    for label, suites in SUITES.items():
-        walls[label] = ours(clips, suites, a.workers)
-        print(f"avatar-eval {label:16s} (-j {a.workers}): {n_frames / walls[label]:8.1f} frames/s "
-              f"({walls[label]:.1f} s; {load()})\n")
+    for j in [int(x) for x in str(a.workers).split(",")]:
+        for label, suites in SUITES.items():
+            if label not in a.suites.split(","):
+                continue
+            key = f"{label} -j {j}"
+            walls[key] = ours(clips, suites, j)
+            print(f"avatar-eval {key:20s}: {n_frames / walls[key]:8.1f} frames/s "
+                  f"({walls[key]:.1f} s; {load()})\n")
     if a.official:
-        t_off = official(clips, Path(a.official), a.official_python, a.official_mode)
+        t_off = official(clips, Path(a.official), a.official_python, a.official_mode, a.official_pythonpath)
         print(f"official THEval, 4 scripts ({a.official_mode}): {n_frames / t_off:8.1f} frames/s ({t_off:.1f} s; "
               f"{load()})")
         for label, w in walls.items():
-            print(f"  avatar-eval {label:16s} is {t_off / w:5.1f}× the official throughput")
+            print(f"  avatar-eval {label:20s} is {t_off / w:5.1f}× the official throughput")
 
 
 if __name__ == "__main__":
