@@ -257,10 +257,32 @@ def _u8(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == np.uint8 and b.dtype == np.uint8 and (a.ndim == 2 or (a.ndim == 3 and a.shape[2] <= 4))
 
 
+_CV_U16_SUMS_EXACT: bool | None = None
+
+
+def _cv_u16_sums_exact() -> bool:
+    """Whether ``cv2.sumElems`` sums uint16 images exactly (integer blocks; checked once per
+    process on 255²-sized values in 1–4 channels, against numpy's int64 sums)."""
+    global _CV_U16_SUMS_EXACT
+    if _CV_U16_SUMS_EXACT is None:
+        import cv2
+
+        rng = np.random.default_rng(0)
+        ok = True
+        for c in (1, 2, 3, 4):
+            m = rng.integers(60000, 65026, (301, 307, c), dtype=np.uint16)
+            got = cv2.sumElems(m if c > 1 else m[..., 0])[:c]
+            ok = ok and [int(v) for v in got] == [int(v) for v in m.reshape(-1, c).sum(axis=0, dtype=np.int64)]
+        _CV_U16_SUMS_EXACT = bool(ok)
+    return _CV_U16_SUMS_EXACT
+
+
 def _sum_u16(img: np.ndarray) -> int:
     import cv2
 
-    return sum(int(v) for v in cv2.sumElems(img))
+    if _cv_u16_sums_exact():
+        return sum(int(v) for v in cv2.sumElems(img))
+    return int(img.sum(dtype=np.int64))
 
 
 def _square_sums_u8(a: np.ndarray, b: np.ndarray, cross: bool) -> tuple[int, int, int]:
