@@ -81,7 +81,7 @@ class FullFramePairAnalyzer(PairAnalyzer):
         h, w = gt.rgb.shape[:2]
         if g.shape[:2] != (h, w):
             g = IM.resize_to(g, w, h)
-        self.rows.append((k, gen.index, gt.index, IM.ssim(g, gt.rgb), IM.psnr(g, gt.rgb), IM.pixel_cosine(g, gt.rgb)))
+        self.rows.append((k, gen.index, gt.index, *IM.ssim_psnr_cosine(g, gt.rgb)))
 
     def finalize(self) -> dict[str, Any]:
         a = np.asarray(self.rows, dtype=np.float64).reshape(-1, 6)
@@ -121,7 +121,7 @@ def region_pair_frames(pair: "PairContext", al: Alignment) -> dict[str, Any]:
             tframes = {i: f for i, f in enumerate(tv.frames()) if i in need_t}
             for k in np.nonzero(valid)[0]:
                 a, b = gframes[int(pairs[k, 0])], tframes[int(pairs[k, 1])]
-                ssim[k], psnr[k], cos[k] = IM.ssim(a, b), IM.psnr(a, b), IM.pixel_cosine(a, b)
+                ssim[k], psnr[k], cos[k] = IM.ssim_psnr_cosine(a, b)
         out[r] = {"ssim": ssim, "psnr": psnr, "pixel_csim": cos, "valid": valid,
                   "gen_index": pairs[:, 0], "gt_index": pairs[:, 1], "n_pairs": n, "stride": stride,
                   "n_missing_gen": int((~gp).sum()), "n_missing_gt": int((~tp).sum()),

@@ -19,6 +19,7 @@ __all__ = [
     "psnr",
     "mse",
     "pixel_cosine",
+    "ssim_psnr_cosine",
     "canny_edges_rgb",
     "jwbdh_ssim_win_size",
     "resize_to",
@@ -69,6 +70,118 @@ def _ssim_strips(a: np.ndarray, b: np.ndarray, win: int, data_range: float, k1: 
         m = _ssim_map(a[s0:s1].astype(np.float64), b[s0:s1].astype(np.float64), win, data_range, k1, k2)
         out[r0 - pad : r1 - pad] = m[r0 - s0 : r1 - s0, pad : m.shape[1] - pad].reshape(r1 - r0, -1, C)
     return out.reshape(-1, C).mean(axis=0, dtype=np.float64)
+
+
+#: elements (row length × rows) of one block of the float64 formula in :func:`_ssim_u8`, and of
+#: one strip of its integer window sums: the float64 work stays in the core's L1/L2 cache
+SSIM_U8_BLOCK = 12_000
+SSIM_U8_STRIP = 370_000
+
+
+def _ssim_u8(a: np.ndarray, b: np.ndarray, win: int, data_range: float, k1: float, k2: float,
+             strip: int = SSIM_U8_STRIP, block: int = SSIM_U8_BLOCK) -> np.ndarray:
+    """:func:`_ssim_map_mean` of uint8 images (H×W or H×W×C, C <= 4), the same result bit for bit
+    at ~0.7× the CPU of :func:`_ssim_strips` (1080p: ~120 ms instead of ~170 ms).
+
+    The window sums of x, y, x², y², xy over the interior are computed exactly in int32 (OpenCV box
+    filter of the uint8 image and of its uint16 products; at most win²·255² < 2³¹), strip by strip.
+    OpenCV's normalised float64 box filter yields exactly ``sum · (1 / win²)`` for integer pixels
+    (its running sums are exact integers in float64, scaled once), so each interior mean is that
+    product here too; the per-pixel formula then runs with the operations of :func:`_ssim_map`, in
+    the same order, on blocks of a few rows kept in cache, written into the interior map, which is
+    averaged whole as before (same summation order). Tested against the whole-image path."""
+    import cv2
+
+    a = np.ascontiguousarray(a)
+    b = np.ascontiguousarray(b)
+    H, W = a.shape[:2]
+    C = a.shape[2] if a.ndim == 3 else 1
+    pad = (win - 1) // 2
+    np_ = win * win
+    scale = 1.0 / np_  # OpenCV's normalisation factor (boxFilter: 1. / (ksize.width * ksize.height))
+    cov_norm = np_ / (np_ - 1.0)
+    c1 = (k1 * data_range) ** 2
+    c2 = (k2 * data_range) ** 2
+    Hi, L = H - 2 * pad, (W - 2 * pad) * C
+    out = np.empty((Hi, L), dtype=np.float64)
+    sub = max(1, block // L)  # rows per float64 block
+    rows = max(sub, strip // L // sub * sub)  # rows per strip of integer window sums (a multiple of sub)
+    bufs = [np.empty((sub, L), dtype=np.float64) for _ in range(6)]
+
+    def sums(img: np.ndarray, n: int) -> np.ndarray:
+        S = cv2.boxFilter(img, cv2.CV_32S, (win, win), normalize=False, borderType=cv2.BORDER_REFLECT)
+        return S[pad : pad + n, pad : W - pad].reshape(n, L)
+
+    for r0 in range(0, Hi, rows):
+        n = min(rows, Hi - r0)
+        xa, yb = a[r0 : r0 + n + 2 * pad], b[r0 : r0 + n + 2 * pad]  # n interior rows with their context
+        SX, SY = sums(xa, n), sums(yb, n)
+        SXX = sums(cv2.multiply(xa, xa, dtype=cv2.CV_16U), n)
+        SYY = sums(cv2.multiply(yb, yb, dtype=cv2.CV_16U), n)
+        SXY = sums(cv2.multiply(xa, yb, dtype=cv2.CV_16U), n)
+        for q0 in range(0, n, sub):
+            m = min(sub, n - q0)
+            ux, uy, uxx, uyy, uxy, uxuy = (v[:m] for v in bufs)
+            q = slice(q0, q0 + m)
+            np.multiply(SX[q], scale, out=ux)
+            np.multiply(SY[q], scale, out=uy)
+            np.multiply(SXX[q], scale, out=uxx)
+            np.multiply(SYY[q], scale, out=uyy)
+            np.multiply(SXY[q], scale, out=uxy)
+            # from here exactly the operations of _ssim_map
+            np.multiply(ux, uy, out=uxuy)
+            ux *= ux
+            uy *= uy
+            uxx -= ux
+            uxx += uyy
+            uxx -= uy
+            uxx *= cov_norm
+            uxx += c2
+            uxy -= uxuy
+            uxy *= 2 * cov_norm
+            uxy += c2
+            uxuy *= 2
+            uxuy += c1
+            ux += uy
+            ux += c1
+            uxuy *= uxy
+            ux *= uxx
+            np.divide(uxuy, ux, out=out[r0 + q0 : r0 + q0 + m])
+    return _channel_means(out.reshape(Hi, -1, C))
+
+
+_CV_SUM_SEQUENTIAL: bool | None = None
+
+
+def _cv_sum_sequential() -> bool:
+    """Whether ``cv2.sumElems`` of a float64 image with 2–4 channels adds each channel's values one
+    after the other (OpenCV's generic loop: no SIMD or IPP kernel for float64), i.e. in the order
+    of numpy's ``mean(axis=0)`` of the (pixels, channels) array. Checked once per process on random
+    values, where any other order differs; if not, the numpy reduction is used."""
+    global _CV_SUM_SEQUENTIAL
+    if _CV_SUM_SEQUENTIAL is None:
+        import cv2
+
+        rng = np.random.default_rng(0)
+        ok = True
+        for c in (2, 3, 4):
+            m = rng.random((37, 53, c)) * 1e3 - 300.0
+            ok = ok and np.array_equal(np.array(cv2.sumElems(m)[:c], dtype=np.float64) / (37 * 53),
+                                       m.reshape(-1, c).mean(axis=0, dtype=np.float64))
+        _CV_SUM_SEQUENTIAL = bool(ok)
+    return _CV_SUM_SEQUENTIAL
+
+
+def _channel_means(m: np.ndarray) -> np.ndarray:
+    """``m.reshape(-1, C).mean(axis=0)`` of a contiguous float64 H×W×C map, bit for bit: numpy
+    adds the rows of a (pixels, C) array one by one (C interleaved running sums, ~13 ns a pixel at
+    C = 3); OpenCV's ``sumElems`` runs the same additions in a plain loop (~1.5 ns a pixel)."""
+    C = m.shape[2]
+    if 2 <= C <= 4 and m.flags.c_contiguous and _cv_sum_sequential():
+        import cv2
+
+        return np.array(cv2.sumElems(m)[:C], dtype=np.float64) / (m.shape[0] * m.shape[1])
+    return m.reshape(-1, C).mean(axis=0, dtype=np.float64)
 
 
 def _ssim_map(x: np.ndarray, y: np.ndarray, win: int, data_range: float, k1: float, k2: float) -> np.ndarray:
@@ -127,6 +240,8 @@ def ssim(
         raise ValueError("win_size must be odd and >= 3")
     if min(a.shape[0], a.shape[1]) < win_size:
         raise ValueError(f"image {a.shape[:2]} smaller than the SSIM window {win_size}")
+    if _u8(a, b) and win_size <= 181:  # win²·255² < 2³¹: int32 window sums
+        return float(np.mean(_ssim_u8(a, b, win_size, data_range, k1, k2)))
     if a.dtype.kind in "ui" and b.dtype == a.dtype and a.itemsize <= 2 and (a.ndim == 2 or a.shape[2] <= 4):
         return float(np.mean(_ssim_strips(a, b, win_size, data_range, k1, k2)))
     x = a.astype(np.float64)
@@ -137,23 +252,88 @@ def ssim(
     return float(np.mean(_ssim_map_mean(x, y, win_size, data_range, k1, k2)))
 
 
+def _u8(a: np.ndarray, b: np.ndarray) -> bool:
+    """uint8 images OpenCV sums per channel at once (H×W or H×W×C, C <= 4)."""
+    return a.dtype == np.uint8 and b.dtype == np.uint8 and (a.ndim == 2 or (a.ndim == 3 and a.shape[2] <= 4))
+
+
+_CV_U16_SUMS_EXACT: bool | None = None
+
+
+def _cv_u16_sums_exact() -> bool:
+    """Whether ``cv2.sumElems`` sums uint16 images exactly (integer blocks; checked once per
+    process on 255²-sized values in 1–4 channels, against numpy's int64 sums)."""
+    global _CV_U16_SUMS_EXACT
+    if _CV_U16_SUMS_EXACT is None:
+        import cv2
+
+        rng = np.random.default_rng(0)
+        ok = True
+        for c in (1, 2, 3, 4):
+            m = rng.integers(60000, 65026, (301, 307, c), dtype=np.uint16)
+            got = cv2.sumElems(m if c > 1 else m[..., 0])[:c]
+            ok = ok and [int(v) for v in got] == [int(v) for v in m.reshape(-1, c).sum(axis=0, dtype=np.int64)]
+        _CV_U16_SUMS_EXACT = bool(ok)
+    return _CV_U16_SUMS_EXACT
+
+
+def _sum_u16(img: np.ndarray) -> int:
+    import cv2
+
+    if _cv_u16_sums_exact():
+        return sum(int(v) for v in cv2.sumElems(img))
+    return int(img.sum(dtype=np.int64))
+
+
+def _square_sums_u8(a: np.ndarray, b: np.ndarray, cross: bool) -> tuple[int, int, int]:
+    """Exact integer sums of uint8 images: Σ(a−b)² and, with ``cross``, Σa², Σb² (else 0, 0).
+
+    Each square is at most 255² (uint16) and OpenCV sums uint16 channels exactly (integer blocks
+    into doubles; any image under 10¹¹ pixels stays below 2⁵³), so these are the sums the float64
+    formulas (``mean(d·d)``, ``dot(x, y)``, ``norm(x)``) reach as well: every partial sum of those
+    is an integer below 2⁵³, hence exact whatever the summation order. Tested against them."""
+    import cv2
+
+    a = np.ascontiguousarray(a)
+    b = np.ascontiguousarray(b)
+    d = cv2.absdiff(a, b)
+    dd = _sum_u16(cv2.multiply(d, d, dtype=cv2.CV_16U))
+    if not cross:
+        return dd, 0, 0
+    return dd, _sum_u16(cv2.multiply(a, a, dtype=cv2.CV_16U)), _sum_u16(cv2.multiply(b, b, dtype=cv2.CV_16U))
+
+
+def _psnr_from_mse(m: float, data_range: float) -> float:
+    if m == 0.0:
+        return float("inf")
+    return float(10.0 * np.log10((data_range**2) / m))
+
+
+def _cosine_from_sums(dd: int, xx: int, yy: int) -> float:
+    if xx == 0 or yy == 0:
+        return 0.0
+    # Σxy = (Σx² + Σy² − Σ(x−y)²) / 2, exact in integers; the same float64 ops as dot / (norm·norm)
+    return float(((xx + yy - dd) // 2) / (np.sqrt(np.float64(xx)) * np.sqrt(np.float64(yy))))
+
+
 def mse(a: np.ndarray, b: np.ndarray) -> float:
     a, b = _as_pair(a, b)
+    if a.size and _u8(a, b):
+        return _square_sums_u8(a, b, False)[0] / a.size  # = mean(d·d) bit for bit (exact sum, one division)
     d = a.astype(np.float64) - b.astype(np.float64)
     return float(np.mean(d * d))
 
 
 def psnr(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> float:
     """PSNR in dB; ``inf`` for identical images (as scikit-image)."""
-    m = mse(a, b)
-    if m == 0.0:
-        return float("inf")
-    return float(10.0 * np.log10((data_range**2) / m))
+    return _psnr_from_mse(mse(a, b), data_range)
 
 
 def pixel_cosine(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine similarity of the flattened pixels (float64); 0 when either image is all zero."""
     a, b = _as_pair(a, b)
+    if a.size and _u8(a, b):
+        return _cosine_from_sums(*_square_sums_u8(a, b, True))
     x = a.reshape(-1).astype(np.float64)
     y = b.reshape(-1).astype(np.float64)
     na = np.linalg.norm(x)
@@ -161,6 +341,17 @@ def pixel_cosine(a: np.ndarray, b: np.ndarray) -> float:
     if na == 0 or nb == 0:
         return 0.0
     return float(np.dot(x, y) / (na * nb))
+
+
+def ssim_psnr_cosine(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> tuple[float, float, float]:
+    """``(ssim(a, b), psnr(a, b), pixel_cosine(a, b))`` with the same values, sharing the squared
+    sums of PSNR and cosine on uint8 images (what the JWB-DH pair passes compute per frame pair)."""
+    a, b = _as_pair(a, b)
+    s = ssim(a, b, data_range=data_range)
+    if a.size and _u8(a, b):
+        dd, xx, yy = _square_sums_u8(a, b, True)
+        return s, _psnr_from_mse(dd / a.size, data_range), _cosine_from_sums(dd, xx, yy)
+    return s, psnr(a, b, data_range=data_range), pixel_cosine(a, b)
 
 
 def canny_edges_rgb(rgb: np.ndarray, low: int = 100, high: int = 200) -> np.ndarray:
