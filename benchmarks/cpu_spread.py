@@ -463,7 +463,8 @@ def _ct2_lines(stderr: str) -> list[str]:
     return [ln.rsplit("] ", 1)[-1].strip() for ln in stderr.splitlines() if any(k in ln for k in keep)]
 
 
-def _run_worker(label: str, cpu: str | None, wargs: list[str], env_extra: dict, tmp: Path, log) -> dict | None:
+def _run_worker(label: str, cpu: str | None, wargs: list[str], env_extra: dict, tmp: Path, log,
+                timeout: float | None = None) -> dict | None:
     out = tmp / (re.sub(r"[^A-Za-z0-9_.-]+", "_", label) + ".json")
     cmd = [sys.executable, str(Path(__file__).resolve()), "worker", "--label", label, "--out", str(out), *wargs]
     if cpu:
@@ -472,21 +473,26 @@ def _run_worker(label: str, cpu: str | None, wargs: list[str], env_extra: dict, 
     env = {k: v for k, v in env.items() if v is not None}  # None: unset
     t0 = time.perf_counter()
     print(f"--> {label}: {' '.join(cmd[:4]) if cpu else 'native'} ...", file=log, flush=True)
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        rc, stderr = proc.returncode, proc.stderr
+    except subprocess.TimeoutExpired as e:  # killed: keep the clips the worker finished (written per clip)
+        err = e.stderr or ""
+        rc, stderr = f"timeout after {timeout:.0f} s", err.decode(errors="replace") if isinstance(err, bytes) else err
     wall = time.perf_counter() - t0
     if not out.exists():
-        print(f"    FAILED rc={proc.returncode}\n{proc.stderr[-3000:]}", file=log, flush=True)
+        print(f"    FAILED rc={rc}\n{stderr[-3000:]}", file=log, flush=True)
         return None
     res = json.loads(out.read_text())
     res["wall_seconds"] = round(wall, 1)
-    res["returncode"] = proc.returncode
+    res["returncode"] = rc
     res["qemu_cpu"] = cpu
-    ct2 = _ct2_lines(proc.stderr)
+    ct2 = _ct2_lines(stderr)
     if ct2:
         res["ct2_verbose"] = ct2
-    if proc.returncode != 0:
-        res["stderr_tail"] = proc.stderr[-2000:]
-    print(f"    done in {wall:.0f} s (rc={proc.returncode})", file=log, flush=True)
+    if rc != 0:
+        res["stderr_tail"] = stderr[-2000:]
+    print(f"    done in {wall:.0f} s (rc={rc})", file=log, flush=True)
     return res
 
 
@@ -537,7 +543,7 @@ def driver(args) -> None:
         for label, cpu in runs:
             if label in result["metrics"] and args.resume:
                 continue
-            res = _run_worker(label, cpu, wargs, extra_env, tmp, log)
+            res = _run_worker(label, cpu, wargs, extra_env, tmp, log, args.worker_timeout)
             if res is not None:
                 result["metrics"][label] = res
                 _write(out_path, result)
@@ -790,6 +796,10 @@ def main(argv=None) -> None:
     d.add_argument("--snapshot-src", action="store_true", help="run every worker on one copy of src/ "
                    "(PYTHONPATH), so that edits made to the tree during a long run cannot leak in")
     d.add_argument("--resume", action="store_true", help="keep the runs already in --out, run the missing ones")
+    d.add_argument("--worker-timeout", type=float, default=None, metavar="S",
+                   help="kill a metric worker after S seconds and keep the clips it finished (the worker "
+                   "saves after each clip; the rest stay missing). MediaPipe Pose + Hands under qemu take "
+                   "minutes per frame")
     t = sub.add_parser("table", help="print the table of a saved driver JSON")
     t.add_argument("path")
     args = ap.parse_args(argv)
