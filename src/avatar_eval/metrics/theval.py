@@ -128,9 +128,10 @@ def _vad_sync(ctx: "ClipContext") -> list[tuple[float, float]]:
     wav, sr = ctx.get("audio44k.moviepy")
     # silero's read_audio resamples the 44.1 kHz export with torchaudio's sinc resampler, but the
     # replayed export itself is not the official bytes (FFmpeg's swresample made them from the
-    # track's rate; ours is resample_poly: up to 6e-3 apart), and on that input torchaudio's filter
-    # (audio/resample.py) moved the VAD segments off the official ones on 5 of 80 clips where
-    # resample_poly kept them (lip-sync within 1 % on 78 of 80 vs 75): kept on resample_poly
+    # track's rate; ours is resample_poly: up to 6e-3 apart on h05), and on that input torchaudio's
+    # filter (audio/resample.py) moved segment ends off the official ones where resample_poly kept
+    # them: lip-sync within 1 % on 75 of the 80 agreement clips with it (h05 1.33 % instead of
+    # 0.007 %), on 76 with resample_poly (measured 2026-12-01): kept on resample_poly
     w16 = resample_poly(wav.astype(np.float64), 160, 441).astype(np.float32)
     return speech_segments(w16, 16000, model=family_options(ctx.options, THEvalOptions).vad_model)
 
