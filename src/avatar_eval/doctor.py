@@ -64,7 +64,12 @@ TOLERANCES: list[tuple[FieldMatch, Tolerance]] = [
     (("theval", "lip_sync", ANY, "compat"), Tolerance(0.03, 2e-3, "Face Mesh openness (XNNPACK by CPU); measured up to 1.1 %")),
     (("theval", "lip_sync", ANY, ANY), Tolerance(0.02, 2e-3, "Face Mesh openness (XNNPACK by CPU); measured up to 0.24 %")),
     (("theval", "head_motion", ANY, ANY), Tolerance(0.01, 0.05, "Face Mesh geometry (XNNPACK by CPU); measured up to 0.09 %")),
-    (("hands", ANY, ANY, ANY), Tolerance(0.05, 1e-3, "MediaPipe Hands (XNNPACK kernels chosen by CPU); not yet measured")),
+    # hands: benchmarks/data/cpu_spread_hands.json (native AVX-512 vs qemu EPYC, first 6 frames of two
+    # whole-body clips; Pose/Hands run ~3000x slower under qemu, so only 6 frames were measured)
+    (("hands", "hkv", ANY, ANY), Tolerance(0.15, 1e-6, "MediaPipe Hands (XNNPACK by CPU); values are 1e-5 to 1e-4, "
+                                                       "measured up to 7.0 % (seated, 6 frames)")),
+    (("hands", ANY, ANY, ANY), Tolerance(0.02, 1e-3, "MediaPipe Hands (XNNPACK kernels chosen by CPU); measured up to "
+                                                     "0.10 % (hkc, 6 frames)")),
     (("jwbdh", ANY, "face", ANY), Tolerance(0.02, 1e-3, "face crop boxes come from MediaPipe tracks (XNNPACK by CPU); "
                               "pixel formulas are exact; measured up to 1.43 % (PSNR, 32-frame cuts, "
                               "native vs qemu EPYC: benchmarks/data/cpu_spread_doctor32.json)")),
@@ -85,7 +90,8 @@ TOLERANCES: list[tuple[FieldMatch, Tolerance]] = [
     # extras (benchmarks/data/cpu_spread_extras_partial.json: qemu EPYC on 4 of 9 clips, the rest unmeasured)
     (("motion", "energy", "body", ANY), Tolerance(0.15, 1e-3, "Pose on head crops: shoulders barely visible, speed mostly "
                                      "tracker jitter (a re-encode moved it 35 %); measured up to 5.7 %")),
-    (("motion", "energy", "hands", ANY), Tolerance(0.15, 1e-3, "MediaPipe Hands speed (XNNPACK by CPU); not yet measured")),
+    (("motion", "energy", "hands", ANY), Tolerance(0.15, 1e-3, "MediaPipe Hands speed (XNNPACK by CPU); measured up to "
+                                      "6.2 % (seated, 6 frames: benchmarks/data/cpu_spread_hands.json)")),
     (("motion", "diversity", "body", ANY), Tolerance(0.04, 1e-3, "Pose positions (XNNPACK by CPU); measured up to 1.2 %")),
     (("motion", ANY, ANY, ANY), Tolerance(0.02, 1e-4, "Face Mesh centroid / lips / pose angles (XNNPACK by CPU); measured up to "
                           "0.37 %")),
