@@ -266,6 +266,12 @@ def main() -> None:
             continue
         cmd = command(Path(a.shared) / src, out / name, opts, Path(a.shared))
         if a.list:
+            if opts and opts[-1] == ROTATE90:
+                tmp = out / f"unrotated_{name}"
+                cmd = command(Path(a.shared) / src, tmp, opts[:-1], Path(a.shared))
+                copy = command(tmp, out / name, ["-c", "copy", "-metadata:s:v:0", "rotate=90"])
+                print(f"# {name}: {kind}\n{shlex.join(cmd)}\n{shlex.join(copy)}\n")
+                continue
             print(f"# {name}: {kind}\n{shlex.join(cmd)}\n")
             continue
         if (out / name).exists():
