@@ -129,24 +129,7 @@ def _ssim_u8(a: np.ndarray, b: np.ndarray, win: int, data_range: float, k1: floa
             np.multiply(SYY[q], scale, out=uyy)
             np.multiply(SXY[q], scale, out=uxy)
             # from here exactly the operations of _ssim_map
-            np.multiply(ux, uy, out=uxuy)
-            ux *= ux
-            uy *= uy
-            uxx -= ux
-            uxx += uyy
-            uxx -= uy
-            uxx *= cov_norm
-            uxx += c2
-            uxy -= uxuy
-            uxy *= 2 * cov_norm
-            uxy += c2
-            uxuy *= 2
-            uxuy += c1
-            ux += uy
-            ux += c1
-            uxuy *= uxy
-            ux *= uxx
-            np.divide(uxuy, ux, out=out[r0 + q0 : r0 + q0 + m])
+            _ssim_from_moments(ux, uy, uxx, uyy, uxy, uxuy, cov_norm, c1, c2, out=out[r0 + q0 : r0 + q0 + m])
     return _channel_means(out.reshape(Hi, -1, C))
 
 
@@ -195,7 +178,16 @@ def _ssim_map(x: np.ndarray, y: np.ndarray, win: int, data_range: float, k1: flo
     uxx = _box(x * x, win)
     uyy = _box(y * y, win)
     uxy = _box(x * y, win)
-    uxuy = ux * uy
+    uxuy = np.empty_like(ux)
+    return _ssim_from_moments(ux, uy, uxx, uyy, uxy, uxuy, cov_norm, c1, c2, out=uxuy)
+
+
+def _ssim_from_moments(ux: np.ndarray, uy: np.ndarray, uxx: np.ndarray, uyy: np.ndarray, uxy: np.ndarray,
+                       uxuy: np.ndarray, cov_norm: float, c1: float, c2: float, out: np.ndarray) -> np.ndarray:
+    """SSIM from the window means (ux, uy, E[x²], E[y²], E[xy]), in place (the inputs are
+    overwritten; ``uxuy`` is scratch of their shape), in one fixed order of float64 operations:
+    the strip/block paths and ``_ssim_map`` share it, so their values agree bit for bit."""
+    np.multiply(ux, uy, out=uxuy)
     ux *= ux  # ux², in place from here on
     uy *= uy
     # B2 = vx + vy + C2 = cov·(uxx − ux² + uyy − uy²) + C2
@@ -215,8 +207,8 @@ def _ssim_map(x: np.ndarray, y: np.ndarray, win: int, data_range: float, k1: flo
     ux += c1
     uxuy *= uxy  # A1·A2
     ux *= uxx  # B1·B2
-    uxuy /= ux
-    return uxuy
+    np.divide(uxuy, ux, out=out)
+    return out
 
 
 def ssim(
