@@ -241,6 +241,43 @@ HELDOUT2: list[tuple[str, str, str, list[str]]] = [
 ]
 
 
+#: Third held-out set (session 7): made after the fixes h01-h16 and g01-g12 prompted, measured once.
+HELDOUT3: list[tuple[str, str, str, list[str]]] = [
+    ("k01_float_1280x720_hevc_opus_25.mkv", "data/same_audio_6_models/float.mp4",
+     "1280x720 pad, HEVC in Matroska, Opus 48 kHz audio, 25 fps, 10 s",
+     ["-t", "10", "-vf", pad(1280, 720), *X265, "-g", "250", "-c:a", "libopus", "-b:a", "96k"]),
+    ("k02_face5_1280x720_h264_aac_25.mkv", "data/talking_head/retalking_face_5.mp4",
+     "1280x720 pad, H.264 in Matroska, AAC, 25 fps",
+     ["-vf", pad(1280, 720), *X264, "-g", "250", *AAC]),
+    ("k03_may_960x540_mjpeg_pcm_25.avi", "data/talking_head/real3dportrait_May_5s.mp4",
+     "960x540 pad, Motion JPEG (yuvj422p) in AVI, PCM s16 audio, 25 fps",
+     ["-vf", pad(960, 540), "-c:v", "mjpeg", "-q:v", "3", "-c:a", "pcm_s16le"]),
+    ("k04_kristi_1080x1080_h264_30_long.mp4", "data/talking_head/styletalk_KristiNoem.mp4",
+     "1080x1080 upscale, H.264 High, bt709-tagged, 30 fps, GOP 300, 18 s",
+     ["-vf", "scale=1080:1080:flags=lanczos", *X264, "-g", "300", *BT709, *AAC]),
+    ("k05_face2_720x720_h264_15.mp4", "data/talking_head/retalking_face_2.mp4",
+     "720x720 pad, H.264 High, 30->15 fps",
+     ["-vf", pad(720, 720) + ",fps=15", *X264, "-g", "250", *AAC]),
+    ("k06_echomimic_1024x576_h264_adelay.mp4", "data/same_audio_6_models/echomimic.mp4",
+     "1024x576 pad, H.264 High, 25 fps, audio track starting 0.5 s after the video (adelay), 10 s",
+     ["-t", "10", "-vf", pad(1024, 576), *X264, "-g", "250", "-af", "adelay=500|500", *AAC]),
+    ("k07_edtalk_1280x720_h264_96k_25.mp4", "data/same_audio_6_models/edtalk.mp4",
+     "1280x720 pad, H.264 High, 25 fps, 96 kHz AAC audio, 8 s",
+     ["-t", "8", "-vf", pad(1280, 720), *X264, "-g", "250", "-c:a", "aac", "-b:a", "192k", "-ar", "96000"]),
+    ("k08_aoc_854x480_vp8_vorbis_25.webm", "data/talking_head/sadtalker_WDA_AOC_000.mp4",
+     "854x480 pad, VP8 + Vorbis in WebM, 25 fps",
+     ["-vf", pad(854, 480), "-c:v", "libvpx", "-b:v", "1M", "-c:a", "libvorbis", "-q:a", "4"]),
+    ("k09_aragaki_1920x1080_h264_interlaced_25.mp4", "data/driven_pairs/aragaki_real_driving.mp4",
+     "1920x1080 crop+upscale, H.264 interlaced (tff, +ildct+ilme), 25 fps, 8 s",
+     ["-t", "8", "-vf", crop_scale(1920, 1080), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+      "-pix_fmt", "yuv420p", "-flags", "+ildct+ilme", "-x264opts", "tff=1", "-g", "250", *AAC]),
+    ("k10_hallo_768x768_h264_2audio_25.mp4", "data/same_audio_6_models/hallo.mp4",
+     "768x768 upscale, H.264 High, 25 fps, two audio tracks (speech first, then a silent one), 10 s",
+     ["-t", "10", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-map", "0:v", "-map", "0:a", "-map", "1:a",
+      "-vf", "scale=768:768:flags=bicubic", *X264, "-g", "250", "-c:a", "aac", "-b:a", "128k", "-shortest"]),
+]
+
+
 def command(src: Path, dst: Path, opts: list[str], shared: Path | None = None) -> list[str]:
     if shared is not None:
         opts = [o.replace("{shared}", str(shared)) for o in opts]
@@ -253,14 +290,14 @@ def main() -> None:
     ap.add_argument("--out", default="/work/scratch/variants")
     ap.add_argument("--list", action="store_true", help="print the commands, make nothing")
     ap.add_argument("--only", nargs="*", default=None, help="names (or prefixes such as v05) to make")
-    ap.add_argument("--set", choices=("main", "heldout", "heldout2", "all"), default="all",
+    ap.add_argument("--set", choices=("main", "heldout", "heldout2", "heldout3", "all"), default="all",
                     help="main: v01-v25 (tuned on); heldout: h01-h16 (checked only after the fixes); "
-                         "heldout2: g01-g12 (after the Opus fix h04 prompted)")
+                         "heldout2: g01-g12 (after the Opus fix h04 prompted); heldout3: k01-k10 (after all of those)")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    chosen = {"main": VARIANTS, "heldout": HELDOUT, "heldout2": HELDOUT2,
-              "all": VARIANTS + HELDOUT + HELDOUT2}[a.set]
+    chosen = {"main": VARIANTS, "heldout": HELDOUT, "heldout2": HELDOUT2, "heldout3": HELDOUT3,
+              "all": VARIANTS + HELDOUT + HELDOUT2 + HELDOUT3}[a.set]
     for name, src, kind, opts in chosen:
         if a.only and not any(name.startswith(p) for p in a.only):
             continue

@@ -101,13 +101,17 @@ def _kinds(name: str) -> dict[str, tuple[str, str, str]]:
     sys.path.insert(0, str(HERE))
     import make_theval_variants as mv
 
-    rows = {"main": mv.VARIANTS, "heldout": mv.HELDOUT, "heldout2": mv.HELDOUT2}[name]
+    rows = {"main": mv.VARIANTS, "heldout": mv.HELDOUT, "heldout2": mv.HELDOUT2, "heldout3": mv.HELDOUT3}[name]
     return {n: (_group(kind), kind, src) for n, src, kind, _ in rows}
 
 
 def _group(kind: str) -> str:
     k = kind.lower()
-    for key, label in (("rotation", "H.264 rotated (display matrix)"), ("mpeg-ts", "H.264 MPEG-TS"),
+    for key, label in (("hevc in matroska", "HEVC MKV + Opus"), ("h.264 in matroska", "H.264 MKV"),
+                       ("motion jpeg", "MJPEG AVI"), ("15 fps", "H.264 15 fps"), ("adelay", "H.264, delayed audio"),
+                       ("96 khz", "H.264, 96 kHz audio"), ("vp8", "VP8 WebM"), ("interlaced", "H.264 interlaced"),
+                       ("two audio", "H.264, two audio tracks"),
+                       ("rotation", "H.264 rotated (display matrix)"), ("mpeg-ts", "H.264 MPEG-TS"),
                        ("flv", "H.264 FLV"), ("prores", "ProRes MOV"), ("high 10", "H.264 10-bit"),
                        ("4:2:2", "H.264 4:2:2"), ("4:4:4", "H.264 4:4:4 odd size"), ("variable frame rate", "H.264 VFR"),
                        ("5.1", "H.264, 5.1 audio"), ("8 khz", "H.264, 8 kHz audio"), ("bt.601", "H.264 bt601-tagged"),
@@ -158,7 +162,7 @@ def main() -> None:
     d.add_argument("--official", required=True, help="THEval checkout (cfe23fe)")
     d.add_argument("--python", required=True, help="the official venv's python")
     d.add_argument("--variants", default="/work/scratch/variants")
-    d.add_argument("--kinds-from", choices=("main", "heldout", "heldout2"), default=None)
+    d.add_argument("--kinds-from", choices=("main", "heldout", "heldout2", "heldout3"), default=None)
     d.add_argument("--out", required=True)
     d.add_argument("--torchaudio-standin", action="store_true",
                    help="put benchmarks/official_env (a stand-in torchaudio for silero's read_audio) on PYTHONPATH")

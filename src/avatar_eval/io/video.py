@@ -148,15 +148,44 @@ def to_rgb(fr, pixels: str = "pyav") -> np.ndarray:
       for bit, docs/theval.md), turned by the stream's display matrix as decord turns them
       (phone video; ``decord_rotate``). OpenCV 4.11's wheel does not turn them
       (``CAP_PROP_ORIENTATION_AUTO`` is 0 there), nor does PyAV.
+
+    Interlaced frames: PyAV 18's swscale 9.5 converts their chroma field by field; OpenCV's and
+    decord's older swscale convert them as progressive frames. "opencv" and "decord" convert a
+    progressive copy (``_progressive``): bit for bit OpenCV's and decord's bytes on the held-out
+    interlaced H.264 clip k09 (4 % of PyAV's values differ there, by up to 9 levels).
     """
     if pixels == "pyav":
         return fr.to_ndarray(format="rgb24")
     if pixels == "decord":
-        return decord_rotate(fr.to_ndarray(format="rgb24"), frame_rotation(fr))
+        return decord_rotate(_progressive(fr).to_ndarray(format="rgb24"), frame_rotation(fr))
     if pixels == "opencv":
-        bgr = fr.reformat(**_opencv_args(fr)).to_ndarray()
+        bgr = _progressive(fr).reformat(**_opencv_args(fr)).to_ndarray()
         return np.ascontiguousarray(bgr[:, :, ::-1])
     raise ValueError(f"unknown pixel convention {pixels!r}; one of {PIXELS}")
+
+
+def _progressive(fr):
+    """``fr`` itself, or for an interlaced frame a copy of its planes in a frame without the
+    interlaced flag (which swscale 9 honours and older versions ignore); colour tags kept."""
+    import av
+
+    if not getattr(fr, "interlaced_frame", False):
+        return fr
+    out = av.VideoFrame(fr.width, fr.height, fr.format.name)
+    for sp, dp in zip(fr.planes, out.planes):
+        src = np.frombuffer(sp, np.uint8).reshape(sp.height, sp.line_size)
+        dst = np.frombuffer(dp, np.uint8).reshape(dp.height, dp.line_size)
+        w = min(sp.line_size, dp.line_size)
+        dst[:, :w] = src[:, :w]
+    out.colorspace = fr.colorspace
+    out.color_range = fr.color_range
+    return out
+
+
+def plain_frame(fr) -> bool:
+    """Whether the decoded frame is neither turned by a display matrix nor interlaced: the frames on
+    which decord's pixels are PyAV's."""
+    return frame_rotation(fr) == 0 and not getattr(fr, "interlaced_frame", False)
 
 
 def frame_rotation(fr) -> int:
@@ -179,22 +208,32 @@ def decord_rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def _stream_rotation(path: str, mtime_ns: int) -> int:
+def _first_frame_facts(path: str, mtime_ns: int) -> tuple[int, bool]:
     with _open(path) as c:
         if not c.streams.video:
-            return 0
+            return 0, False
         for fr in c.decode(c.streams.video[0]):
-            return frame_rotation(fr)
-    return 0
+            return frame_rotation(fr), bool(getattr(fr, "interlaced_frame", False))
+    return 0, False
+
+
+def _first_frame(path: str | os.PathLike[str]) -> tuple[int, bool]:
+    p = Path(path)
+    try:
+        return _first_frame_facts(str(p), p.stat().st_mtime_ns)
+    except Exception:  # noqa: BLE001 - nothing known: the frames as decoded
+        return 0, False
 
 
 def clip_rotation(path: str | os.PathLike[str]) -> int:
     """The display-matrix rotation of the clip's first video frame (degrees, 0 when none)."""
-    p = Path(path)
-    try:
-        return _stream_rotation(str(p), p.stat().st_mtime_ns)
-    except Exception:  # noqa: BLE001 - no rotation known: the frames as decoded
-        return 0
+    return _first_frame(path)[0]
+
+
+def clip_frames_plain(path: str | os.PathLike[str]) -> bool:
+    """Whether the clip's first frame is neither turned nor interlaced (``plain_frame``)."""
+    rot, interlaced = _first_frame(path)
+    return rot == 0 and not interlaced
 
 
 @lru_cache(maxsize=256)
@@ -213,7 +252,7 @@ def clip_pixels_agree(path: str | os.PathLike[str]) -> bool:
     one by one by :meth:`Frame.pixels`; this lets identical analyzers be shared up front."""
     p = Path(path)
     try:
-        return _stream_pixels_agree(str(p), p.stat().st_mtime_ns) and clip_rotation(p) == 0
+        return _stream_pixels_agree(str(p), p.stat().st_mtime_ns) and clip_frames_plain(p)
     except (OSError, InputError):
         return False
 
@@ -230,9 +269,8 @@ class Frame:
         """This frame as RGB under a pixel convention of :data:`PIXELS`, converted from the same
         decoded frame (once per frame, shared by every analyzer that asks). Returns ``self.rgb``
         itself where the conventions agree on this frame."""
-        if convention == "pyav" or convention == "decord" and (self.av_frame is None
-                                                                or frame_rotation(self.av_frame) == 0):
-            return self.rgb  # decord == PyAV, bit for bit, unless the frame is to be turned (to_rgb)
+        if convention == "pyav" or convention == "decord" and (self.av_frame is None or plain_frame(self.av_frame)):
+            return self.rgb  # decord == PyAV, bit for bit, unless the frame is turned or interlaced (to_rgb)
         x = self._px.get(convention)
         if x is None:
             fr = self.av_frame
@@ -240,9 +278,11 @@ class Frame:
                 if convention not in PIXELS:
                     raise ValueError(f"unknown pixel convention {convention!r}; one of {PIXELS}")
                 raise ValueError(f"frame {self.index} carries no decoded av.VideoFrame: only 'pyav' pixels")
-            if convention == "decord":
+            interlaced = bool(getattr(fr, "interlaced_frame", False))
+            if convention == "decord" and not interlaced:
                 x = decord_rotate(self.rgb, frame_rotation(fr))
-            elif pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and convention in PIXELS:
+            elif pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and not interlaced and \
+                    convention in PIXELS:
                 x = self.rgb
             else:
                 x = to_rgb(fr, convention)
@@ -252,8 +292,7 @@ class Frame:
     def agrees(self) -> bool:
         """Whether every pixel convention gives ``self.rgb`` on this frame."""
         fr = self.av_frame
-        return fr is not None and pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and \
-            frame_rotation(fr) == 0
+        return fr is not None and pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and plain_frame(fr)
 
 
 def iter_frames(path: str | os.PathLike[str], threads: int = 0) -> Iterator[Frame]:

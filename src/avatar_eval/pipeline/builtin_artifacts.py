@@ -44,7 +44,7 @@ def face_mesh_analyzer(ctx: "ClipContext", *, pixels: str = "pyav", **kw):
     with equal keys (same settings, and pixels that agree on this clip according to its stream
     header) are computed once by ``ClipContext.prepare``, which checks every frame's tags
     (``share_holds``) and fails the shared copy, with the reason, if a frame breaks the agreement."""
-    from ..io.video import PIXELS, clip_pixels_agree, clip_rotation
+    from ..io.video import PIXELS, clip_frames_plain, clip_pixels_agree
     from ..regions.face_mesh import FaceMeshAnalyzer
 
     if pixels not in PIXELS:
@@ -66,8 +66,8 @@ def face_mesh_analyzer(ctx: "ClipContext", *, pixels: str = "pyav", **kw):
 
     a = PixelFaceMesh(ctx, **kw)
     a.pixels = pixels
-    # decord's pixels are PyAV's unless the clip carries a display-matrix rotation (decord turns them)
-    same = (pixels == "pyav" or pixels == "decord" and (ctx is None or clip_rotation(ctx.video_path) == 0)
+    # decord's pixels are PyAV's unless the clip is turned by a display matrix or interlaced (to_rgb)
+    same = (pixels == "pyav" or pixels == "decord" and (ctx is None or clip_frames_plain(ctx.video_path))
             or ctx is not None and clip_pixels_agree(ctx.video_path))
     a.resolved = "pyav" if same else pixels
     a.config["pixels"] = pixels
