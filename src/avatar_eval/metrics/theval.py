@@ -70,8 +70,11 @@ register_frame_artifact(
 )
 
 
+@artifact("audio.ffmpeg_cli_skip", "Samples at the start of the video's audio track that the ffmpeg command line "
+          "(pydub, moviepy) drops and PyAV keeps: 0 but for Opus in Matroska/WebM (io/compat_readers.py); 0 for a "
+          "manifest audio file, which is read as it is.")
 def _cli_skip(ctx: "ClipContext") -> int:
-    if ctx.audio_path:  # --audio_folder: the given file is read as it is
+    if ctx.audio_path:
         return 0
     from ..io.compat_readers import ffmpeg_cli_extra_skip
 
@@ -83,7 +86,7 @@ def _cli_skip(ctx: "ClipContext") -> int:
 def _audio44k_cli(ctx: "ClipContext") -> tuple[np.ndarray, int]:
     from ..io.video import decode_audio
 
-    skip = _cli_skip(ctx)
+    skip = ctx.get("audio.ffmpeg_cli_skip")
     return ctx.get("audio44k") if not skip else decode_audio(ctx.video_path, 44100, skip=skip)
 
 
@@ -94,10 +97,13 @@ def _vad_silent(ctx: "ClipContext") -> list[tuple[float, float]]:
     from ..audio.vad import speech_segments
     from ..io.video import decode_audio
 
+    skip = ctx.get("audio.ffmpeg_cli_skip")
+    if not skip and not ctx.audio_path and ctx.info.audio_rate == 16000:
+        return ctx.get("vad")  # read_audio does not resample: the default VAD's input, bit for bit
     model = family_options(ctx.options, THEvalOptions).vad_model
-    wav, sr = decode_audio(ctx.audio_path or ctx.video_path, None, skip=_cli_skip(ctx))
-    if sr == 16000:  # read_audio does not resample: the default VAD's input, bit for bit
-        return ctx.get("vad") if not _cli_skip(ctx) else speech_segments(wav, sr, model=model)
+    wav, sr = decode_audio(ctx.audio_path or ctx.video_path, None, skip=skip)
+    if sr == 16000:
+        return ctx.get("vad") if not skip else speech_segments(wav, sr, model=model)
     return speech_segments(resample_like_torchaudio(wav, sr, 16000), 16000, model=model)
 
 
