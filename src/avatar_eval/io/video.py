@@ -208,53 +208,45 @@ def decord_rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def _first_frame_facts(path: str, mtime_ns: int) -> tuple[int, bool]:
+def _stream_facts(path: str, mtime_ns: int) -> tuple[bool, int, bool]:
+    """(header pixels agree, first frame's rotation, first frame interlaced), one open per clip."""
     with _open(path) as c:
         if not c.streams.video:
-            return 0, False
+            return False, 0, False
+        cc = c.streams.video[0].codec_context
+        fmt = cc.format.name if cc.format is not None else ""
+        agree = pixels_agree(fmt, cc.colorspace, cc.color_range)
         for fr in c.decode(c.streams.video[0]):
-            return frame_rotation(fr), bool(getattr(fr, "interlaced_frame", False))
-    return 0, False
+            return agree, frame_rotation(fr), bool(getattr(fr, "interlaced_frame", False))
+    return agree, 0, False
 
 
-def _first_frame(path: str | os.PathLike[str]) -> tuple[int, bool]:
+def _facts(path: str | os.PathLike[str]) -> tuple[bool, int, bool] | None:
     p = Path(path)
     try:
-        return _first_frame_facts(str(p), p.stat().st_mtime_ns)
+        return _stream_facts(str(p), p.stat().st_mtime_ns)
     except Exception:  # noqa: BLE001 - nothing known: the frames as decoded
-        return 0, False
+        return None
 
 
 def clip_rotation(path: str | os.PathLike[str]) -> int:
     """The display-matrix rotation of the clip's first video frame (degrees, 0 when none)."""
-    return _first_frame(path)[0]
+    f = _facts(path)
+    return 0 if f is None else f[1]
 
 
 def clip_frames_plain(path: str | os.PathLike[str]) -> bool:
     """Whether the clip's first frame is neither turned nor interlaced (``plain_frame``)."""
-    rot, interlaced = _first_frame(path)
-    return rot == 0 and not interlaced
-
-
-@lru_cache(maxsize=256)
-def _stream_pixels_agree(path: str, mtime_ns: int) -> bool:
-    with _open(path) as c:
-        if not c.streams.video:
-            return False
-        cc = c.streams.video[0].codec_context
-        fmt = cc.format.name if cc.format is not None else ""
-        return pixels_agree(fmt, cc.colorspace, cc.color_range)
+    f = _facts(path)
+    return f is None or (f[1] == 0 and not f[2])
 
 
 def clip_pixels_agree(path: str | os.PathLike[str]) -> bool:
     """Whether the stream's declared format and colour tags are ones on which every pixel
-    convention agrees (read from the stream header, no frame decoded). Frames are still checked
-    one by one by :meth:`Frame.pixels`; this lets identical analyzers be shared up front."""
-    p = Path(path)
-    try:
-        return _stream_pixels_agree(str(p), p.stat().st_mtime_ns) and clip_frames_plain(p)
-    except (OSError, InputError):
-        return False
+    convention agrees, and its first frame is neither turned nor interlaced. Frames are still
+    checked one by one by :meth:`Frame.pixels`; this lets identical analyzers be shared up front."""
+    f = _facts(path)
+    return f is not None and f[0] and f[1] == 0 and not f[2]
 
 
 @dataclass
