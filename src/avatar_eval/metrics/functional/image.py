@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -133,26 +135,21 @@ def _ssim_u8(a: np.ndarray, b: np.ndarray, win: int, data_range: float, k1: floa
     return _channel_means(out.reshape(Hi, -1, C))
 
 
-_CV_SUM_SEQUENTIAL: bool | None = None
-
-
+@functools.cache
 def _cv_sum_sequential() -> bool:
     """Whether ``cv2.sumElems`` of a float64 image with 2–4 channels adds each channel's values one
     after the other (OpenCV's generic loop: no SIMD or IPP kernel for float64), i.e. in the order
     of numpy's ``mean(axis=0)`` of the (pixels, channels) array. Checked once per process on random
     values, where any other order differs; if not, the numpy reduction is used."""
-    global _CV_SUM_SEQUENTIAL
-    if _CV_SUM_SEQUENTIAL is None:
-        import cv2
+    import cv2
 
-        rng = np.random.default_rng(0)
-        ok = True
-        for c in (2, 3, 4):
-            m = rng.random((37, 53, c)) * 1e3 - 300.0
-            ok = ok and np.array_equal(np.array(cv2.sumElems(m)[:c], dtype=np.float64) / (37 * 53),
-                                       m.reshape(-1, c).mean(axis=0, dtype=np.float64))
-        _CV_SUM_SEQUENTIAL = bool(ok)
-    return _CV_SUM_SEQUENTIAL
+    rng = np.random.default_rng(0)
+    ok = True
+    for c in (2, 3, 4):
+        m = rng.random((37, 53, c)) * 1e3 - 300.0
+        ok = ok and np.array_equal(np.array(cv2.sumElems(m)[:c], dtype=np.float64) / (37 * 53),
+                                   m.reshape(-1, c).mean(axis=0, dtype=np.float64))
+    return bool(ok)
 
 
 def _channel_means(m: np.ndarray) -> np.ndarray:
@@ -249,24 +246,19 @@ def _u8(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == np.uint8 and b.dtype == np.uint8 and (a.ndim == 2 or (a.ndim == 3 and a.shape[2] <= 4))
 
 
-_CV_U16_SUMS_EXACT: bool | None = None
-
-
+@functools.cache
 def _cv_u16_sums_exact() -> bool:
     """Whether ``cv2.sumElems`` sums uint16 images exactly (integer blocks; checked once per
     process on 255²-sized values in 1–4 channels, against numpy's int64 sums)."""
-    global _CV_U16_SUMS_EXACT
-    if _CV_U16_SUMS_EXACT is None:
-        import cv2
+    import cv2
 
-        rng = np.random.default_rng(0)
-        ok = True
-        for c in (1, 2, 3, 4):
-            m = rng.integers(60000, 65026, (301, 307, c), dtype=np.uint16)
-            got = cv2.sumElems(m if c > 1 else m[..., 0])[:c]
-            ok = ok and [int(v) for v in got] == [int(v) for v in m.reshape(-1, c).sum(axis=0, dtype=np.int64)]
-        _CV_U16_SUMS_EXACT = bool(ok)
-    return _CV_U16_SUMS_EXACT
+    rng = np.random.default_rng(0)
+    ok = True
+    for c in (1, 2, 3, 4):
+        m = rng.integers(60000, 65026, (301, 307, c), dtype=np.uint16)
+        got = cv2.sumElems(m if c > 1 else m[..., 0])[:c]
+        ok = ok and [int(v) for v in got] == [int(v) for v in m.reshape(-1, c).sum(axis=0, dtype=np.int64)]
+    return bool(ok)
 
 
 def _sum_u16(img: np.ndarray) -> int:
