@@ -65,10 +65,11 @@ def clips(tmp_path_factory):
         "portrait_bt709": _make(d / "portrait_bt709.mp4", 720, 1280),
         "hd_untagged": _make(d / "hd_untagged.mp4", 1280, 720, tag=False),
         "hd_bt709_full": _make(d / "hd_bt709_full.mp4", 1280, 720, pix_fmt="yuvj420p", rng="pc"),
+        "hd_10bit": _make(d / "hd_10bit.mp4", 1280, 720, pix_fmt="yuv420p10le"),
     }
 
 
-@pytest.mark.parametrize("kind", ["hd_bt709", "portrait_bt709", "hd_untagged", "hd_bt709_full"])
+@pytest.mark.parametrize("kind", ["hd_bt709", "portrait_bt709", "hd_untagged", "hd_bt709_full", "hd_10bit"])
 def test_opencv_pixels_are_opencvs(clips, kind):
     ref = _opencv_rgb(clips[kind])
     ours = [(f.rgb, f.pixels("opencv")) for f in iter_frames(clips[kind])]
@@ -183,3 +184,27 @@ def test_decord_pixels_are_decords(clips, kind):
     assert len(ours) == len(ref)
     for a, b in zip(ours, ref):
         assert np.array_equal(a, b)
+
+
+def test_10bit_opencv_pixels_come_from_opencv_itself(clips):
+    """On H.264 10-bit 4:2:0, PyAV's swscale with OpenCV's arguments is not OpenCV's conversion (the
+    two swscale versions interpolate 10-bit chroma differently), so ``Frame.pixels("opencv")``
+    takes OpenCV's own frame at the same index (io.video.OpenCVFrames): bit for bit OpenCV's, where
+    the conversion alone would differ (held-out clip g03: silent-lip compat -26 % before)."""
+    ref = _opencv_rgb(clips["hd_10bit"])
+    frames = list(iter_frames(clips["hd_10bit"]))
+    assert frames[0].av_frame.format.name == "yuv420p10le"
+    assert any(not np.array_equal(to_rgb(f.av_frame, "opencv"), r) for f, r in zip(frames, ref))
+    assert all(np.array_equal(f.pixels("opencv"), r) for f, r in zip(frames, ref))
+
+
+def test_opencv_frames_refuses_a_frame_of_another_size(clips, caplog):
+    """A frame OpenCV reads at another size (or not at all) is not taken: None, logged once."""
+    from avatar_eval.io.video import OpenCVFrames
+
+    cv = OpenCVFrames(clips["hd_10bit"])
+    assert cv.rgb(0, (720, 1280, 3)) is not None
+    assert cv.rgb(1, (720, 1281, 3)) is None
+    assert cv.rgb(2, (720, 1280, 3)) is None  # failed once: PyAV's conversion from then on
+    assert sum("not bit-exact" in r.message for r in caplog.records) == 1
+    assert OpenCVFrames(clips["hd_10bit"]).rgb(99, (720, 1280, 3)) is None

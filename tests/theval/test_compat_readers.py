@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from avatar_eval.io.compat_readers import (
+    ffmpeg_cli_pcm,
     MoviepyExportError,
     _stream_start_landing,
     decord_index_map,
@@ -189,6 +190,84 @@ def test_decord_map_on_avi_against_decord(tmp_path):
     vr = decord.VideoReader(str(path), ctx=decord.cpu(0))
     decoded = _decoded(path)
     assert [_identify(x, decoded) for x in vr.get_batch(range(len(vr))).asnumpy()] == list(range(len(vr)))
+
+
+def _pcm_clip(path, layout, rate=44100, codec="pcm_s16le", seconds=1.0, seed=1):
+    ch = 1 if layout == "mono" else 2
+    n = int(rate * seconds)
+    x = np.random.default_rng(seed).integers(-20000, 20000, size=(n, ch)).astype(np.int16)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream(codec, rate=rate, layout=layout)
+        for i in range(0, n, 1024):
+            f = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[i:i + 1024].reshape(1, -1)), format="s16",
+                                           layout=layout)
+            f.sample_rate = rate
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return x
+
+
+def test_ffmpeg_cli_pcm_is_the_samples_where_nothing_resamples(tmp_path):
+    """44.1 kHz stereo s16 in: the pipe is the samples themselves; ``skip`` drops exactly that many."""
+    x = _pcm_clip(tmp_path / "s.mov", "stereo")
+    y = ffmpeg_cli_pcm(tmp_path / "s.mov")
+    assert y.dtype == np.int16 and np.array_equal(y, x)
+    assert np.array_equal(ffmpeg_cli_pcm(tmp_path / "s.mov", skip=1500), x[1500:])  # past the first frame
+
+
+@pytest.mark.parametrize("layout,rate,codec", [("mono", 8000, "aac"), ("mono", 22050, "pcm_s16le"),
+                                               ("stereo", 48000, "aac"), ("5.1", 48000, "aac")])
+def test_ffmpeg_cli_pcm_is_what_the_ffmpeg_command_line_writes(tmp_path, layout, rate, codec):
+    """Against the ffmpeg command line THEval's moviepy runs (``-ar 44100 -ac 2 -f s16le``): imageio-ffmpeg
+    0.6.0's static ffmpeg 7.0.2, which the official environment uses (a dev dependency here). Resampling,
+    up- and down-mixing are libswresample's defaults on both sides: the same samples. Debian's ffmpeg
+    5.1 is not the reference: its swresample rounds the s16 paths differently (up to 3 levels on
+    mono 22.05 kHz PCM, measured)."""
+    import subprocess
+
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg", reason="the official ffmpeg binary comes with imageio-ffmpeg (dev extra)")
+    ff = imageio_ffmpeg.get_ffmpeg_exe()
+    assert imageio_ffmpeg.get_ffmpeg_version().startswith("7.0.2")
+    path = tmp_path / ("a.mp4" if codec == "aac" else "a.mov")
+    if layout == "5.1":
+        with av.open(str(path), "w") as c:
+            s = c.add_stream(codec, rate=rate, layout=layout)
+            x = np.random.default_rng(2).uniform(-0.5, 0.5, size=(6, rate)).astype(np.float32)
+            f = av.AudioFrame.from_ndarray(x, format="fltp", layout=layout)
+            f.sample_rate = rate
+            for p in [*s.encode(f), *s.encode()]:
+                c.mux(p)
+    else:
+        _pcm_clip(path, layout, rate, codec if codec != "aac" else "pcm_s16le")
+        if codec == "aac":
+            src, path = path, tmp_path / "a.m4a"
+            subprocess.run([ff, "-loglevel", "error", "-y", "-i", str(src), "-c:a", "aac", str(path)], check=True)
+    cli = subprocess.run([ff, "-loglevel", "error", "-i", str(path), "-vn", "-f", "s16le", "-acodec", "pcm_s16le",
+                          "-ar", "44100", "-ac", "2", "-"], capture_output=True, check=True).stdout
+    ref = np.frombuffer(cli, np.int16).reshape(-1, 2)
+    ours = ffmpeg_cli_pcm(path)
+    assert ours.shape == ref.shape
+    # exact on these signals; on the held-out 8 kHz AAC clip g08, 2 of 445 940 samples were one level
+    # apart (the AAC decoder's last float bit, FFmpeg 8 against 7.0.2): the bound allows that much
+    assert int((ours != ref).sum()) <= ref.size * 1e-5
+    assert int(np.abs(ours.astype(int) - ref).max()) <= 1
+
+
+def test_moviepy_export_of_the_stereo_pipe_is_librosas_mono():
+    """Two int16 channels in: each replayed, clipped and truncated, then averaged in float32 as
+    ``librosa.load(mono=True)`` does; a channel pair that is one channel twice gives that channel."""
+    fps = 44100
+    rng = np.random.default_rng(3)
+    st = rng.integers(-30000, 30000, size=(3 * fps, 2)).astype(np.int16)
+    out = moviepy_audio_export(st, fps, duration=3.0)
+    left = moviepy_audio_export(st[:, 0].astype(np.float32) / 32768, fps, duration=3.0)
+    right = moviepy_audio_export(st[:, 1].astype(np.float32) / 32768, fps, duration=3.0)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, ((left + right) / 2).astype(np.float32))
+    same = np.repeat(st[:, :1], 2, axis=1)
+    np.testing.assert_array_equal(moviepy_audio_export(same, fps, 3.0), left)
 
 
 def test_moviepy_export_replay_on_a_ramp():

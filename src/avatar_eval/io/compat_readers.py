@@ -170,6 +170,41 @@ def ffmpeg_cli_extra_skip(path: str | os.PathLike[str]) -> int:
     return max(0, pre_skip - (sizes[1] - sizes[0]))
 
 
+def ffmpeg_cli_pcm(path: str | os.PathLike[str], rate: int = 44100, channels: int = 2,
+                   skip: int = 0) -> "np.ndarray":
+    """The int16 samples, ``(n, channels)``, that ``ffmpeg -i PATH -vn -f s16le -acodec pcm_s16le
+    -ar RATE -ac CHANNELS -`` writes for the first audio track: moviepy 1.0.3's
+    ``FFMPEG_AudioReader`` command (THEval lip_sync.py, ``nchannels=2`` whatever the track has),
+    after dropping ``skip`` samples (native rate) that the command line discards and PyAV keeps
+    (:func:`ffmpeg_cli_extra_skip`).
+
+    Made with PyAV's ``AudioResampler``, i.e. libswresample with its defaults, as the command
+    line's auto-inserted ``aresample`` is: bit-identical to imageio-ffmpeg 0.6.0's ffmpeg 7.0.2
+    (the binary moviepy calls) on AAC at 22.05, 44.1, 48 and 96 kHz in mono, stereo and 5.1; on one
+    8 kHz AAC clip 2 of 445 940 samples differ by one level (measured 2026-12-01, docs/theval.md)."""
+    out: list[np.ndarray] = []
+    res = av.AudioResampler(format="s16", layout={1: "mono", 2: "stereo"}[channels], rate=rate)
+    left = int(skip)
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return np.zeros((0, channels), np.int16)
+        for fr in c.decode(c.streams.audio[0]):
+            if left:
+                if fr.samples <= left:
+                    left -= fr.samples
+                    continue
+                a = fr.to_ndarray()
+                a = a[:, left:] if fr.format.is_planar else a[:, left * len(fr.layout.channels):]
+                cut = av.AudioFrame.from_ndarray(np.ascontiguousarray(a), format=fr.format.name,
+                                                 layout=fr.layout.name)
+                cut.sample_rate, left, fr = fr.sample_rate, 0, cut
+            for o in res.resample(fr):
+                out.append(o.to_ndarray().reshape(-1, channels))
+        for o in res.resample(None):
+            out.append(o.to_ndarray().reshape(-1, channels))
+    return np.concatenate(out) if out else np.zeros((0, channels), np.int16)
+
+
 def _is_avi(path: str) -> bool:
     with av.open(path) as c:
         return "avi" in c.format.name.split(",")
@@ -280,7 +315,10 @@ def moviepy_audio_export(stream: "np.ndarray", fps: int, duration: float) -> "np
     the ±0.99 clip and int16 truncation of the export, and the clip duration from ffmpeg's
     listing (which can be longer than the audio stream)."""
 
-    s = np.round(np.clip(stream, -1.0, 32767 / 32768) * 32768).astype(np.float64) / 32768  # s16 pipe
+    if stream.dtype == np.int16:  # the pipe's samples themselves (ffmpeg_cli_pcm), one column per channel
+        s = stream.astype(np.float64) / 32768
+    else:
+        s = np.round(np.clip(stream, -1.0, 32767 / 32768) * 32768).astype(np.float64) / 32768  # s16 pipe
     half = MOVIEPY_BUFFER // 2
     pos = 0  # pipe position (samples); moviepy advances it by the requested size even at EOF
 
@@ -312,7 +350,7 @@ def moviepy_audio_export(stream: "np.ndarray", fps: int, duration: float) -> "np
     total = int(fps * duration)
     nchunks = total // MOVIEPY_CHUNK + 1
     edges = np.linspace(0, total, nchunks + 1, endpoint=True, dtype=int)
-    out = np.zeros(total, dtype=np.float64)
+    out = np.zeros((total,) + s.shape[1:], dtype=np.float64)
     for a, b in zip(edges[:-1], edges[1:]):
         if b <= a:
             continue
@@ -336,6 +374,8 @@ def moviepy_audio_export(stream: "np.ndarray", fps: int, duration: float) -> "np
         if (idx >= len(buf)).any():  # IndexError: "repeat the last frame instead"
             idx = np.where(idx >= len(buf), len(buf) - 1, idx)
         vals = buf[idx]  # negative indices wrap, as numpy does there (audio under 2.27 s: rotated)
-        out[a: a + vals.size] = vals
+        out[a: a + len(vals)] = vals
     q = (32768 * np.clip(out, -0.99, 0.99)).astype(np.int16)
-    return (q.astype(np.float32) / 32768).astype(np.float32)
+    y = (q.astype(np.float32) / 32768).astype(np.float32)
+    # librosa.load(mono=True): np.mean over the channels, in float32 (exact here: sums of s16 / 32768)
+    return y if y.ndim == 1 else y.mean(axis=1, dtype=np.float32)

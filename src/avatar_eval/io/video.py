@@ -142,7 +142,8 @@ def to_rgb(fr, pixels: str = "pyav") -> np.ndarray:
     * ``"opencv"``: what ``cv2.VideoCapture.read()`` returns, channels reversed: swscale to BGR24
       with ``SWS_BICUBIC``, BT.601 matrix whatever the tags, full range only for ``yuvj*``.
       Bit-identical to OpenCV 4.11 on every 8-bit clip we checked (docs/theval.md); on 10-bit
-      input (``yuv420p10le``) OpenCV's swscale 6.7 and PyAV's 9.5 differ (8.7 % of values, max 9).
+      4:2:0 input (``yuv420p10le``) OpenCV's swscale 6.7 and PyAV's 9.5 differ (8.7 % of values,
+      max 9), so :meth:`Frame.pixels` takes OpenCV's own frame there (:class:`OpenCVFrames`).
     * ``"decord"``: what ``decord.VideoReader(...).get_batch`` returns (RGB): decord 0.6.0's
       filter graph honours the colour tags as PyAV does, so these are PyAV's bytes (measured bit
       for bit, docs/theval.md), turned by the stream's display matrix as decord turns them
@@ -162,6 +163,71 @@ def to_rgb(fr, pixels: str = "pyav") -> np.ndarray:
         bgr = _progressive(fr).reformat(**_opencv_args(fr)).to_ndarray()
         return np.ascontiguousarray(bgr[:, :, ::-1])
     raise ValueError(f"unknown pixel convention {pixels!r}; one of {PIXELS}")
+
+
+#: pixel formats on which :func:`to_rgb` ``"opencv"`` (PyAV's swscale with OpenCV's arguments) gives
+#: ``cv2.VideoCapture``'s bytes: checked frame by frame on all 63 variant and held-out clips of
+#: benchmarks/make_theval_variants.py (8-bit 4:2:0 tagged/untagged/full range/interlaced, 4:2:2,
+#: 4:4:4, ProRes 4:2:2 10-bit). Not on ``yuv420p10le`` (H.264 / HEVC 10-bit: 8.7-100 % of the values
+#: differ, up to 9 levels; OpenCV's swscale 6.7 and PyAV's 9.5 interpolate 10-bit 4:2:0 chroma
+#: differently). Frames of any other format take OpenCV's own bytes (:class:`OpenCVFrames`).
+OPENCV_REFORMAT_EXACT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p",
+                                   "yuv422p10le"})
+
+
+class OpenCVFrames:
+    """``cv2.VideoCapture.read()`` over one clip, frame by frame in decode order, alongside PyAV's
+    decode: the ``"opencv"`` pixels of frames whose format PyAV's swscale does not convert as
+    OpenCV's does (:data:`OPENCV_REFORMAT_EXACT`). Opened on first use, so clips that never need it
+    decode once. A frame is taken only if OpenCV's frame at the same index has the same size;
+    otherwise (or when OpenCV cannot open or read the clip) :meth:`rgb` returns None and the caller
+    converts PyAV's frame (:func:`to_rgb`), which is then not bit-exact: logged once per clip."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = str(path)
+        self._cap: Any = None
+        self._pos = 0
+        self._failed = False
+
+    def _open(self) -> bool:
+        import cv2
+
+        self._cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
+        self._pos = 0
+        if not self._cap.isOpened():
+            self._fail("OpenCV cannot open the clip")
+            return False
+        return True
+
+    def _fail(self, why: str) -> None:
+        import logging
+
+        if not self._failed:
+            logging.getLogger(__name__).warning(
+                "%s: %s; its 'opencv' pixels are PyAV's frames converted with OpenCV's swscale "
+                "arguments, not bit-exact for this pixel format", Path(self.path).name, why)
+        self._failed = True
+        self._cap = None
+
+    def rgb(self, index: int, shape: tuple[int, ...]) -> np.ndarray | None:
+        """OpenCV's frame ``index`` as RGB, or None (see the class)."""
+        if self._failed:
+            return None
+        if self._cap is None or index < self._pos:
+            if not self._open():
+                return None
+        while self._pos < index:
+            if not self._cap.grab():
+                self._fail(f"OpenCV's decode ends before frame {index}")
+                return None
+            self._pos += 1
+        ok, bgr = self._cap.read()
+        self._pos += 1
+        if not ok or bgr is None or bgr.shape != tuple(shape):
+            self._fail(f"OpenCV's frame {index} is {'missing' if not ok or bgr is None else bgr.shape}, "
+                       f"PyAV's {tuple(shape)}")
+            return None
+        return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
 def _progressive(fr):
@@ -255,6 +321,7 @@ class Frame:
     time: float  # presentation time in seconds (index / fps when the container has no pts)
     rgb: np.ndarray  # uint8, H×W×3, the "pyav" convention
     av_frame: Any = field(default=None, repr=False, compare=False)  # the decoded av.VideoFrame
+    opencv: Any = field(default=None, repr=False, compare=False)  # the clip's OpenCVFrames (iter_frames)
     _px: dict = field(default_factory=dict, repr=False, compare=False)
 
     def pixels(self, convention: str = "pyav") -> np.ndarray:
@@ -276,6 +343,9 @@ class Frame:
             elif pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and not interlaced and \
                     convention in PIXELS:
                 x = self.rgb
+            elif convention == "opencv" and fr.format.name not in OPENCV_REFORMAT_EXACT and \
+                    self.opencv is not None and (x := self.opencv.rgb(self.index, self.rgb.shape)) is not None:
+                pass  # OpenCV's own bytes (OpenCVFrames)
             else:
                 x = to_rgb(fr, convention)
             self._px[convention] = x
@@ -301,10 +371,11 @@ def iter_frames(path: str | os.PathLike[str], threads: int = 0) -> Iterator[Fram
             vs.thread_count = threads
         fps = _rate(vs) or 25.0
         i = 0
+        cv = OpenCVFrames(path)  # opens nothing unless a frame's "opencv" pixels need it
         try:
             for fr in c.decode(vs):
                 t = float(fr.pts * fr.time_base) if fr.pts is not None and fr.time_base else i / fps
-                yield Frame(i, t, fr.to_ndarray(format="rgb24"), fr)
+                yield Frame(i, t, fr.to_ndarray(format="rgb24"), fr, cv)
                 i += 1
         except InputError:
             raise

@@ -81,13 +81,13 @@ def _cli_skip(ctx: "ClipContext") -> int:
     return ffmpeg_cli_extra_skip(ctx.video_path)
 
 
-@artifact("audio44k.ffmpeg_cli", "Audio, 44.1 kHz mono, as the ffmpeg command line (FFmpeg <= 7) that moviepy calls "
-          "decodes the video's track: audio44k unless the track is Opus in Matroska/WebM (io/compat_readers.py).")
+@artifact("audio44k.ffmpeg_cli", "The int16 stereo 44.1 kHz samples moviepy 1.0.3 reads from the ffmpeg command line "
+          "(`-ar 44100 -ac 2 -f s16le`) for the video's track, made with libswresample's defaults as the command line "
+          "makes them (io/compat_readers.ffmpeg_cli_pcm), the Opus pre-skip dropped as the command line drops it.")
 def _audio44k_cli(ctx: "ClipContext") -> tuple[np.ndarray, int]:
-    from ..io.video import decode_audio
+    from ..io.compat_readers import ffmpeg_cli_pcm
 
-    skip = ctx.get("audio.ffmpeg_cli_skip")
-    return ctx.get("audio44k") if not skip else decode_audio(ctx.video_path, 44100, skip=skip)
+    return ffmpeg_cli_pcm(ctx.video_path, 44100, 2, skip=ctx.get("audio.ffmpeg_cli_skip")), 44100
 
 
 @artifact("vad.theval_silent", "VAD as silent_lip_stability.py sees it: pydub's decode (the ffmpeg command line) at "
@@ -116,9 +116,9 @@ def _audio_moviepy(ctx: "ClipContext") -> tuple[np.ndarray, int]:
         moviepy_audio_export,
     )
 
-    wav, sr = ctx.get("audio44k.ffmpeg_cli")
     if ctx.audio_path:  # --audio_folder: librosa.load of the given file
-        return wav, sr
+        return ctx.get("audio44k")
+    wav, sr = ctx.get("audio44k.ffmpeg_cli")
     try:
         return moviepy_audio_export(wav, sr, ffmpeg_listed_duration(ctx.video_path)), sr
     except MoviepyExportError as e:
@@ -127,19 +127,16 @@ def _audio_moviepy(ctx: "ClipContext") -> tuple[np.ndarray, int]:
 
 @artifact("vad.theval_sync", "VAD as lip_sync.py sees it: on the 44.1 kHz export, resampled back to 16 kHz.")
 def _vad_sync(ctx: "ClipContext") -> list[tuple[float, float]]:
-    from scipy.signal import resample_poly
-
+    from ..audio.resample import resample_like_torchaudio
     from ..audio.vad import speech_segments
 
+    # silero's read_audio of the exported WAV: the channel mean (the export's mono, exactly) resampled
+    # with torchaudio's sinc filter (audio/resample.py). Until the export was the official bytes
+    # (ffmpeg_cli_pcm) this stayed on resample_poly, which then agreed better (76 of 80 clips within
+    # 1 % against 75).
     wav, sr = ctx.get("audio44k.moviepy")
-    # silero's read_audio resamples the 44.1 kHz export with torchaudio's sinc resampler, but the
-    # replayed export itself is not the official bytes (FFmpeg's swresample made them from the
-    # track's rate; ours is resample_poly: up to 6e-3 apart on h05), and on that input torchaudio's
-    # filter (audio/resample.py) moved segment ends off the official ones where resample_poly kept
-    # them: lip-sync within 1 % on 75 of the 80 agreement clips with it (h05 1.33 % instead of
-    # 0.007 %), on 76 with resample_poly (measured 2026-12-01): kept on resample_poly
-    w16 = resample_poly(wav.astype(np.float64), 160, 441).astype(np.float32)
-    return speech_segments(w16, 16000, model=family_options(ctx.options, THEvalOptions).vad_model)
+    return speech_segments(resample_like_torchaudio(wav, sr, 16000), 16000,
+                           model=family_options(ctx.options, THEvalOptions).vad_model)
 
 
 @artifact("theval.silent_frames_compat", "Silent frame indices as silent_lip_stability.py computes them.")
@@ -291,7 +288,7 @@ class LipSync(_THEval):
         n = t.n_frames
         times = np.arange(n) / ctx.fps
         o = F.lip_openness(t.pixels()) if p["openness"] == "pixels" else F.lip_openness_compat(t.landmarks)
-        v = F.volume_at_frames(wav, sr, times)
+        v = F.volume_at_frames(wav, sr, times, dtype=np.float32 if p.get("rms") == "librosa_float32" else None)
         sp = F.speech_mask(ctx.get(p["vad"]), n, ctx.fps)
         val, det = F.lip_sync_distance(o, v, sp)
         if np.isnan(val):
@@ -351,18 +348,25 @@ _V3 = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule +
 #: left-to-right sums), so their floats bit for bit
 #: v2 of lip-dynamics compat, v3 of eyebrow compat: interlaced frames converted as progressive ones,
 #: as OpenCV's swscale does (io.video.to_rgb; held-out k09: -4.9 % and -3.3 % before)
-_INTERLACED_LIP, _INTERLACED_EYEBROW = "2", "3"
 #: v2 of lip-sync compat: decord's frames on AVI are the sequential decode (was shifted by the seek landing);
 #: v3 of silent-lip compat (v2: the operation order above) and lip-sync compat: Opus in Matroska/WebM decoded as the ffmpeg command
 #: line that pydub / moviepy call (the whole pre-skip dropped; io/compat_readers.ffmpeg_cli_extra_skip); lip-sync
 #: compat also turns frames by the display matrix as decord does (io.video.decord_rotate); both convert
 #: interlaced frames as progressive ones (io.video.to_rgb)
-_OPUS = "3"
+#: v3 of lip-dynamics compat, v4 of eyebrow and silent-lip compat: the OpenCV-pixel tracks take OpenCV's own
+#: frames where PyAV's swscale does not convert the format as OpenCV's does (io.video.OpenCVFrames: 10-bit
+#: 4:2:0; held-out g03 -1.15 %, +1.12 %, -26.4 % before, bit-identical after)
+_OPENCV_LIP, _OPENCV_EYEBROW, _OPENCV_SILENT = "3", "4", "4"
+#: v4 of lip-sync compat: moviepy's export replayed from the command line's own int16 stereo samples
+#: (io/compat_readers.ffmpeg_cli_pcm, was: the mono track resampled with resample_poly), librosa's float32
+#: RMS (functional.rms_librosa), silero's read_audio resampler for its VAD: 8 of 9 held-out clips
+#: bit-identical (was 0; g08, 8 kHz: +1.19 % before, -3e-9 after)
+_EXPORT = "4"
 _VARIANTS: list[_Row] = [
     _Row("theval.lip_dynamics", LipDynamics, "paper", _V3, "Lip dynamics", ("face_mesh",),
          "Mean over the 780 lip-landmark distances of their std over time (ddof=1), 256-px units.",
          {"track": "face_mesh", "ddof": 1, "no_face_zero": False}),
-    _Row("theval.lip_dynamics.compat", LipDynamics, "compat", _INTERLACED_LIP, "Lip dynamics (compat)",
+    _Row("theval.lip_dynamics.compat", LipDynamics, "compat", _OPENCV_LIP, "Lip dynamics (compat)",
          ("face_mesh.theval_256",),
          "As lip_dynamics.py: 256×256 frames, np.std (ddof=0); no face at all -> 0.0.",
          {"track": "face_mesh.theval_256", "ddof": 0, "no_face_zero": True}),
@@ -370,14 +374,14 @@ _VARIANTS: list[_Row] = [
          "Paper: std over frames (ddof=1) of eyebrow–eye distance / inter-eye distance, mean of sides.",
          {"track": "face_mesh", "ratios": F.eyebrow_ratios, "formula": F.eyebrow_dynamics_paper, "min_faces": 2}),
     # eyebrow_dynamics.py: OpenCV's pixels, full res, refine on
-    _Row("theval.eyebrow_dynamics.compat", EyebrowDynamics, "compat", _INTERLACED_EYEBROW, "Eyebrow dynamics (compat)",
+    _Row("theval.eyebrow_dynamics.compat", EyebrowDynamics, "compat", _OPENCV_EYEBROW, "Eyebrow dynamics (compat)",
          ("face_mesh.theval_full",),
          "As eyebrow_dynamics.py: mean |Δ| of consecutive detected frames pooled over sides; no face -> 0.0.",
          {"track": "face_mesh.theval_full", "ratios": F.eyebrow_ratios_compat, "formula": F.eyebrow_dynamics_compat,
           "min_faces": 0}),
     _Row("theval.silent_lip_stability", SilentLipStability, "paper", _V3, "Silent lip stability", ("face_mesh", "vad"),
          "Paper: MAD around the median of the mouth opening over silent runs ≥ 300 ms.", {"compat": False}),
-    _Row("theval.silent_lip_stability.compat", SilentLipStability, "compat", _OPUS, "Silent lip stability (compat)",
+    _Row("theval.silent_lip_stability.compat", SilentLipStability, "compat", _OPENCV_SILENT, "Silent lip stability (compat)",
          ("vad.theval_silent", "theval.silent_frames_compat", "face_mesh.theval_silent"),
          "As silent_lip_stability.py: median(|x − mean|), 256×256 frames, tracker fed silent frames only.",
          {"compat": True}),
@@ -386,11 +390,11 @@ _VARIANTS: list[_Row] = [
          "openness; undefined without speech (< 10 % of frames) or when the mouth does not move.",
          {"track": "face_mesh", "vad": "vad", "audio": "audio16k", "openness": "pixels",
           "still_mouth_undefined": True}),
-    _Row("theval.lip_sync.compat", LipSync, "compat", _OPUS, "Lip sync (compat)",
+    _Row("theval.lip_sync.compat", LipSync, "compat", _EXPORT, "Lip sync (compat)",
          ("face_mesh.theval_sync", "vad.theval_sync", "audio44k.moviepy"),
          "As lip_sync.py: colour-swapped frames, refine off, normalised-coordinate openness, 44.1 kHz RMS.",
          {"track": "face_mesh.theval_sync", "vad": "vad.theval_sync", "audio": "audio44k.moviepy",
-          "openness": "normalised", "still_mouth_undefined": False}),
+          "openness": "normalised", "still_mouth_undefined": False, "rms": "librosa_float32"}),
     _Row("theval.head_motion.offline", HeadMotionMesh, "offline", _V3, "Head motion (mesh pose)", ("face_mesh",),
          "THEval head-motion formula on pitch/yaw/roll from face-mesh geometry (not FaceXFormer: a "
          "different estimator) and the landmark-box centre in pixels.", {}),

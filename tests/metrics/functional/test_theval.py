@@ -110,6 +110,21 @@ def test_rms_matches_librosa_definition():
     assert starts.tolist() == [0, 4, 8]
 
 
+def test_rms_float32_is_librosas_own_floats():
+    """``dtype=np.float32`` (lip-sync compat) gives librosa 0.11's ``feature.rms`` bit for bit: the
+    fixture was made by librosa 0.11.0 itself (THEval's environment) on 0.33 s of float32 noise, with
+    lip_sync.py's frame = hop = 0.05 s at 44.1 kHz. The float64 path (paper) gives other last bits."""
+    from pathlib import Path
+
+    d = np.load(Path(__file__).resolve().parents[2] / "data" / "librosa_rms_0p11.npz")
+    fl = int(44100 * 0.05)
+    ours, starts = F.rms_librosa(d["y"], fl, fl, np.float32)
+    assert ours.dtype == np.float32 and np.array_equal(ours, d["rms"])
+    r64, _ = F.rms_librosa(d["y"], fl, fl)
+    assert not np.array_equal(r64, d["rms"]) and np.allclose(r64, d["rms"], rtol=1e-6)
+    assert starts.tolist() == list(range(0, fl * len(ours), fl))
+
+
 def test_lip_sync_distance_perfect_and_undefined():
     o = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     v = 10 * o + 3  # same shape after min-max normalisation

@@ -230,24 +230,37 @@ def lip_openness(points_xy: np.ndarray) -> np.ndarray:
     return out
 
 
-def rms_librosa(y: np.ndarray, frame_length: int, hop_length: int) -> tuple[np.ndarray, np.ndarray]:
+def rms_librosa(y: np.ndarray, frame_length: int, hop_length: int,
+                dtype: type | None = None) -> tuple[np.ndarray, np.ndarray]:
     """RMS per frame as ``librosa.feature.rms(y, frame_length, hop_length)`` (center=True,
-    zero padding of frame_length//2 on both sides); returns (rms, frame start times in samples)."""
-    y = np.asarray(y, dtype=np.float64)
+    zero padding of frame_length//2 on both sides); returns (rms, frame start times in samples).
+
+    ``dtype=None``: in float64 (the paper variants). ``dtype=np.float32``: librosa 0.11's own
+    operations on a float32 signal (its ``dtype=np.float32`` default: the framed view, its square
+    in float32, ``np.mean`` over the frame axis, ``np.sqrt``), so the same floats bit for bit."""
+    if dtype is None:
+        y = np.asarray(y, dtype=np.float64)
     pad = frame_length // 2
     yp = np.pad(y, (pad, pad), mode="constant")
     n = 1 + (len(yp) - frame_length) // hop_length if len(yp) >= frame_length else 0
     if n <= 0:
         return np.zeros(0), np.zeros(0)
+    if dtype is not None:
+        # librosa.util.frame: a (frame_length, n) view, sample axis first; librosa.util.abs2 → np.square
+        x = np.lib.stride_tricks.sliding_window_view(yp, frame_length)[::hop_length].T
+        rms = np.sqrt(np.mean(np.square(x, dtype=dtype), axis=-2, keepdims=True))[0]
+        return rms, np.arange(n) * hop_length
     idx = np.arange(frame_length)[None, :] + hop_length * np.arange(n)[:, None]
     rms = np.sqrt(np.mean(yp[idx] ** 2, axis=1))
     return rms, np.arange(n) * hop_length
 
 
-def volume_at_frames(y: np.ndarray, sr: int, frame_times: np.ndarray, window_s: float = 0.05) -> np.ndarray:
-    """RMS with frame = hop = ``window_s``·sr, linearly interpolated at the video frame times."""
+def volume_at_frames(y: np.ndarray, sr: int, frame_times: np.ndarray, window_s: float = 0.05,
+                     dtype: type | None = None) -> np.ndarray:
+    """RMS with frame = hop = ``window_s``·sr, linearly interpolated at the video frame times
+    (``dtype``: see :func:`rms_librosa`)."""
     w = int(sr * window_s)
-    rms, starts = rms_librosa(y, w, w)
+    rms, starts = rms_librosa(y, w, w, dtype)
     if rms.size == 0:
         return np.full(len(frame_times), np.nan)
     return np.interp(frame_times, starts / sr, rms)
