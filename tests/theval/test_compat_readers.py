@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from avatar_eval.io.compat_readers import (
-    ffmpeg_cli_pcm,
     MoviepyExportError,
     _stream_start_landing,
     decord_index_map,
     decord_leaves_pts_unset,
+    ffmpeg_cli_pcm,
     lavf58_unset_pts,
     moviepy_audio_export,
     opencv_seek_map,
