@@ -278,6 +278,165 @@ HELDOUT3: list[tuple[str, str, str, list[str]]] = [
 ]
 
 
+#: Fourth held-out set (session 8): made after the session's fixes (OpenCV's own frames for 10-bit 4:2:0,
+#: moviepy's export from the command line's own samples), measured once. More 10-bit (H.264, HEVC, VP9,
+#: 4:2:2), 23.976 / 29.97 / 12 fps, QHD, odd-but-even sizes, lossless H.264, WMV2 in ASF, full range
+#: without yuvj, 11.025 / 16 / 24 / 32 kHz audio, a muted stretch, another speaker's audio, a 3 s clip.
+HELDOUT4: list[tuple[str, str, str, list[str]]] = [
+    ("m01_aocgt_1280x720_h264_10bit_30.mp4", "data/portraits/aoc_ref_audio_gt/gt_real.mp4",
+     "1280x720 pad, H.264 High 10 (yuv420p10le), untagged, 29.97 fps",
+     ["-vf", pad(1280, 720), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p10le",
+      "-g", "250", *AAC]),
+    ("m02_obamauncrop_900x900_hevc10_opus.mkv", "data/talking_head/edtalk_uncrop_Obama.mp4",
+     "900x900 upscale, HEVC Main 10 (yuv420p10le) bt709-tagged in Matroska, Opus, 25 fps, 8 s",
+     ["-t", "8", "-vf", "scale=900:900:flags=bicubic", "-c:v", "libx265", "-preset", "ultrafast", "-crf", "24",
+      "-pix_fmt", "yuv420p10le", "-x265-params", "log-level=error", *BT709, "-c:a", "libopus", "-b:a", "64k"]),
+    ("m03_infinitetalk_1920x1080_h264_23976.mp4", "data/talking_head/infinitetalk_ref_video.mp4",
+     "1920x1080 pad, H.264 High, 25->23.976 fps, B-pyramid, AAC 48 kHz, 8 s",
+     ["-t", "8", "-vf", pad(1920, 1080) + ",fps=24000/1001", *X264, "-bf", "3", "-b_strategy", "2", "-g", "250",
+      "-c:a", "aac", "-b:a", "128k", "-ar", "48000"]),
+    ("m04_face4_800x800_mpeg4_mov_2997.mov", "data/talking_head/retalking_face_4.mp4",
+     "800x800 upscale, MPEG-4 part 2 in MOV, 30->29.97 fps, AAC 32 kHz",
+     ["-vf", "scale=800:800:flags=bicubic,fps=30000/1001", "-c:v", "mpeg4", "-q:v", "3", "-c:a", "aac",
+      "-b:a", "96k", "-ar", "32000"]),
+    ("m05_seated_540x960_h264_crf28_24k.mp4", "data/whole_body/seated_woman_speaking.mp4",
+     "540x960 downscale (portrait whole body), H.264 CRF 28, 25 fps, AAC 24 kHz mono, 8 s",
+     ["-t", "8", "-vf", "scale=540:960:flags=bicubic," + UNTAG, "-c:v", "libx264", "-preset", "veryfast", "-crf", "28",
+      "-pix_fmt", "yuv420p", "-g", "250", "-c:a", "aac", "-b:a", "64k", "-ar", "24000", "-ac", "1"]),
+    ("m06_halfbody_480x908_h264_pcm16k.mov", "data/whole_body/halfbody_silent_audio.mp4",
+     "480x908 half body, H.264, 30 fps, PCM s16 16 kHz mono in MOV, 8 s",
+     ["-t", "8", *X264, "-g", "250", "-c:a", "pcm_s16le", "-ar", "16000", "-ac", "1"]),
+    ("m07_grid_640x480_h264_16k_25.mp4", "data/talking_head/grid/bbaf2n.mpg",
+     "640x480 (4:3) upscale of a GRID clip, H.264, 25 fps, AAC 16 kHz mono",
+     ["-vf", "scale=640:480:flags=bicubic", *X264, "-g", "250", "-c:a", "aac", "-b:a", "48k", "-ar", "16000",
+      "-ac", "1"]),
+    ("m08_float_360x360_h264_crf40_12.mp4", "data/same_audio_6_models/float.mp4",
+     "360x360 downscale, H.264 CRF 40, 25->12 fps, 8 s",
+     ["-t", "8", "-vf", "scale=360:360:flags=area,fps=12", "-c:v", "libx264", "-preset", "veryfast", "-crf", "40",
+      "-pix_fmt", "yuv420p", "-g", "250", *AAC]),
+    ("m09_sadtalker_512x512_h264_otheraudio.mp4", "data/same_audio_6_models/sadtalker.mp4",
+     "512x512, H.264, 25 fps, another speaker's audio muxed in (RD_Radio31 wav, 16 kHz -> AAC), 6 s",
+     ["-i", "{shared}/data/portraits/sadtalker/RD_Radio31_000.wav", "-map", "0:v", "-map", "1:a", "-t", "6",
+      "-vf", "scale=512:512:flags=bicubic", *X264, "-g", "250", *AAC, "-shortest"]),
+    ("m10_hallo_768x768_h264_muted.mp4", "data/same_audio_6_models/hallo.mp4",
+     "768x768 upscale, H.264, 25 fps, speech muted from 2 to 4.5 s, 10 s",
+     ["-t", "10", "-vf", "scale=768:768:flags=bicubic", *X264, "-g", "250",
+      "-af", "volume=enable='between(t,2,4.5)':volume=0", *AAC]),
+    ("m11_anitalker_960x540_h264_lossless.mp4", "data/same_audio_6_models/anitalker.mp4",
+     "960x540 pad, H.264 lossless (qp 0, High 4:4:4 Predictive, yuv420p), 25 fps, 6 s",
+     ["-t", "6", "-vf", pad(960, 540), "-c:v", "libx264", "-preset", "veryfast", "-qp", "0", "-pix_fmt", "yuv420p",
+      "-g", "250", *AAC]),
+    ("m12_echomimic_854x480_wmv2_asf.wmv", "data/same_audio_6_models/echomimic.mp4",
+     "854x480 pad, WMV2 + WMA v2 in ASF, 25 fps, 8 s",
+     ["-t", "8", "-vf", pad(854, 480), "-c:v", "wmv2", "-b:v", "2M", "-c:a", "wmav2", "-b:a", "128k"]),
+    ("m13_aragaki_1280x720_h264_fullrange_tag.mp4", "data/driven_pairs/aragaki_generated_aniportrait.mp4",
+     "1280x720 crop+upscale, H.264 yuv420p tagged full range (not yuvj) and BT.709, 25 fps, 8 s",
+     ["-t", "8", "-vf", crop_scale(1280, 720) + ",scale=out_range=pc", "-c:v", "libx264", "-preset", "veryfast",
+      "-crf", "20", "-pix_fmt", "yuv420p", "-color_range", "pc", "-colorspace", "bt709", "-color_primaries",
+      "bt709", "-color_trc", "bt709", "-g", "250", *AAC]),
+    ("m14_obama_1280x720_h264_422_10bit.mp4", "data/talking_head/styletalk_Obama_clip1.mp4",
+     "1280x720 pad, H.264 High 4:2:2 10-bit (yuv422p10le), 30 fps, 8 s",
+     ["-t", "8", "-vf", pad(1280, 720), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+      "-pix_fmt", "yuv422p10le", "-g", "250", *AAC]),
+    ("m15_katie_1280x720_vp9_10bit.webm", "data/talking_head/sadtalker_WDA_KatieHill_000.mp4",
+     "1280x720 pad, VP9 profile 2 (yuv420p10le) + Opus in WebM, 25 fps",
+     ["-vf", pad(1280, 720), "-c:v", "libvpx-vp9", "-b:v", "2M", "-pix_fmt", "yuv420p10le", "-row-mt", "1",
+      "-c:a", "libopus", "-b:a", "96k"]),
+    ("m16_may_1280x720_h264_3s.mp4", "data/talking_head/real3dportrait_May_5s.mp4",
+     "1280x720 pad, H.264, 25 fps, 3 s (a short clip)",
+     ["-t", "3", "-vf", pad(1280, 720), *X264, "-g", "250", *AAC]),
+    ("m17_face1_2560x1440_h264_25.mp4", "data/talking_head/retalking_face_1.mp4",
+     "2560x1440 (QHD) pad, H.264 High, 30->25 fps",
+     ["-vf", pad(2560, 1440) + ",fps=25", *X264, "-g", "250", *AAC]),
+    ("m18_creator_1080x1920_hevc_30.mp4", "data/whole_body/creator_gesturing_phone.mp4",
+     "1080x1920 centre crop of a 1080p whole-body clip (small face), HEVC 8-bit, 30 fps, 8 s",
+     ["-t", "8", "-vf", "crop=608:1080,scale=1080:1920:flags=bicubic", *X265, "-g", "250", *AAC]),
+    ("m19_kristi_720x720_h264_mp3_11k.mkv", "data/talking_head/styletalk_KristiNoem.mp4",
+     "720x720 pad, H.264 in Matroska, 30 fps, MP3 11.025 kHz mono, 8 s",
+     ["-t", "8", "-vf", pad(720, 720), *X264, "-g", "250", "-c:a", "libmp3lame", "-b:a", "32k", "-ar", "11025",
+      "-ac", "1"]),
+    ("m20_face2_722x406_h264_2997.mp4", "data/talking_head/retalking_face_2.mp4",
+     "722x406 pad (not a multiple of 16), H.264, 30->29.97 fps",
+     ["-vf", pad(722, 406) + ",fps=30000/1001", *X264, "-g", "250", *AAC]),
+]
+
+
+#: Fifth held-out set (session 8): made after the fixes the fourth set prompted (no 10-bit format through
+#: PyAV's conversion for OpenCV's pixels), measured once. Everyday encodes in new combinations plus edits
+#: that move the face or the audio: black lead-in without a face, a mirrored face, quiet and band-limited
+#: speech, a 256x256 clip, a 15 s clip, one 10-bit clip.
+HELDOUT5: list[tuple[str, str, str, list[str]]] = [
+    ("n01_face5_1024x1024_h264_48k_30.mp4", "data/talking_head/retalking_face_5.mp4",
+     "1024x1024 upscale, H.264 CRF 23, 30 fps, AAC 48 kHz",
+     ["-vf", "scale=1024:1024:flags=bicubic", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+      "-pix_fmt", "yuv420p", "-g", "250", "-c:a", "aac", "-b:a", "128k", "-ar", "48000"]),
+    ("n02_katie_1280x720_hevc_mov_25.mov", "data/talking_head/sadtalker_WDA_KatieHill_000.mp4",
+     "1280x720 pad, HEVC 8-bit (hvc1) in MOV, 25 fps",
+     ["-vf", pad(1280, 720), *X265, "-g", "250", *AAC]),
+    ("n03_may_1080x1920_h264_portrait_25.mp4", "data/talking_head/real3dportrait_May_5s.mp4",
+     "1080x1920 portrait pad (face in a tall frame), H.264, 25 fps",
+     ["-vf", pad(1080, 1920), *X264, "-g", "250", *AAC]),
+    ("n04_feifeili_960x960_mpeg4_avi_mp3.avi", "data/talking_head/styletalk_feifeili_clip1.mp4",
+     "960x960 upscale, MPEG-4 part 2 + MP3 in AVI, 25 fps, 8 s",
+     ["-t", "8", "-vf", "scale=960:960:flags=bicubic", "-c:v", "mpeg4", "-q:v", "4", "-c:a", "libmp3lame",
+      "-b:a", "128k"]),
+    ("n05_aoc_640x640_h264_baseline_20.mp4", "data/talking_head/sadtalker_WDA_AOC_000.mp4",
+     "640x640 pad, H.264 Baseline, 25->20 fps",
+     ["-vf", pad(640, 640) + ",fps=20", "-c:v", "libx264", "-profile:v", "baseline", "-preset", "veryfast",
+      "-crf", "20", "-pix_fmt", "yuv420p", "-g", "250", *AAC]),
+    ("n06_obamauncrop_1280x720_h264_bt709_15s.mp4", "data/talking_head/edtalk_uncrop_Obama.mp4",
+     "1280x720 pad, H.264 bt709-tagged, 25 fps, 15 s",
+     ["-t", "15", "-vf", pad(1280, 720), *X264, "-g", "250", *BT709, *AAC]),
+    ("n07_infinitetalk_720x720_vp9_opus.webm", "data/talking_head/infinitetalk_ref_video.mp4",
+     "720x720 upscale, VP9 8-bit + Opus in WebM, 25 fps, 8 s",
+     ["-t", "8", "-vf", "scale=720:720:flags=bicubic", "-c:v", "libvpx-vp9", "-b:v", "1M", "-row-mt", "1",
+      "-c:a", "libopus", "-b:a", "64k"]),
+    ("n08_anitalker_1280x720_h264_10bit_25.mp4", "data/same_audio_6_models/anitalker.mp4",
+     "1280x720 pad, H.264 High 10 (yuv420p10le), 25 fps, 8 s",
+     ["-t", "8", "-vf", pad(1280, 720), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+      "-pix_fmt", "yuv420p10le", "-g", "250", *AAC]),
+    ("n09_echomimic_576x1024_hevc_25.mp4", "data/same_audio_6_models/echomimic.mp4",
+     "576x1024 portrait pad, HEVC 8-bit, 25 fps, 8 s",
+     ["-t", "8", "-vf", pad(576, 1024), *X265, "-g", "250", *AAC]),
+    ("n10_sadtalker_256x256_h264_25.mp4", "data/same_audio_6_models/sadtalker.mp4",
+     "256x256 downscale, H.264, 25 fps",
+     ["-vf", "scale=256:256:flags=area", *X264, "-g", "250", *AAC]),
+    ("n11_hallo_1280x720_mjpeg_pcm.mov", "data/same_audio_6_models/hallo.mp4",
+     "1280x720 pad, Motion JPEG (yuvj422p) + PCM s16 in MOV, 25 fps, 6 s",
+     ["-t", "6", "-vf", pad(1280, 720), "-c:v", "mjpeg", "-q:v", "4", "-c:a", "pcm_s16le"]),
+    ("n12_float_1920x1080_h264_50.mp4", "data/same_audio_6_models/float.mp4",
+     "1920x1080 pad, H.264, 25->50 fps, 6 s",
+     ["-t", "6", "-vf", pad(1920, 1080) + ",fps=50", *X264, "-g", "100", *AAC]),
+    ("n13_aragakireal_1080x1080_h264_bt601.mp4", "data/driven_pairs/aragaki_real_driving.mp4",
+     "1080x1080 centre crop+upscale, H.264 bt470bg/smpte170m-tagged, 25 fps, 8 s",
+     ["-t", "8", "-vf", crop_scale(1080, 1080), *X264, "-g", "250", "-color_primaries", "bt470bg",
+      "-color_trc", "smpte170m", "-colorspace", "smpte170m", "-color_range", "tv", *AAC]),
+    ("n14_face1_700x700_h264_blackstart.mp4", "data/talking_head/retalking_face_1.mp4",
+     "700x700, 1 s of black frames (no face) before the clip, audio delayed to match, H.264",
+     ["-vf", "tpad=start_duration=1:color=black", "-af", "adelay=1000|1000", *X264, "-g", "250", *AAC]),
+    ("n15_face2_700x700_h264_mirrored.mp4", "data/talking_head/retalking_face_2.mp4",
+     "mirrored (hflip), H.264, 30 fps",
+     ["-vf", "hflip", *X264, "-g", "250", *AAC]),
+    ("n16_kristi_1280x720_h264_quiet.mp4", "data/talking_head/styletalk_KristiNoem.mp4",
+     "1280x720 pad, H.264, 30 fps, speech 20 dB quieter, 8 s",
+     ["-t", "8", "-vf", pad(1280, 720), *X264, "-g", "250", "-af", "volume=-20dB", *AAC]),
+    ("n17_obama_720x720_h264_telephone.mp4", "data/talking_head/styletalk_Obama_clip1.mp4",
+     "720x720 upscale, H.264, 30 fps, speech band-limited to 300-3400 Hz, 8 s",
+     ["-t", "8", "-vf", "scale=720:720:flags=bicubic", *X264, "-g", "250",
+      "-af", "highpass=f=300,lowpass=f=3400", *AAC]),
+    ("n18_aocgt_512x512_h264_crf30_mono.mp4", "data/portraits/aoc_ref_audio_gt/gt_real.mp4",
+     "512x512, H.264 CRF 30, 29.97 fps, AAC mono 44.1 kHz",
+     ["-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-pix_fmt", "yuv420p", "-g", "250", "-c:a", "aac",
+      "-b:a", "64k", "-ac", "1"]),
+    ("n19_halfbody_720x1364_h264_25.mp4", "data/whole_body/halfbody_silent_audio.mp4",
+     "720x1364 upscale (half body, silent audio), H.264, 30->25 fps",
+     ["-vf", "scale=720:1364:flags=bicubic,fps=25", *X264, "-g", "250", *AAC]),
+    ("n20_grid_360x288_mpeg4_avi_pcm16k.avi", "data/talking_head/grid/bbaf2n.mpg",
+     "360x288 (GRID's own size), MPEG-4 part 2 + PCM s16 16 kHz mono in AVI, 25 fps",
+     ["-c:v", "mpeg4", "-q:v", "3", "-c:a", "pcm_s16le", "-ar", "16000", "-ac", "1"]),
+]
+
+
 def command(src: Path, dst: Path, opts: list[str], shared: Path | None = None) -> list[str]:
     if shared is not None:
         opts = [o.replace("{shared}", str(shared)) for o in opts]
@@ -290,14 +449,15 @@ def main() -> None:
     ap.add_argument("--out", default="/work/scratch/variants")
     ap.add_argument("--list", action="store_true", help="print the commands, make nothing")
     ap.add_argument("--only", nargs="*", default=None, help="names (or prefixes such as v05) to make")
-    ap.add_argument("--set", choices=("main", "heldout", "heldout2", "heldout3", "all"), default="all",
+    ap.add_argument("--set", choices=("main", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "all"), default="all",
                     help="main: v01-v25 (tuned on); heldout: h01-h16 (checked only after the fixes); "
-                         "heldout2: g01-g12 (after the Opus fix h04 prompted); heldout3: k01-k10 (after all of those)")
+                         "heldout2: g01-g12 (after the Opus fix h04 prompted); heldout3: k01-k10 (after all of those); "
+                         "heldout4: m01-m20 (after session 8's fixes); heldout5: n01-n20 (after those m01-m20 prompted)")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    chosen = {"main": VARIANTS, "heldout": HELDOUT, "heldout2": HELDOUT2, "heldout3": HELDOUT3,
-              "all": VARIANTS + HELDOUT + HELDOUT2 + HELDOUT3}[a.set]
+    chosen = {"main": VARIANTS, "heldout": HELDOUT, "heldout2": HELDOUT2, "heldout3": HELDOUT3, "heldout4": HELDOUT4,
+              "heldout5": HELDOUT5, "all": VARIANTS + HELDOUT + HELDOUT2 + HELDOUT3 + HELDOUT4 + HELDOUT5}[a.set]
     for name, src, kind, opts in chosen:
         if a.only and not any(name.startswith(p) for p in a.only):
             continue

@@ -66,10 +66,12 @@ def clips(tmp_path_factory):
         "hd_untagged": _make(d / "hd_untagged.mp4", 1280, 720, tag=False),
         "hd_bt709_full": _make(d / "hd_bt709_full.mp4", 1280, 720, pix_fmt="yuvj420p", rng="pc"),
         "hd_10bit": _make(d / "hd_10bit.mp4", 1280, 720, pix_fmt="yuv420p10le"),
+        "hd_422_10bit": _make(d / "hd_422_10bit.mp4", 1280, 720, pix_fmt="yuv422p10le"),
     }
 
 
-@pytest.mark.parametrize("kind", ["hd_bt709", "portrait_bt709", "hd_untagged", "hd_bt709_full", "hd_10bit"])
+@pytest.mark.parametrize("kind", ["hd_bt709", "portrait_bt709", "hd_untagged", "hd_bt709_full", "hd_10bit",
+                                  "hd_422_10bit"])
 def test_opencv_pixels_are_opencvs(clips, kind):
     ref = _opencv_rgb(clips[kind])
     ours = [(f.rgb, f.pixels("opencv")) for f in iter_frames(clips[kind])]
