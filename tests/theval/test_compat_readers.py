@@ -192,6 +192,44 @@ def test_decord_map_on_avi_against_decord(tmp_path):
     assert [_identify(x, decoded) for x in vr.get_batch(range(len(vr))).asnumpy()] == list(range(len(vr)))
 
 
+def test_opencv_seeks_past_a_timestamp_gap_are_opencvs(tmp_path):
+    """An AVI whose picture timestamps skip (0, 4, 5, …: dropped frames, a VFR source; held-out n04,
+    silent-lip +48.6 % before): OpenCV numbers the first picture after a seek from its pts and counts
+    from there, so ``CAP_PROP_POS_FRAMES`` seeks past the gap land 3 pictures early, except where the
+    search lands on the first keyframe. ``opencv_seek_map`` must name the very picture
+    ``cv2.VideoCapture`` returns, for every target (OpenCV itself is the reference here)."""
+    from fractions import Fraction
+
+    cv2 = pytest.importorskip("cv2")
+    path = tmp_path / "gap.avi"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("mpeg4", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+        s.codec_context.gop_size = 12
+        for k, t in enumerate([0, *range(4, 64)]):
+            img = np.random.default_rng(k).integers(0, 256, (64, 64, 3)).astype(np.uint8)  # no two alike
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts, f.time_base = t, Fraction(1, 25)
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    cap = cv2.VideoCapture(str(path))
+    seq = []
+    while (r := cap.read())[0]:
+        seq.append(hashlib.md5(r[1].tobytes()).hexdigest())
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    targets = list(range(n + 2))
+    cap = cv2.VideoCapture(str(path))
+    truth = []
+    for t in targets:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, t)
+        ok, f = cap.read()
+        truth.append(seq.index(hashlib.md5(f.tobytes()).hexdigest()) if ok else None)
+    assert len(seq) == 61 and truth[20] == 17  # the gap is there and OpenCV lands early past it
+    assert opencv_seek_map(path, targets, n) == truth
+
+
 def _pcm_clip(path, layout, rate=44100, codec="pcm_s16le", seconds=1.0, seed=1):
     ch = 1 if layout == "mono" else 2
     n = int(rate * seconds)

@@ -71,6 +71,37 @@ class SeekLandings:
     def close(self) -> None:
         self._c.close()
 
+    def gaps(self) -> list[int] | None:
+        """The frame numbers (from pts, as OpenCV's ``dts_to_frame_number`` counts, absolute) of the
+        stream's pictures in presentation order, where they skip numbers (a timestamp gap: dropped frames in
+        AVI, a VFR source); None where they are 0, 1, 2, … or where some picture has no pts (MPEG
+        program streams: nothing to go by). Read from the packets first (no decode; empty packets,
+        an AVI's dropped-frame chunks, hold no picture); only where those skip numbers are the
+        decoded pictures' own timestamps read, since packed B-frames in AVI (v19) number their
+        packets out of step with the pictures."""
+        def numbers(items, ts) -> list[int] | None:
+            out: list[int] = []
+            for x in items:
+                t = ts(x)
+                if t is None:
+                    return None
+                out.append(int(round((t - self._start) * self._tb * self.fps)))
+            out.sort()
+            return out
+
+        def contiguous(nums: list[int]) -> bool:  # counted from the first picture (first_frame_number)
+            return nums == list(range(nums[0], nums[0] + len(nums))) if nums else True
+
+        with av.open(self.path) as c:
+            nums = numbers((pk for pk in c.demux(c.streams.video[0]) if pk.size), lambda pk: pk.pts)
+        if nums is None or contiguous(nums):
+            return None
+        with av.open(self.path) as c:
+            vs = c.streams.video[0]
+            vs.thread_type = "AUTO"
+            nums = numbers(c.decode(vs), lambda f: f.pts if f.pts is not None else f.dts)
+        return None if nums is None or contiguous(nums) else nums
+
 
 @lru_cache(maxsize=64)
 def _stream_start_landing(path: str) -> int:
@@ -252,22 +283,52 @@ def opencv_seek_map(path: str | os.PathLike[str], targets: list[int], n_decoded:
     try:
         if sl.indexed:
             return None
+        nums = sl.gaps()
+        if nums is not None:  # OpenCV counts from its first picture's number (first_frame_number)
+            first = nums[0]
+            nums = [n - first for n in nums]
+
+            def landing(i: int) -> int | None:
+                x = sl(i)
+                return None if x is None else x - first
+        else:
+            landing = sl
         out: list[int | None] = []
         for t in targets:
-            out.append(_opencv_seek(sl, int(t), n_decoded))
+            got = _opencv_seek(landing, int(t), n_decoded)
+            if got is None:
+                out.append(None)
+            else:
+                out.append(sum(got) if nums is None else _sequential(got, nums))
         return out
     finally:
         sl.close()
 
 
-def _opencv_seek(landing, target: int, n_decoded: int) -> int | None:
+def _sequential(landed: tuple[int, int], nums: list[int]) -> int | None:
+    """The sequential index of the frame OpenCV returns, given (frame number of the picture its seek
+    landed on, frames grabbed after it): OpenCV numbers the first picture after a seek from its pts
+    and counts one per grab from there, so past a timestamp gap its frame numbers run ahead of the
+    pictures (held-out n04, MPEG-4 in AVI whose pts go 0, 4, 5, …: a seek to frame 34 returns the
+    picture with pts 34, the 32nd)."""
+    import bisect
+
+    num, ahead = landed
+    i = bisect.bisect_left(nums, num) + ahead
+    return i if i < len(nums) else None
+
+
+def _opencv_seek(landing, target: int, n_decoded: int) -> tuple[int, int] | None:
+    """(frame number of the picture the seek lands on, frames read after it) for
+    ``cap.set(CAP_PROP_POS_FRAMES, target); cap.read()``; None where the read fails. Without
+    timestamp gaps frame numbers are sequential indices and the frame returned is their sum."""
     # CvCapture_FFMPEG::seek (OpenCV 4.x, cap_ffmpeg_impl.hpp) followed by one read.
     # first_frame_number is 0 (the first grabbed frame is frame 0 on these streams).
     delta = 16
     target = min(target, n_decoded)
     while True:
         temp = max(target - delta, 0)
-        pos = landing(temp)  # frame the next grab returns
+        pos = landing(temp)  # frame number of the picture the next grab returns
         if pos is None:
             return None
         if target == 0:
@@ -285,7 +346,7 @@ def _opencv_seek(landing, target: int, n_decoded: int) -> int | None:
             continue
         nxt = target  # grabbed forward to target − 1; the read returns the next frame
         break
-    return nxt if nxt < n_decoded else None
+    return (pos, nxt - pos) if nxt < n_decoded else None
 
 
 # -- moviepy 1.0.3 audio export (THEval lip_sync.py: VideoFileClip(...).audio.write_audiofile) ----
