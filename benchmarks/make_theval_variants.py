@@ -437,6 +437,82 @@ HELDOUT5: list[tuple[str, str, str, list[str]]] = [
 ]
 
 
+#: Sixth held-out set (session 8): made after the fix the fifth set prompted (OpenCV's seeks past a timestamp
+#: gap), measured once. Other audio codecs (MP2, ALAC, FLAC, AC-3), MPEG-2 in MPEG-TS, deep B-frame
+#: pyramids, VP8 again, full range, 4:4:4, whole-body landscape and portrait, a trailing silence, one 10-bit.
+HELDOUT6: list[tuple[str, str, str, list[str]]] = [
+    ("p01_face4_1280x720_h264_bt709_50.mp4", "data/talking_head/retalking_face_4.mp4",
+     "1280x720 pad, H.264 bt709-tagged, 30->50 fps",
+     ["-vf", pad(1280, 720) + ",fps=50", *X264, "-g", "100", *BT709, *AAC]),
+    ("p02_face5_960x540_h264_10bit_25.mp4", "data/talking_head/retalking_face_5.mp4",
+     "960x540 pad, H.264 High 10 (yuv420p10le), 30->25 fps",
+     ["-vf", pad(960, 540) + ",fps=25", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+      "-pix_fmt", "yuv420p10le", "-g", "250", *AAC]),
+    ("p03_aoc_1024x576_mpeg2_ts_mp2.ts", "data/talking_head/sadtalker_WDA_AOC_000.mp4",
+     "1024x576 pad, MPEG-2 video + MP2 audio in MPEG-TS, 25 fps",
+     ["-vf", pad(1024, 576), "-c:v", "mpeg2video", "-q:v", "3", "-g", "12", "-bf", "2", "-c:a", "mp2",
+      "-b:a", "192k", "-f", "mpegts"]),
+    ("p04_kristi_854x480_h264_alac.mov", "data/talking_head/styletalk_KristiNoem.mp4",
+     "854x480 pad, H.264 + ALAC in MOV, 30 fps, 8 s",
+     ["-t", "8", "-vf", pad(854, 480), *X264, "-g", "250", "-c:a", "alac"]),
+    ("p05_obama_1280x720_h264_flac.mkv", "data/talking_head/styletalk_Obama_clip1.mp4",
+     "1280x720 pad, H.264 + FLAC in Matroska, 30 fps, 8 s",
+     ["-t", "8", "-vf", pad(1280, 720), *X264, "-g", "250", "-c:a", "flac"]),
+    ("p06_may_640x360_h264_crf32_22k.mp4", "data/talking_head/real3dportrait_May_5s.mp4",
+     "640x360 pad, H.264 CRF 32, 25 fps, AAC 22.05 kHz stereo",
+     ["-vf", pad(640, 360), "-c:v", "libx264", "-preset", "veryfast", "-crf", "32", "-pix_fmt", "yuv420p",
+      "-g", "250", "-c:a", "aac", "-b:a", "64k", "-ar", "22050"]),
+    ("p07_feifeili_1080x1080_h264_bt709_12s.mp4", "data/talking_head/styletalk_feifeili_clip1.mp4",
+     "1080x1080 upscale, H.264 bt709-tagged, 30 fps, 12 s",
+     ["-t", "12", "-vf", "scale=1080:1080:flags=lanczos", *X264, "-g", "250", *BT709, *AAC]),
+    ("p08_hallo_720x1280_h264_portrait_crop.mp4", "data/same_audio_6_models/hallo.mp4",
+     "720x1280 portrait crop+upscale (face fills the width), H.264, 25 fps, 8 s",
+     ["-t", "8", "-vf", crop_scale(720, 1280), *X264, "-g", "250", *AAC]),
+    ("p09_float_1280x720_vp8_vorbis.webm", "data/same_audio_6_models/float.mp4",
+     "1280x720 pad, VP8 + Vorbis in WebM, 25 fps, 8 s",
+     ["-t", "8", "-vf", pad(1280, 720), "-c:v", "libvpx", "-b:v", "2M", "-c:a", "libvorbis", "-q:a", "4"]),
+    ("p10_edtalk_768x432_h264_bf16.mp4", "data/same_audio_6_models/edtalk.mp4",
+     "768x432 pad, H.264 with 16 B-frames and 8 references, 25 fps, 8 s",
+     ["-t", "8", "-vf", pad(768, 432), "-c:v", "libx264", "-preset", "slow", "-crf", "22", "-bf", "16",
+      "-refs", "8", "-pix_fmt", "yuv420p", "-g", "250", *AAC]),
+    ("p11_sadtalker_1280x720_hevc_ac3.mkv", "data/same_audio_6_models/sadtalker.mp4",
+     "1280x720 pad, HEVC 8-bit + AC-3 in Matroska, 25 fps",
+     ["-vf", pad(1280, 720), *X265, "-g", "250", "-c:a", "ac3", "-b:a", "192k"]),
+    ("p12_echomimic_1024x1024_mjpeg_avi.avi", "data/same_audio_6_models/echomimic.mp4",
+     "1024x1024 pad, Motion JPEG + PCM s16 in AVI, 25 fps, 6 s",
+     ["-t", "6", "-vf", pad(1024, 1024), "-c:v", "mjpeg", "-q:v", "3", "-c:a", "pcm_s16le"]),
+    ("p13_anitalker_512x512_h264_tailsilence.mp4", "data/same_audio_6_models/anitalker.mp4",
+     "512x512 upscale, H.264, 25 fps, speech cut after 5 s (silence to the end), 8 s",
+     ["-t", "8", "-vf", "scale=512:512:flags=bicubic", *X264, "-g", "250",
+      "-af", "volume=enable='gte(t,5)':volume=0", *AAC]),
+    ("p14_aragaki_1280x720_h264_yuvj.mp4", "data/driven_pairs/aragaki_generated_aniportrait.mp4",
+     "1280x720 crop+upscale, H.264 yuvj420p (full range), untagged matrix, 25 fps, 8 s",
+     ["-t", "8", "-vf", crop_scale(1280, 720), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+      "-pix_fmt", "yuvj420p", "-g", "250", *AAC]),
+    ("p15_creator_1280x720_h264_30.mp4", "data/whole_body/creator_gesturing_phone.mp4",
+     "1280x720 downscale of a 1080p whole-body clip, H.264, 30 fps, 8 s",
+     ["-t", "8", "-vf", "scale=1280:720:flags=bicubic", *X264, "-g", "250", *AAC]),
+    ("p16_seated_720x1280_h264_25.mp4", "data/whole_body/seated_woman_speaking.mp4",
+     "720x1280 downscale of a portrait whole-body HEVC clip, H.264, untagged, 25 fps, 8 s",
+     ["-t", "8", "-vf", "scale=720:1280:flags=bicubic," + UNTAG, *X264, "-g", "250", *AAC]),
+    ("p17_infinitetalk_458x458_h264_native.mp4", "data/talking_head/infinitetalk_ref_video.mp4",
+     "458x458 (the source's size, not a multiple of 16), H.264 CRF 18, 25 fps, 10 s",
+     ["-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-g", "250",
+      *AAC]),
+    ("p18_aocgt_1280x720_h264_444.mp4", "data/portraits/aoc_ref_audio_gt/gt_real.mp4",
+     "1280x720 pad, H.264 High 4:4:4 (yuv444p), 29.97 fps",
+     ["-vf", pad(1280, 720), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv444p",
+      "-g", "250", *AAC]),
+    ("p19_face1_700x700_mpeg4_mkv_mp3.mkv", "data/talking_head/retalking_face_1.mp4",
+     "700x700, MPEG-4 part 2 + MP3 in Matroska, 30 fps",
+     ["-c:v", "mpeg4", "-q:v", "3", "-c:a", "libmp3lame", "-b:a", "128k"]),
+    ("p20_gridbrbk_720x576_h264_16k.mp4", "data/talking_head/grid/brbk7n.mpg",
+     "720x576 upscale of another GRID clip, H.264, 25 fps, AAC 16 kHz mono",
+     ["-vf", "scale=720:576:flags=bicubic", *X264, "-g", "250", "-c:a", "aac", "-b:a", "48k", "-ar", "16000",
+      "-ac", "1"]),
+]
+
+
 def command(src: Path, dst: Path, opts: list[str], shared: Path | None = None) -> list[str]:
     if shared is not None:
         opts = [o.replace("{shared}", str(shared)) for o in opts]
@@ -449,15 +525,16 @@ def main() -> None:
     ap.add_argument("--out", default="/work/scratch/variants")
     ap.add_argument("--list", action="store_true", help="print the commands, make nothing")
     ap.add_argument("--only", nargs="*", default=None, help="names (or prefixes such as v05) to make")
-    ap.add_argument("--set", choices=("main", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "all"), default="all",
+    ap.add_argument("--set", choices=("main", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "all"), default="all",
                     help="main: v01-v25 (tuned on); heldout: h01-h16 (checked only after the fixes); "
                          "heldout2: g01-g12 (after the Opus fix h04 prompted); heldout3: k01-k10 (after all of those); "
-                         "heldout4: m01-m20 (after session 8's fixes); heldout5: n01-n20 (after those m01-m20 prompted)")
+                         "heldout4: m01-m20 (after session 8's fixes); heldout5: n01-n20 (after those m01-m20 prompted); heldout6: p01-p20 (after n04's)")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     chosen = {"main": VARIANTS, "heldout": HELDOUT, "heldout2": HELDOUT2, "heldout3": HELDOUT3, "heldout4": HELDOUT4,
-              "heldout5": HELDOUT5, "all": VARIANTS + HELDOUT + HELDOUT2 + HELDOUT3 + HELDOUT4 + HELDOUT5}[a.set]
+              "heldout5": HELDOUT5, "heldout6": HELDOUT6,
+              "all": VARIANTS + HELDOUT + HELDOUT2 + HELDOUT3 + HELDOUT4 + HELDOUT5 + HELDOUT6}[a.set]
     for name, src, kind, opts in chosen:
         if a.only and not any(name.startswith(p) for p in a.only):
             continue
