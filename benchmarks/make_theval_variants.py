@@ -451,7 +451,7 @@ HELDOUT6: list[tuple[str, str, str, list[str]]] = [
     ("p03_aoc_1024x576_mpeg2_ts_mp2.ts", "data/talking_head/sadtalker_WDA_AOC_000.mp4",
      "1024x576 pad, MPEG-2 video + MP2 audio in MPEG-TS, 25 fps",
      ["-vf", pad(1024, 576), "-c:v", "mpeg2video", "-q:v", "3", "-g", "12", "-bf", "2", "-c:a", "mp2",
-      "-b:a", "192k", "-f", "mpegts"]),
+      "-b:a", "192k", "-ar", "48000", "-f", "mpegts"]),
     ("p04_kristi_854x480_h264_alac.mov", "data/talking_head/styletalk_KristiNoem.mp4",
      "854x480 pad, H.264 + ALAC in MOV, 30 fps, 8 s",
      ["-t", "8", "-vf", pad(854, 480), *X264, "-g", "250", "-c:a", "alac"]),
