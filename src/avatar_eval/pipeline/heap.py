@@ -17,14 +17,15 @@ import ctypes
 import ctypes.util
 import functools
 import os
+from collections.abc import Callable
 
 ENABLED = os.environ.get("AVATAR_EVAL_TRIM_HEAP", "1").lower() not in ("0", "off", "false")
 #: frames of a decode pass between two trims (and one after the pass)
-TRIM_EVERY = int(os.environ.get("AVATAR_EVAL_TRIM_EVERY", "100") or 100)
+TRIM_EVERY = 100
 
 
 @functools.cache
-def _malloc_trim() -> "ctypes._CFuncPtr | None":
+def _malloc_trim() -> Callable[[int], int] | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         fn = libc.malloc_trim
