@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from avatar_eval.io.compat_readers import (
+    MOVIEPY_BUFFER,
+    MOVIEPY_CHUNK,
     MoviepyExportError,
     _stream_start_landing,
     decord_index_map,
@@ -340,6 +342,83 @@ def test_moviepy_export_short_audio_is_rotated_or_fails():
     with pytest.raises(MoviepyExportError, match="moviepy"):
         moviepy_audio_export(s[:fps], fps, duration=1.0)
 
+
+def _export_whole_clip(stream, fps, duration):
+    """moviepy_audio_export as it was: float64 copies of the whole clip (the pipe and the export)."""
+    s = np.round(np.clip(stream, -1.0, 32767 / 32768) * 32768).astype(np.float64) / 32768  # s16 pipe
+    half = MOVIEPY_BUFFER // 2
+    pos = 0  # pipe position (samples); moviepy advances it by the requested size even at EOF
+
+    def read(k: int) -> "np.ndarray":
+        nonlocal pos
+        out = s[pos: pos + k]
+        pos += k
+        return out
+
+    def seek(p: int) -> None:
+        nonlocal pos
+        pos = p  # a restart or a skip: either way the pipe continues at p
+
+    buf = read(MOVIEPY_BUFFER)  # __init__: buffer_around(1)
+    start = 0
+
+    def around(f: int) -> None:
+        nonlocal buf, start
+        new = max(0, f - half)
+        cur_end = start + MOVIEPY_BUFFER
+        if new < cur_end < new + MOVIEPY_BUFFER:
+            conserved = cur_end - new + 1
+            buf = np.concatenate([buf[-conserved:], read(MOVIEPY_BUFFER - conserved)])
+        else:
+            seek(new)
+            buf = read(MOVIEPY_BUFFER)
+        start = new
+
+    total = int(fps * duration)
+    nchunks = total // MOVIEPY_CHUNK + 1
+    edges = np.linspace(0, total, nchunks + 1, endpoint=True, dtype=int)
+    out = np.zeros(total, dtype=np.float64)
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b <= a:
+            continue
+        tt = np.arange(a, b) / fps
+        frames = np.round(fps * tt).astype(int)[tt < duration]
+        if frames.size == 0:
+            continue
+        lo, hi = frames.min(), frames.max()
+        if not (0 <= lo - start < len(buf)):
+            around(lo)
+        elif not (0 <= hi - start < len(buf)):
+            around(hi)
+        idx = frames - start
+        if len(buf) < half:
+            idx = idx - (half - len(buf) + 1)
+        if (idx < -len(buf)).any():
+            raise MoviepyExportError(
+                f"moviepy 1.0.3 cannot export this audio ({len(stream) / fps:.2f} s): its reader indexes "
+                "before the start of a buffer shorter than half its size and raises IndexError (the "
+                "public lip_sync.py then writes NaN)")
+        if (idx >= len(buf)).any():  # IndexError: "repeat the last frame instead"
+            idx = np.where(idx >= len(buf), len(buf) - 1, idx)
+        vals = buf[idx]  # negative indices wrap, as numpy does there (audio under 2.27 s: rotated)
+        out[a: a + vals.size] = vals
+    q = (32768 * np.clip(out, -0.99, 0.99)).astype(np.int16)
+    return (q.astype(np.float32) / 32768).astype(np.float32)
+
+
+@pytest.mark.parametrize("seconds,listed", [(12.0, 12.0), (7.3, 7.34), (2.0, 2.0), (30.0, 29.99), (5.0, 5.1)])
+def test_moviepy_export_is_the_whole_clip_computation_bit_for_bit(seconds, listed):
+    """The export kept as float32 levels and int16 samples gives the floats of the float64 replay."""
+    fps = 44100
+    rng = np.random.default_rng(int(seconds * 100))
+    s = (rng.standard_normal(int(seconds * fps)) * 0.4).astype(np.float32)  # clipped at ±1 and ±0.99 too
+    s[::997] = rng.choice([-1.5, -1.0, -0.99, 0.99, 32767 / 32768, 1.0, 1.2], size=s[::997].size)
+    s0 = s.copy()
+    got = moviepy_audio_export(s, fps, listed)
+    want = _export_whole_clip(s, fps, listed)
+    assert got.dtype == want.dtype == np.float32
+    assert np.array_equal(got, want)
+    assert np.array_equal(s, s0)  # the input is left alone
 
 #: Tolerance per metric vs the official numbers, set from the measured cross-CPU spread, not from
 #: how close this machine happens to be. The official values were made on an AVX2/AVX-512 CPU path;

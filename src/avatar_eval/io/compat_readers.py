@@ -376,16 +376,20 @@ def moviepy_audio_export(stream: "np.ndarray", fps: int, duration: float) -> "np
     the ±0.99 clip and int16 truncation of the export, and the clip duration from ffmpeg's
     listing (which can be longer than the audio stream)."""
 
+    # the s16 pipe's levels, kept as float32 (whole numbers, exact) and made float64 / 32768 as they
+    # are read: the same floats as one float64 copy of the clip, in half its memory
     if stream.dtype == np.int16:  # the pipe's samples themselves (ffmpeg_cli_pcm), one column per channel
-        s = stream.astype(np.float64) / 32768
+        levels = stream.astype(np.float32)
     else:
-        s = np.round(np.clip(stream, -1.0, 32767 / 32768) * 32768).astype(np.float64) / 32768  # s16 pipe
+        levels = np.clip(stream, -1.0, 32767 / 32768)
+        levels *= 32768
+        np.round(levels, out=levels)
     half = MOVIEPY_BUFFER // 2
     pos = 0  # pipe position (samples); moviepy advances it by the requested size even at EOF
 
     def read(k: int) -> "np.ndarray":
         nonlocal pos
-        out = s[pos: pos + k]
+        out = levels[pos: pos + k].astype(np.float64) / 32768
         pos += k
         return out
 
@@ -411,7 +415,9 @@ def moviepy_audio_export(stream: "np.ndarray", fps: int, duration: float) -> "np
     total = int(fps * duration)
     nchunks = total // MOVIEPY_CHUNK + 1
     edges = np.linspace(0, total, nchunks + 1, endpoint=True, dtype=int)
-    out = np.zeros((total,) + s.shape[1:], dtype=np.float64)
+    # the export's int16 samples, written chunk by chunk (the ±0.99 clip and the truncation are per
+    # sample: the same values as on a float64 copy of the whole clip)
+    q = np.zeros((total,) + levels.shape[1:], dtype=np.int16)
     for a, b in zip(edges[:-1], edges[1:]):
         if b <= a:
             continue
@@ -435,8 +441,9 @@ def moviepy_audio_export(stream: "np.ndarray", fps: int, duration: float) -> "np
         if (idx >= len(buf)).any():  # IndexError: "repeat the last frame instead"
             idx = np.where(idx >= len(buf), len(buf) - 1, idx)
         vals = buf[idx]  # negative indices wrap, as numpy does there (audio under 2.27 s: rotated)
-        out[a: a + len(vals)] = vals
-    q = (32768 * np.clip(out, -0.99, 0.99)).astype(np.int16)
-    y = (q.astype(np.float32) / 32768).astype(np.float32)
+        q[a: a + len(vals)] = (32768 * np.clip(vals, -0.99, 0.99)).astype(np.int16)
+    out = q.astype(np.float32)
+    del q
+    out /= 32768
     # librosa.load(mono=True): np.mean over the channels, in float32 (exact here: sums of s16 / 32768)
-    return y if y.ndim == 1 else y.mean(axis=1, dtype=np.float32)
+    return out if out.ndim == 1 else out.mean(axis=1, dtype=np.float32)

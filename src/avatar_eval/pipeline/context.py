@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import InputError
 from ..io.video import VideoInfo, iter_frames_ahead, probe
 from .artifacts import FrameAnalyzer, get_spec
+from .heap import TRIM_EVERY, trim_heap
 
 #: frames decoded ahead of the analyzers, in a second thread (io.video.iter_frames_ahead); 0: decode
 #: in the analyzers' thread (environment: AVATAR_EVAL_DECODE_AHEAD). Same frames either way
@@ -187,6 +188,8 @@ class ClipContext:
                 t1 = time.perf_counter()
                 t_dec += t1 - t0
                 self.frames_decoded += 1
+                if self.frames_decoded % TRIM_EVERY == 0:
+                    trim_heap()
                 for n, a in analyzers.items():
                     if n in failed:
                         continue
@@ -225,6 +228,7 @@ class ClipContext:
 
             self.timed(n, finish)
         self._finish_aliases(aliases, alias_objs, failed)
+        trim_heap()  # the pass's freed frame buffers, kept by the C heap between the rows (pipeline/heap.py)
 
     def _finish_aliases(self, aliases: dict[str, str], objs: dict[str, FrameAnalyzer],
                         failed: dict[str, BaseException]) -> None:
@@ -381,6 +385,7 @@ class FrameFeeder:
 
             self.ctx.timed(n, finish)
         self.analyzers = {}
+        trim_heap()
 
 
 @dataclass(eq=False)

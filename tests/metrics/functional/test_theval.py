@@ -125,6 +125,29 @@ def test_rms_float32_is_librosas_own_floats():
     assert starts.tolist() == list(range(0, fl * len(ours), fl))
 
 
+def _rms_whole(y, frame_length, hop_length):
+    """rms_librosa as it was: the whole padded signal gathered into one (frames, samples) array."""
+    yp = np.pad(np.asarray(y, dtype=np.float64), (frame_length // 2, frame_length // 2))
+    n = 1 + (len(yp) - frame_length) // hop_length if len(yp) >= frame_length else 0
+    if n <= 0:
+        return np.zeros(0), np.zeros(0)
+    idx = np.arange(frame_length)[None, :] + hop_length * np.arange(n)[:, None]
+    return np.sqrt(np.mean(yp[idx] ** 2, axis=1)), np.arange(n) * hop_length
+
+
+@pytest.mark.parametrize("frame,hop", [(2205, 2205), (800, 800), (1102, 1102), (400, 400), (7, 3), (4, 6)])
+def test_rms_chunked_is_the_whole_signal_computation_bit_for_bit(frame, hop):
+    rng = np.random.default_rng(frame * 31 + hop)
+    for n in (0, 1, frame // 2, frame - 1, frame, 3 * frame + 1, 64 * hop + 5, 200 * hop + frame // 3):
+        y = (rng.standard_normal(n) * 0.3).astype(np.float32)
+        want, want_starts = _rms_whole(y, frame, hop)
+        for chunk in (1, 3, 64, 10_000):
+            got, starts = F.rms_librosa(y, frame, hop, chunk=chunk)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert np.array_equal(got, want), (n, chunk)  # the same floats, not close ones
+            assert np.array_equal(starts, want_starts)
+
+
 def test_lip_sync_distance_perfect_and_undefined():
     o = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     v = 10 * o + 3  # same shape after min-max normalisation

@@ -230,28 +230,44 @@ def lip_openness(points_xy: np.ndarray) -> np.ndarray:
     return out
 
 
-def rms_librosa(y: np.ndarray, frame_length: int, hop_length: int,
-                dtype: type | None = None) -> tuple[np.ndarray, np.ndarray]:
+#: RMS frames :func:`rms_librosa` computes at a time in float64: its temporaries are a few of these
+#: frames, not a few copies of the whole signal (each frame's mean is the same arithmetic either way)
+RMS_CHUNK_FRAMES = 64
+
+
+def rms_librosa(y: np.ndarray, frame_length: int, hop_length: int, dtype: type | None = None,
+                chunk: int = RMS_CHUNK_FRAMES) -> tuple[np.ndarray, np.ndarray]:
     """RMS per frame as ``librosa.feature.rms(y, frame_length, hop_length)`` (center=True,
     zero padding of frame_length//2 on both sides); returns (rms, frame start times in samples).
 
-    ``dtype=None``: in float64 (the paper variants). ``dtype=np.float32``: librosa 0.11's own
-    operations on a float32 signal (its ``dtype=np.float32`` default: the framed view, its square
-    in float32, ``np.mean`` over the frame axis, ``np.sqrt``), so the same floats bit for bit."""
-    if dtype is None:
-        y = np.asarray(y, dtype=np.float64)
+    ``dtype=None``: in float64 (the paper variants), ``chunk`` frames at a time: the floats of the
+    whole-signal computation (tests/metrics/functional/test_theval.py) with temporaries that do not
+    grow with the clip. ``dtype=np.float32``: librosa 0.11's own operations on a float32 signal (its
+    ``dtype=np.float32`` default: the framed view, its square in float32, ``np.mean`` over the frame
+    axis, ``np.sqrt``), so the same floats bit for bit; its float32 square of the padded signal is
+    the one whole-clip temporary (10.6 MB a minute at 44.1 kHz)."""
+    y = np.asarray(y)
     pad = frame_length // 2
-    yp = np.pad(y, (pad, pad), mode="constant")
-    n = 1 + (len(yp) - frame_length) // hop_length if len(yp) >= frame_length else 0
+    total = len(y) + 2 * pad  # the zero-padded signal's length
+    n = 1 + (total - frame_length) // hop_length if total >= frame_length else 0
     if n <= 0:
         return np.zeros(0), np.zeros(0)
     if dtype is not None:
         # librosa.util.frame: a (frame_length, n) view, sample axis first; librosa.util.abs2 → np.square
+        yp = np.pad(y, (pad, pad), mode="constant")
         x = np.lib.stride_tricks.sliding_window_view(yp, frame_length)[::hop_length].T
         rms = np.sqrt(np.mean(np.square(x, dtype=dtype), axis=-2, keepdims=True))[0]
         return rms, np.arange(n) * hop_length
-    idx = np.arange(frame_length)[None, :] + hop_length * np.arange(n)[:, None]
-    rms = np.sqrt(np.mean(yp[idx] ** 2, axis=1))
+    rms = np.empty(n)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        lo = a * hop_length - pad  # the chunk's first sample in y (negative: in the left padding)
+        seg = np.zeros((b - a - 1) * hop_length + frame_length)  # the padded signal over these frames
+        s0, s1 = max(lo, 0), min(lo + len(seg), len(y))
+        if s1 > s0:
+            seg[s0 - lo: s1 - lo] = y[s0:s1]
+        idx = np.arange(frame_length)[None, :] + hop_length * np.arange(b - a)[:, None]
+        rms[a:b] = np.sqrt(np.mean(seg[idx] ** 2, axis=1))
     return rms, np.arange(n) * hop_length
 
 
