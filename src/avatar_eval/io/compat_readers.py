@@ -278,12 +278,14 @@ def _mpegts_packet_count(path: str) -> int | None:
 def opencv_seek_map(path: str | os.PathLike[str], targets: list[int], n_decoded: int) -> list[int | None] | None:
     """Frame that ``cap.set(CAP_PROP_POS_FRAMES, t); cap.read()`` returns for each target
     (``None`` where the read fails), replaying OpenCV's seek search on measured landings.
-    Returns ``None`` (the identity) on indexed containers."""
+    Returns ``None`` (the identity) on indexed containers whose picture timestamps do not skip;
+    where they skip (dropped frames, VFR) the seeks land by OpenCV's pts-based frame numbers, on
+    MP4 and Matroska too, and may step back (held-out p19: 63, …, 67, 64, 65, …)."""
     sl = SeekLandings(path)
     try:
-        if sl.indexed:
-            return None
         nums = sl.gaps()
+        if sl.indexed and nums is None:
+            return None
         if nums is not None:  # OpenCV counts from its first picture's number (first_frame_number)
             first = nums[0]
             nums = [n - first for n in nums]

@@ -356,9 +356,11 @@ _V3 = "3"  # v2: the default face_mesh track holds still frames; v3: luma rule +
 #: v3 of lip-dynamics compat, v4 of eyebrow and silent-lip compat: the OpenCV-pixel tracks take OpenCV's own
 #: frames where PyAV's swscale does not convert the format as OpenCV's does (io.video.OpenCVFrames: 10-bit
 #: 4:2:0; held-out g03 -1.15 %, +1.12 %, -26.4 % before, bit-identical after)
-_OPENCV_LIP, _OPENCV_EYEBROW, _OPENCV_SILENT = "3", "4", "5"
+_OPENCV_LIP, _OPENCV_EYEBROW, _OPENCV_SILENT = "3", "4", "6"
 #: (v5 of silent-lip compat: OpenCV's seeks past a timestamp gap land where OpenCV's pts-based frame numbers put
-#: them, io/compat_readers._sequential; held-out n04, MPEG-4 in AVI with pts 0, 4, 5, ...: +48.6 % before)
+#: them, io/compat_readers._sequential; held-out n04, MPEG-4 in AVI with pts 0, 4, 5, ...: +48.6 % before;
+#: v6: the same on indexed containers (MP4, Matroska), whose seeks may then step back, and the tracker fed the
+#: frames in that order (FaceMeshAnalyzer feed); held-out p19, MPEG-4 in Matroska with dropped frames: -35.8 %)
 #: v4 of lip-sync compat: moviepy's export replayed from the command line's own int16 stereo samples
 #: (io/compat_readers.ffmpeg_cli_pcm, was: the mono track resampled with resample_poly), librosa's float32
 #: RMS (functional.rms_librosa), silero's read_audio resampler for its VAD: 8 of 9 held-out clips

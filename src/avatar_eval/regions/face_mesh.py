@@ -8,8 +8,8 @@ Settings are explicit so the THEval ``compat`` variants can reproduce each offic
 * ``swap_rb``: swap R and B before Face Mesh (THEval lip_sync's double conversion).
 * ``refine``: ``refine_landmarks`` (478 points instead of 468).
 * ``static``: static image mode instead of tracking.
-* ``feed``: feed only these frame indices, in order, repeats allowed (non-decreasing); one track
-  row per entry. THEval silent_lip_stability feeds silent frames only, so its tracker sees
+* ``feed``: feed only these frame indices, in this order, repeats and steps back allowed (the
+  frames a step back needs are kept from the one decode pass until used); one track row per entry. THEval silent_lip_stability feeds silent frames only, so its tracker sees
   non-consecutive frames; readers that return other frames than asked repeat some
   (``io/compat_readers.py``).
 * ``hold_still``: a still frame keeps the landmarks of the frame it is still against (the
@@ -217,13 +217,21 @@ class FaceMeshAnalyzer(FrameAnalyzer):
         #: (anchor image, region, its still plane): the anchor's side of still_difference, kept
         self._anchor_plane: tuple[np.ndarray, tuple[int, int, int, int], np.ndarray] | None = None
         self.held_from: list[int] = []
-        self.counts: dict[int, int] | None = None
+        self.counts: dict[int, int] | None = None  # frame index -> entries of the feed
+        self._feed: list[int] | None = None
         if feed is not None:
-            if any(b < a for a, b in zip(feed, feed[1:])):
-                raise ValueError("feed must be non-decreasing: frames arrive in decode order")
+            self._feed = [int(i) for i in feed]
             self.counts = {}
-            for i in feed:
-                self.counts[int(i)] = self.counts.get(int(i), 0) + 1
+            for i in self._feed:
+                self.counts[i] = self.counts.get(i, 0) + 1
+            # a feed that steps back (OpenCV's seeks past a timestamp gap land on earlier frames)
+            # is served from the frames it will still ask for, kept as they are decoded: the
+            # suffix minimum says which (a few frames, however long the clip)
+            self._rest_min = list(self._feed)
+            for k in range(len(self._rest_min) - 2, -1, -1):
+                self._rest_min[k] = min(self._rest_min[k], self._rest_min[k + 1])
+            self._next = 0
+            self._kept: dict[int, "Frame"] = {}
         self.refine = refine
         self.resize = resize
         self.swap_rb = swap_rb
@@ -257,14 +265,29 @@ class FaceMeshAnalyzer(FrameAnalyzer):
     def update(self, frame: "Frame") -> None:
         if self.src_size is None:
             self.src_size = (frame.rgb.shape[1], frame.rgb.shape[0])
-        reps = 1 if self.counts is None else self.counts.get(frame.index, 0)
-        for _ in range(reps):
-            row = self.process_rgb(frame.rgb)  # the tracker sees every frame, held or not
-            if self.hold_still is not None:
-                self._hold(frame.rgb, row, bool(getattr(frame.av_frame, "key_frame", False)))
-            self.rows.append(row)
-            self.times.append(frame.time)
-            self.indices.append(frame.index)
+        if self._feed is None:
+            return self._track(frame)
+        # the feed's entries up to this frame, in the feed's order; frames it asks for again later
+        # are kept until then, entries for frames never decoded are skipped
+        feed, i = self._feed, frame.index
+        if i in self.counts:
+            self._kept[i] = frame
+        while self._next < len(feed) and feed[self._next] <= i:
+            f = self._kept.get(feed[self._next])
+            if f is not None:
+                self._track(f)
+            self._next += 1
+        low = self._rest_min[self._next] if self._next < len(feed) else None
+        for j in [j for j in self._kept if low is None or j < low]:
+            del self._kept[j]
+
+    def _track(self, frame: "Frame") -> None:
+        row = self.process_rgb(frame.rgb)  # the tracker sees every frame, held or not
+        if self.hold_still is not None:
+            self._hold(frame.rgb, row, bool(getattr(frame.av_frame, "key_frame", False)))
+        self.rows.append(row)
+        self.times.append(frame.time)
+        self.indices.append(frame.index)
 
     def _hold(self, rgb: np.ndarray, row: np.ndarray | None, key_frame: bool = False) -> None:
         i = len(self.rows)
