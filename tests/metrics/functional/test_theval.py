@@ -113,7 +113,9 @@ def test_rms_matches_librosa_definition():
 def test_rms_float32_is_librosas_own_floats():
     """``dtype=np.float32`` (lip-sync compat) gives librosa 0.11's ``feature.rms`` bit for bit: the
     fixture was made by librosa 0.11.0 itself (THEval's environment) on 0.33 s of float32 noise, with
-    lip_sync.py's frame = hop = 0.05 s at 44.1 kHz. The float64 path (paper) gives other last bits."""
+    lip_sync.py's frame = hop = 0.05 s at 44.1 kHz (``y = (default_rng(7).standard_normal(44100 // 3 +
+    17) * 0.3).astype(np.float32)``, ``rms = librosa.feature.rms(y=y, frame_length=2205,
+    hop_length=2205)[0]``). The float64 path (paper) gives other last bits."""
     from pathlib import Path
 
     d = np.load(Path(__file__).resolve().parents[2] / "data" / "librosa_rms_0p11.npz")
