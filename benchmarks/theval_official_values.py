@@ -102,7 +102,7 @@ def _kinds(name: str) -> dict[str, tuple[str, str, str]]:
     import make_theval_variants as mv
 
     rows = {"main": mv.VARIANTS, "heldout": mv.HELDOUT, "heldout2": mv.HELDOUT2, "heldout3": mv.HELDOUT3,
-            "heldout4": mv.HELDOUT4, "heldout5": mv.HELDOUT5, "heldout6": mv.HELDOUT6}[name]
+            "heldout4": mv.HELDOUT4, "heldout5": mv.HELDOUT5, "heldout6": mv.HELDOUT6, "heldout7": mv.HELDOUT7}[name]
     return {n: (_group(kind), kind, src) for n, src, kind, _ in rows}
 
 
@@ -163,7 +163,8 @@ def main() -> None:
     d.add_argument("--official", required=True, help="THEval checkout (cfe23fe)")
     d.add_argument("--python", required=True, help="the official venv's python")
     d.add_argument("--variants", default="/work/scratch/variants")
-    d.add_argument("--kinds-from", choices=("main", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"), default=None)
+    d.add_argument("--kinds-from", choices=("main", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6",
+                                                         "heldout7"), default=None)
     d.add_argument("--out", required=True)
     d.add_argument("--torchaudio-standin", action="store_true",
                    help="put benchmarks/official_env (a stand-in torchaudio for silero's read_audio) on PYTHONPATH")
