@@ -324,8 +324,10 @@ def _opencv_seek(landing, target: int, n_decoded: int) -> tuple[int, int] | None
     """(frame number of the picture the seek lands on, frames read after it) for
     ``cap.set(CAP_PROP_POS_FRAMES, target); cap.read()``; None where the read fails. Without
     timestamp gaps frame numbers are sequential indices and the frame returned is their sum."""
-    # CvCapture_FFMPEG::seek (OpenCV 4.x, cap_ffmpeg_impl.hpp) followed by one read.
-    # first_frame_number is 0 (the first grabbed frame is frame 0 on these streams).
+    # CvCapture_FFMPEG::seek (OpenCV 4.x, cap_ffmpeg_impl.hpp) followed by one read. OpenCV counts
+    # frame numbers from its first picture's (first_frame_number); ``landing`` gives them counted so
+    # where timestamps skip (opencv_seek_map), absolute elsewhere (as before: on the agreement clips,
+    # v19 with pts from 2 among them, that lands where OpenCV does).
     delta = 16
     target = min(target, n_decoded)
     while True:

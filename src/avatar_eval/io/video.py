@@ -343,11 +343,11 @@ class Frame:
             elif pixels_agree(fr.format.name, fr.colorspace, fr.color_range) and not interlaced and \
                     convention in PIXELS:
                 x = self.rgb
-            elif convention == "opencv" and fr.format.name not in OPENCV_REFORMAT_EXACT and \
-                    self.opencv is not None and (x := self.opencv.rgb(self.index, self.rgb.shape)) is not None:
-                pass  # OpenCV's own bytes (OpenCVFrames)
             else:
-                x = to_rgb(fr, convention)
+                if convention == "opencv" and fr.format.name not in OPENCV_REFORMAT_EXACT and self.opencv is not None:
+                    x = self.opencv.rgb(self.index, self.rgb.shape)  # OpenCV's own bytes (OpenCVFrames)
+                if x is None:
+                    x = to_rgb(fr, convention)
             self._px[convention] = x
         return x
 

@@ -52,7 +52,7 @@ def face_mesh_analyzer(ctx: "ClipContext", *, pixels: str = "pyav", **kw):
 
     class PixelFaceMesh(FaceMeshAnalyzer):
         def update(self, frame) -> None:
-            if self.pixels == "pyav" or self.counts is not None and frame.index not in self.counts:
+            if self.pixels == "pyav" or self.fed is not None and frame.index not in self.fed:
                 return super().update(frame)
             px = frame.pixels(self.pixels)  # converted once per frame, shared by every track
             if px is not frame.rgb:

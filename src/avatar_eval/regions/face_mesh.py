@@ -9,7 +9,8 @@ Settings are explicit so the THEval ``compat`` variants can reproduce each offic
 * ``refine``: ``refine_landmarks`` (478 points instead of 468).
 * ``static``: static image mode instead of tracking.
 * ``feed``: feed only these frame indices, in this order, repeats and steps back allowed (the
-  frames a step back needs are kept from the one decode pass until used); one track row per entry. THEval silent_lip_stability feeds silent frames only, so its tracker sees
+  frames a step back needs are kept from the one decode pass until used); one track row per
+  entry. THEval silent_lip_stability feeds silent frames only, so its tracker sees
   non-consecutive frames; readers that return other frames than asked repeat some
   (``io/compat_readers.py``).
 * ``hold_still``: a still frame keeps the landmarks of the frame it is still against (the
@@ -217,13 +218,11 @@ class FaceMeshAnalyzer(FrameAnalyzer):
         #: (anchor image, region, its still plane): the anchor's side of still_difference, kept
         self._anchor_plane: tuple[np.ndarray, tuple[int, int, int, int], np.ndarray] | None = None
         self.held_from: list[int] = []
-        self.counts: dict[int, int] | None = None  # frame index -> entries of the feed
+        self.fed: frozenset[int] | None = None  # the frames the feed asks for (None: every frame)
         self._feed: list[int] | None = None
         if feed is not None:
             self._feed = [int(i) for i in feed]
-            self.counts = {}
-            for i in self._feed:
-                self.counts[i] = self.counts.get(i, 0) + 1
+            self.fed = frozenset(self._feed)
             # a feed that steps back (OpenCV's seeks past a timestamp gap land on earlier frames)
             # is served from the frames it will still ask for, kept as they are decoded: the
             # suffix minimum says which (a few frames, however long the clip)
@@ -270,7 +269,7 @@ class FaceMeshAnalyzer(FrameAnalyzer):
         # the feed's entries up to this frame, in the feed's order; frames it asks for again later
         # are kept until then, entries for frames never decoded are skipped
         feed, i = self._feed, frame.index
-        if i in self.counts:
+        if i in self.fed:
             self._kept[i] = frame
         while self._next < len(feed) and feed[self._next] <= i:
             f = self._kept.get(feed[self._next])
