@@ -135,3 +135,9 @@ def test_docs_list_every_option():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "options.md").read_text()
     missing = [k for k in OPTION_KEYS if f"`{k}`" not in doc]
     assert not missing, f"docs/options.md lacks {missing} (regenerate its table from avatar-eval options)"
+
+
+def test_crop_codec_value_checked_up_front():
+    assert validate_options({"regions": {"crop_codec": "ffv1"}}) == {"regions": {"crop_codec": "ffv1"}}
+    with pytest.raises(ConfigError, match="crop_codec.*ffv1, ffvhuff"):
+        validate_options({"regions": {"crop_codec": "png"}})

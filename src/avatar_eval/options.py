@@ -125,7 +125,8 @@ class ASROptions:
 @dataclass(frozen=True)
 class RegionsOptions:
     regions: dict[str, Any] = _opt_map("regions", "region boxes and MediaPipe detector: window, params "
-                                       "{region: {expand, min_side, out}}, crops_dir, and the detector keys")
+                                       "{region: {expand, min_side, out}}, crops_dir, crop_codec (ffvhuff|ffv1), "
+                                       "and the detector keys")
     region_boxes: Any = _opt("region_boxes", None, "annotated region boxes: a mapping or a .json path")
     regions_file: Any = _opt("regions_file", None, "(set per sample from the manifest's `regions` file)")
 
@@ -199,7 +200,7 @@ def _inner_keys(key: str) -> frozenset[str] | None:
     if key == "regions":
         from .regions.mediapipe import DEFAULT_CONFIG
 
-        return frozenset({"window", "params", "crops_dir", *DEFAULT_CONFIG})
+        return frozenset({"window", "params", "crops_dir", "crop_codec", *DEFAULT_CONFIG})
     if key == "pair":
         from .pipeline.pairs import DEFAULT_PAIR_OPTIONS
 
@@ -238,6 +239,12 @@ def _coerce(key: str, f: Any, value: Any) -> Any:
                 if k not in inner:
                     raise UnknownOption(f"option {key!r} has no key {k!r}{_did_you_mean(str(k), inner)} "
                                         f"(known: {', '.join(sorted(inner))})")
+        if key == "regions" and "crop_codec" in value:
+            from .regions.crops import CROP_CODECS
+
+            if value["crop_codec"] not in CROP_CODECS:
+                raise ConfigError(f"option 'regions.crop_codec' takes one of {', '.join(sorted(CROP_CODECS))}, "
+                                  f"got {value['crop_codec']!r}")
         return dict(value)
     try:
         if t in ("int", "int | None"):

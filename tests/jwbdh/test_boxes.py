@@ -71,6 +71,25 @@ def test_square_crop_pads_outside_frame():
     assert (c[:5, :5] == 0).all() and (c[5:, 5:] == 200).all()
 
 
+def test_square_crop_inside_frame_equals_padded_copy():
+    """A square inside the frame is resized from a view of the frame (speed, issue 14): the same
+    output as resizing the contiguous copy, for downscaling (INTER_AREA) and upscaling (linear),
+    squares touching each edge included."""
+    import cv2
+
+    rng = np.random.default_rng(4)
+    img = rng.integers(0, 256, (300, 420, 3), dtype=np.uint8)
+    for cx, cy, side in ((200.0, 150.0, 257.0), (60.0, 60.0, 120.0), (380.0, 240.0, 80.0), (210.4, 149.6, 33.0),
+                         (5.0, 5.0, 10.0)):
+        for out in (224, 128, 17):
+            got = B.crop_square(img, np.array([cx, cy, side]), out)
+            s = max(1, int(round(side)))
+            x0, y0 = int(round(cx - s / 2.0)), int(round(cy - s / 2.0))
+            patch = np.ascontiguousarray(img[y0 : y0 + s, x0 : x0 + s])
+            interp = cv2.INTER_AREA if s > out else cv2.INTER_LINEAR
+            assert np.array_equal(got, cv2.resize(patch, (out, out), interpolation=interp)), (cx, cy, side, out)
+
+
 def test_manifest_boxes_json_npz_and_errors(tmp_path):
     p = tmp_path / "b.json"
     p.write_text(json.dumps({"format": "xywh", "boxes": {"face": [[10, 20, 30, 40], None], "left_hand": [None]}}))

@@ -90,3 +90,28 @@ def test_one_detection_per_frame_when_artifacts_share(halfbody_masked):
     assert ctx.decode_count == 1
     assert len({d for d, _ in seen}) == 1, "one detector shared by the three artifacts"
     assert not mpd._SHARED, "detector released after the pass"
+
+
+def test_crop_codecs_store_the_same_pixels(halfbody):
+    """``regions.crop_codec``: HuffYUV in NUT (default, faster) and FFV1 in Matroska (smaller)
+    round-trip the same crops exactly, default and compat; an unknown codec is refused by name."""
+    import pytest
+
+    import avatar_eval.regions.artifacts  # noqa: F401
+    from avatar_eval.pipeline.context import ClipContext
+    from avatar_eval.regions.crops import DEFAULT_CROP_CODEC
+
+    assert DEFAULT_CROP_CODEC == "ffvhuff"
+    ffv1 = ClipContext(halfbody.video_path, sample_id="hb", model="gt", options={"regions": {"crop_codec": "ffv1"}})
+    ffv1.prepare(["region_tracks", "region_crops", "region_crops.compat"])
+    for art in ("region_crops", "region_crops.compat"):
+        a, b = halfbody.get(art), ffv1.get(art)
+        assert set(a.videos) == set(b.videos)
+        for r in a.videos:
+            if a[r].path is None:
+                continue
+            assert a[r].path.endswith(".nut") and b[r].path.endswith(".mkv")
+            assert np.array_equal(a[r].array(), b[r].array()), (art, r)
+    bad = ClipContext(halfbody.video_path, options={"regions": {"crop_codec": "png"}})
+    with pytest.raises(Exception, match="crop_codec"):
+        bad.get("region_crops")

@@ -664,6 +664,12 @@ register_suite(
     "+ the six VBench dimensions, per region (full, face, hands, left_hand, right_hand), + identity CSIM",
 )
 register_suite(
+    "jwbdh-pixels",
+    [row[0] for row in DEFAULT_TABLE if row[1] is _PairFrameMetric],
+    "JWB-DH metrics computed from pixels alone, no network: SSIM, PSNR, pixel CSIM per region "
+    "(full, face, hands, left_hand, right_hand; default crops from MediaPipe tracking)",
+)
+register_suite(
     "jwbdh.compat",
     COMPAT_NAMES + [c.name for c in _VB if c.variant == "paper" and c.region == "full"] + VBENCH_COMPAT_NAMES,
     "JWB-DH-V1 as its public code computes it (16-frame per-pair FID/FVD/SSIM/PSNR/CSIM, DWPose-rule crops)",

@@ -93,13 +93,13 @@ def _crops_compat(ctx: "ClipContext"):
 register_frame_artifact(
     "region_crops", _crops_default,
     "Default-mode region crop videos (face 224², mouth 128², hands / left_hand / right_hand 224²): "
-    "smoothed square boxes, one crop per source frame, `present` mask; lossless FFV1 .mkv files.",
+    "smoothed square boxes, one crop per source frame, `present` mask; lossless crop videos (HuffYUV .nut, or FFV1 .mkv: regions.crop_codec).",
     persist=True,
 )
 register_frame_artifact(
     "region_crops.compat", _crops_compat,
     "JWB-DH crop videos (face, hands union): public-code box rules, undetected and out-of-area "
-    "frames dropped, crops resized to the first kept crop; lossless FFV1 .mkv files.",
+    "frames dropped, crops resized to the first kept crop; lossless crop videos (regions.crop_codec).",
     persist=True,
 )
 

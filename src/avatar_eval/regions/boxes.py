@@ -203,9 +203,12 @@ def crop_square(rgb: np.ndarray, sq: np.ndarray, out: int) -> np.ndarray:
     y0 = int(round(sq[1] - side / 2.0))
     x1, y1 = x0 + side, y0 + side
     cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(W, x1), min(H, y1)
-    patch = np.zeros((side, side, 3), dtype=np.uint8)
-    if cx1 > cx0 and cy1 > cy0:
-        patch[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = rgb[cy0:cy1, cx0:cx1]
+    if (cx0, cy0, cx1, cy1) == (x0, y0, x1, y1):
+        patch = rgb[y0:y1, x0:x1]  # inside the frame: resize the view (OpenCV reads the row stride; same pixels)
+    else:
+        patch = np.zeros((side, side, 3), dtype=np.uint8)
+        if cx1 > cx0 and cy1 > cy0:
+            patch[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = rgb[cy0:cy1, cx0:cx1]
     interp = cv2.INTER_AREA if side > out else cv2.INTER_LINEAR
     return cv2.resize(patch, (out, out), interpolation=interp)
 
