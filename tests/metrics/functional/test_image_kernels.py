@@ -16,6 +16,11 @@ from avatar_eval.metrics.functional import image as IM
 pytest.importorskip("numba", reason="numba absent: the numpy paths are the only ones")
 
 
+def _exact_squares(x: np.ndarray, y: np.ndarray) -> tuple[int, int, int]:
+    return (int(np.sum((x.astype(np.int64) - y) ** 2)), int(np.sum(x.astype(np.int64) ** 2)),
+            int(np.sum(y.astype(np.int64) ** 2)))
+
+
 def _numpy_ssim(a: np.ndarray, b: np.ndarray, win: int) -> np.ndarray:
     return IM._ssim_u8(a, b, win, 255.0, 0.01, 0.03)
 
@@ -34,9 +39,11 @@ def test_ssim_kernel_equals_numpy_path(shape: tuple[int, ...], win: int) -> None
     b = np.clip(a.astype(int) + rng.integers(-40, 41, shape), 0, 255).astype(np.uint8)
     zero, full = np.zeros_like(a), np.full_like(a, 255)
     for x, y in ((a, b), (b, a), (a, a), (zero, full), (full, full), (zero, zero), (a, zero)):
-        got = IM._ssim_u8_compiled(x, y, win, 255.0, 0.01, 0.03)
+        squares: list[int] = []
+        got = IM._ssim_u8_compiled(x, y, win, 255.0, 0.01, 0.03, squares)
         want = _numpy_ssim(x, y, win)
         assert np.array_equal(got, want, equal_nan=True), (x is y, got - want)
+        assert tuple(squares) == _exact_squares(x, y)
 
 
 def test_ssim_kernel_detects_a_change() -> None:
@@ -83,3 +90,15 @@ def test_public_functions_same_with_and_without_kernels(monkeypatch: pytest.Monk
     monkeypatch.setattr(IM, "_kernels_agree", functools.cache(lambda: False))
     slow = (IM.ssim(a, b), IM.ssim_psnr_cosine(a, b), IM.psnr(a, b), IM.pixel_cosine(a, b))
     assert fast == slow
+
+
+def test_rows_too_wide_for_the_kernel_take_the_numpy_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows of more than 33 025 values (int32 row sums of 255² could overflow) are not given to the
+    SSIM kernel; the values are the numpy path's either way."""
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, 256, (9, 11100, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (9, 11100, 3), dtype=np.uint8)
+    assert not IM._kernel_ok(a) and IM._kernel_ok(a[:, :11000])
+    fast = IM.ssim_psnr_cosine(a, b)
+    monkeypatch.setattr(IM, "_kernels_agree", functools.cache(lambda: False))
+    assert fast == IM.ssim_psnr_cosine(a, b)

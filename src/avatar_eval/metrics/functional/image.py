@@ -143,18 +143,35 @@ def _rows(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0], -1)
 
 
-def _ssim_u8_compiled(a: np.ndarray, b: np.ndarray, win: int, data_range: float, k1: float, k2: float) -> np.ndarray:
+#: widest row (W·C values) whose int32 row sums of squares the SSIM kernel may add (≤ 255² each)
+_KERNEL_ROW_MAX = (2**31 - 1) // (255 * 255)
+
+
+def _ssim_u8_compiled(a: np.ndarray, b: np.ndarray, win: int, data_range: float, k1: float, k2: float,
+                      squares: list[int] | None = None) -> np.ndarray:
     """:func:`_ssim_u8` of H×W×C uint8 images (2 <= C <= 4) by the compiled kernel
-    (:mod:`.image_kernels`): the same per-channel means bit for bit, 1080p in ~15 ms instead of ~95."""
+    (:mod:`.image_kernels`): the same per-channel means bit for bit, 1080p in ~15 ms instead of ~95.
+    With ``squares`` (a list), the exact ``(Σ(a−b)², Σa², Σb²)`` of the same pass are put in it
+    (what PSNR and the pixel cosine need: :func:`_square_sums_u8`'s values, read once)."""
     from avatar_eval.metrics.functional import image_kernels as K
 
     H, W, C = a.shape
     pad = (win - 1) // 2
     np_ = win * win
     sums = np.zeros(C, dtype=np.float64)
+    sq = np.zeros(3, dtype=np.int64)
     K.ssim_channel_sums(_rows(a), _rows(b), win, C, 1.0 / np_, np_ / (np_ - 1.0), 2 * (np_ / (np_ - 1.0)),
-                        (k1 * data_range) ** 2, (k2 * data_range) ** 2, sums)
+                        (k1 * data_range) ** 2, (k2 * data_range) ** 2, sums, sq)
+    if squares is not None:
+        xx, yy, xy = (int(v) for v in sq)
+        squares[:] = [xx + yy - 2 * xy, xx, yy]
     return sums / ((H - 2 * pad) * (W - 2 * pad))
+
+
+def _kernel_ok(a: np.ndarray) -> bool:
+    """Whether the compiled SSIM kernel takes this uint8 image: 2–4 channels, rows of at most
+    :data:`_KERNEL_ROW_MAX` values, and the kernels passed their check in this process."""
+    return a.ndim == 3 and a.shape[2] >= 2 and a.shape[1] * a.shape[2] <= _KERNEL_ROW_MAX and _kernels_agree()
 
 
 @functools.cache
@@ -170,11 +187,13 @@ def _kernels_agree() -> bool:
     for c, win, shape in ((3, 7, (41, 37)), (3, 3, (19, 23)), (3, 5, (17, 29)), (2, 9, (23, 17)), (4, 7, (15, 26))):
         x = rng.integers(0, 256, (*shape, c), dtype=np.uint8)
         y = np.clip(x.astype(np.int16) + rng.integers(-60, 61, x.shape), 0, 255).astype(np.uint8)
-        if not np.array_equal(_ssim_u8_compiled(x, y, win, 255.0, 0.01, 0.03), _ssim_u8(x, y, win, 255.0, 0.01, 0.03)):
+        squares: list[int] = []
+        if not np.array_equal(_ssim_u8_compiled(x, y, win, 255.0, 0.01, 0.03, squares),
+                              _ssim_u8(x, y, win, 255.0, 0.01, 0.03)):
             return False
         want = (int(np.sum((x.astype(np.int64) - y) ** 2)), int(np.sum(x.astype(np.int64) ** 2)),
                 int(np.sum(y.astype(np.int64) ** 2)))
-        if _square_sums_compiled(x, y) != want:
+        if _square_sums_compiled(x, y) != want or tuple(squares) != want:
             return False
     return True
 
@@ -283,7 +302,7 @@ def ssim(
     if min(a.shape[0], a.shape[1]) < win_size:
         raise ValueError(f"image {a.shape[:2]} smaller than the SSIM window {win_size}")
     if _u8(a, b) and win_size <= 181:  # win²·255² < 2³¹: int32 window sums
-        if a.ndim == 3 and a.shape[2] >= 2 and _kernels_agree():
+        if _kernel_ok(a):
             return float(np.mean(_ssim_u8_compiled(a, b, win_size, data_range, k1, k2)))
         return float(np.mean(_ssim_u8(a, b, win_size, data_range, k1, k2)))
     if a.dtype.kind in "ui" and b.dtype == a.dtype and a.itemsize <= 2 and (a.ndim == 2 or a.shape[2] <= 4):
@@ -389,6 +408,11 @@ def ssim_psnr_cosine(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0)
     """``(ssim(a, b), psnr(a, b), pixel_cosine(a, b))`` with the same values, sharing the squared
     sums of PSNR and cosine on uint8 images (what the JWB-DH pair passes compute per frame pair)."""
     a, b = _as_pair(a, b)
+    if _u8(a, b) and min(a.shape[0], a.shape[1]) >= 7 and _kernel_ok(a):  # one compiled pass for all three
+        squares: list[int] = []
+        s = float(np.mean(_ssim_u8_compiled(a, b, 7, data_range, 0.01, 0.03, squares)))
+        dd, xx, yy = squares
+        return s, _psnr_from_mse(dd / a.size, data_range), _cosine_from_sums(dd, xx, yy)
     s = ssim(a, b, data_range=data_range)
     if a.size and _u8(a, b):
         dd, xx, yy = _square_sums_u8(a, b, True)

@@ -31,31 +31,56 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
 @njit(**_JIT)
-def _columns(ra, rb, cx, cy, cxx, cyy, cxy):  # pragma: no cover - compiled
-    """Add one image row to the column sums."""
+def _columns(ra, rb, cx, cy, cxx, cyy, cxy, sq):  # pragma: no cover - compiled
+    """Add one image row to the column sums, and its Σx², Σy², Σxy to ``sq`` (int64)."""
+    rxx = np.int32(0)
+    ryy = np.int32(0)
+    rxy = np.int32(0)
     for j in range(ra.shape[0]):
         x = np.int32(ra[j])
         y = np.int32(rb[j])
+        xx = x * x
+        yy = y * y
+        xy = x * y
         cx[j] += x
         cy[j] += y
-        cxx[j] += x * x
-        cyy[j] += y * y
-        cxy[j] += x * y
+        cxx[j] += xx
+        cyy[j] += yy
+        cxy[j] += xy
+        rxx += xx
+        ryy += yy
+        rxy += xy
+    sq[0] += rxx
+    sq[1] += ryy
+    sq[2] += rxy
 
 
 @njit(**_JIT)
-def _slide(ra, rb, oa, ob, cx, cy, cxx, cyy, cxy):  # pragma: no cover - compiled
-    """Move the column sums down one row: add row (ra, rb), remove row (oa, ob), in one pass."""
+def _slide(ra, rb, oa, ob, cx, cy, cxx, cyy, cxy, sq):  # pragma: no cover - compiled
+    """Move the column sums down one row: add row (ra, rb), remove row (oa, ob), in one pass; the
+    added row's Σx², Σy², Σxy go to ``sq`` (every image row is added exactly once)."""
+    rxx = np.int32(0)
+    ryy = np.int32(0)
+    rxy = np.int32(0)
     for j in range(ra.shape[0]):
         x = np.int32(ra[j])
         y = np.int32(rb[j])
         u = np.int32(oa[j])
         v = np.int32(ob[j])
+        xx = x * x
+        yy = y * y
+        xy = x * y
         cx[j] += x - u
         cy[j] += y - v
-        cxx[j] += x * x - u * u
-        cyy[j] += y * y - v * v
-        cxy[j] += x * y - u * v
+        cxx[j] += xx - u * u
+        cyy[j] += yy - v * v
+        cxy[j] += xy - u * v
+        rxx += xx
+        ryy += yy
+        rxy += xy
+    sq[0] += rxx
+    sq[1] += ryy
+    sq[2] += rxy
 
 
 @njit(**_JIT)
@@ -132,8 +157,10 @@ def _accumulate(row, L, C, sums):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def ssim_channel_sums(a, b, win, C, scale, cov_norm, cov2, c1, c2, sums):  # pragma: no cover - compiled
-    """Per-channel sums of the interior SSIM map of uint8 images given as (H, W·C) rows.
+def ssim_channel_sums(a, b, win, C, scale, cov_norm, cov2, c1, c2, sums, sq):  # pragma: no cover - compiled
+    """Per-channel sums of the interior SSIM map of uint8 images given as (H, W·C) rows, and in
+    ``sq`` (int64, zeroed by the caller) the exact Σx², Σy², Σxy of the whole images (rows of at
+    most 33 025 values, so a row's int32 sums of ≤ 255² stay below 2³¹: the caller checks).
 
     The common (C, win) pairs are spelled out as constants so LLVM unrolls and vectorises the
     window loop (a runtime channel stride keeps it scalar, 4× slower); other pairs take the
@@ -149,10 +176,10 @@ def ssim_channel_sums(a, b, win, C, scale, cov_norm, cov2, c1, c2, sums):  # pra
     row = np.empty(L, np.float64)
     h = np.empty((5, L), np.int32)
     for k in range(win):
-        _columns(a[k], b[k], cx, cy, cxx, cyy, cxy)
+        _columns(a[k], b[k], cx, cy, cxx, cyy, cxy, sq)
     for i in range(H - 2 * pad):
         if i > 0:
-            _slide(a[i + win - 1], b[i + win - 1], a[i - 1], b[i - 1], cx, cy, cxx, cyy, cxy)
+            _slide(a[i + win - 1], b[i + win - 1], a[i - 1], b[i - 1], cx, cy, cxx, cyy, cxy, sq)
         if C == 3 and win == 7:
             _row(cx, cy, cxx, cyy, cxy, L, 3, 7, scale, cov_norm, cov2, c1, c2, row, h)
         elif C == 3 and win == 5:
