@@ -83,11 +83,11 @@ def measure(mode: str, gt: Path, gen: Path) -> dict:
             raise SystemExit(f"{mode} failed: {r.stderr[-3000:]}")
         res = json.loads(r.stdout.strip().splitlines()[-1])
         if mode == "suite":
-            sys.path.insert(0, str(REPO / "benchmarks"))
-            from run_stages import stage_table
+            sys.path.insert(0, str(REPO / "src"))
+            from avatar_eval.report.timing import run_timing
 
-            last = json.loads((Path(out) / "run.json").read_text())["last_run"]
-            res["stages"] = stage_table(last)
+            rt = run_timing(json.loads((Path(out) / "run.json").read_text())["last_run"])
+            res["stages"] = [(st.name, st.seconds) for st in rt.stages] if rt else []
         return res
 
 

@@ -17,37 +17,26 @@ import json
 import sys
 from pathlib import Path
 
-NON_STAGE = ("total", "decode_passes")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-
-def stage_table(last: dict) -> list[tuple[str, float]]:
-    """(stage, seconds) of a run's jobs, largest first."""
-    t = last.get("timings_s") or {}
-    return sorted(((k, float(v)) for k, v in t.items() if k not in NON_STAGE), key=lambda kv: -kv[1])
+from avatar_eval.report.timing import headline, run_timing  # noqa: E402
 
 
 def print_run(run_dir: Path) -> None:
     last = json.loads((run_dir / "run.json").read_text()).get("last_run") or {}
-    frames = int(last.get("frames") or 0)
-    wall = float(last.get("wall_s") or 0.0)
-    t = last.get("timings_s") or {}
-    jobs = float(t.get("total") or 0.0)
-    print(f"{run_dir}: {last.get('clips', 0)} clips, {frames} frames, jobs wall {wall:.2f} s "
-          f"({frames / wall if wall else 0:.1f} frames/s), jobs' time {jobs:.2f} s, "
-          f"{int(t.get('decode_passes') or 0)} decode passes")
+    rt = run_timing(last)
+    if rt is None:
+        print(f"{run_dir}: run.json has no timings")
+        return
+    print(f"{run_dir}: {headline(rt)}")
     print(f"  {'stage':44s} {'seconds':>9s} {'share':>6s} {'frames/s':>9s}")
-    for k, v in stage_table(last):
-        if v < 5e-4:
-            continue
-        share = v / jobs if jobs else 0.0
-        fps = f"{frames / v:9.1f}" if v > 0 and frames else "        -"
-        print(f"  {k:44s} {v:9.3f} {share:6.1%} {fps}")
-    main = last.get("main_s") or {}
-    if main:
-        print("  main process: " + ", ".join(f"{k} {v:.3f} s" for k, v in main.items()))
-    start = last.get("worker_startup_s") or {}
-    if start:
-        print("  worker start-up: " + ", ".join(f"{k} {v:.2f} s" for k, v in start.items()))
+    for s in rt.stages:
+        fps = f"{s.frames_per_s:9.1f}" if s.frames_per_s else "        -"
+        print(f"  {s.name:44s} {s.seconds:9.3f} {s.share:6.1%} {fps}")
+    if rt.main_s:
+        print("  main process: " + ", ".join(f"{k} {v:.3f} s" for k, v in rt.main_s.items()))
+    if rt.worker_startup_s:
+        print("  worker start-up: " + ", ".join(f"{k} {v:.2f} s" for k, v in rt.worker_startup_s.items()))
 
 
 def main() -> None:

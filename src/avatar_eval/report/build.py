@@ -165,10 +165,12 @@ def build_reports(
     files = export_run(records, run_dir, summary=summary, directions=directions, units=units,
                        formats=[f for f in fmts if f in ("md", "csv", "parquet")], groups=groups)
     environment = _environment_note(run_dir)
+    timing = _timing_note(run_dir)
     flagged = clip_flags_of(records)
-    if "leaderboard.md" in files and (environment or flagged or baseline_band_markdown(summary)):
+    if "leaderboard.md" in files and (environment or timing or flagged or baseline_band_markdown(summary)):
         lb = files["leaderboard.md"]
-        extra = "\n\n".join(x for x in (flags_markdown(flagged), baseline_band_markdown(summary), environment) if x)
+        extra = "\n\n".join(x for x in (flags_markdown(flagged), baseline_band_markdown(summary), environment,
+                                         timing) if x)
         atomic_write_text(lb, lb.read_text().rstrip("\n") + "\n\n" + extra + "\n")
     result = ReportResult(run_dir=run_dir, files=dict(files), summary=summary, metrics=meta)
     result.warnings.extend(meta_warnings)
@@ -349,6 +351,15 @@ def _environment_note(run_dir: Path) -> str:
         lines.append(f"- weights {name}: {digest if digest else 'not found'}")
     lines.append("- Face Mesh floats depend on the CPU's kernel path; measured spread: docs/reproducibility.md")
     return "\n".join(lines)
+
+
+def _timing_note(run_dir: Path) -> str:
+    """Where the last invocation's time went (``run.json["last_run"]``), as a Markdown section."""
+    from .metadata import read_run_json
+    from .timing import timing_markdown
+
+    meta = read_run_json(run_dir)
+    return timing_markdown(meta.get("last_run")) if meta is not None else ""
 
 
 def _nan_safe(o: object) -> object:

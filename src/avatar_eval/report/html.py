@@ -558,6 +558,7 @@ def _run_info(page: Page, out: list[str]) -> None:
                            f"{_e(json.dumps(info[key], indent=1, sort_keys=True, default=str))}</pre></details>")
         if run.environment:
             out.append(f"<details><summary>Environment</summary><pre>{_e(run.environment)}</pre></details>")
+        _timing(info.get("last_run"), out)
         metrics = info.get("metrics") or {}
         if metrics:
             out.append("<details><summary>Metrics (as recorded at run time)</summary><table><thead><tr><th>metric</th>"
@@ -571,6 +572,30 @@ def _run_info(page: Page, out: list[str]) -> None:
                            f"<td>{_e(mi.get('units') or '')}</td><td><small>{_e(mi.get('description') or '')}</small>"
                            "</td></tr>")
             out.append("</tbody></table></details>")
+
+
+def _timing(last: Any, out: list[str]) -> None:
+    """Where the last invocation's time went: headline, stages (seconds, share, frames/s), the
+    main process and worker start-up (``run.json["last_run"]``, :mod:`.timing`)."""
+    from .timing import headline, run_timing
+
+    rt = run_timing(last)
+    if rt is None or not rt.stages:
+        return
+    out.append(f"<details><summary>Where the time went: {_e(headline(rt))}</summary><table><thead><tr><th>stage</th>"
+               "<th>seconds</th><th>share of the jobs' time</th><th>frames/s</th></tr></thead><tbody>")
+    for s in rt.stages:
+        fps = f"{s.frames_per_s:.1f}" if s.frames_per_s else ""
+        out.append(f"<tr><td>{_e(s.name)}</td><td>{s.seconds:.3f}</td><td>{s.share:.1%}</td><td>{fps}</td></tr>")
+    out.append("</tbody></table>")
+    extra = []
+    if rt.main_s:
+        extra.append("main process: " + ", ".join(f"{k} {v:.3f} s" for k, v in rt.main_s.items()))
+    if rt.worker_startup_s:
+        extra.append("worker start-up: " + ", ".join(f"{k} {v:.2f} s" for k, v in rt.worker_startup_s.items()))
+    if extra:
+        out.append("<p class='note'>" + "<br>".join(_e(x) for x in extra) + "</p>")
+    out.append("</details>")
 
 
 # --------------------------------------------------------------------------- the page
