@@ -31,34 +31,10 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
 @njit(**_JIT)
-def _columns(ra, rb, cx, cy, cxx, cyy, cxy, sq):  # pragma: no cover - compiled
-    """Add one image row to the column sums, and its Σx², Σy², Σxy to ``sq`` (int64)."""
-    rxx = np.int32(0)
-    ryy = np.int32(0)
-    rxy = np.int32(0)
-    for j in range(ra.shape[0]):
-        x = np.int32(ra[j])
-        y = np.int32(rb[j])
-        xx = x * x
-        yy = y * y
-        xy = x * y
-        cx[j] += x
-        cy[j] += y
-        cxx[j] += xx
-        cyy[j] += yy
-        cxy[j] += xy
-        rxx += xx
-        ryy += yy
-        rxy += xy
-    sq[0] += rxx
-    sq[1] += ryy
-    sq[2] += rxy
-
-
-@njit(**_JIT)
 def _slide(ra, rb, oa, ob, cx, cy, cxx, cyy, cxy, sq):  # pragma: no cover - compiled
-    """Move the column sums down one row: add row (ra, rb), remove row (oa, ob), in one pass; the
-    added row's Σx², Σy², Σxy go to ``sq`` (every image row is added exactly once)."""
+    """Move the column sums down one row: add row (ra, rb), remove row (oa, ob), in one pass (zero
+    rows remove nothing: the first ``win`` rows); the added row's Σx², Σy², Σxy go to ``sq``
+    (every image row is added exactly once)."""
     rxx = np.int32(0)
     ryy = np.int32(0)
     rxy = np.int32(0)
@@ -175,8 +151,9 @@ def ssim_channel_sums(a, b, win, C, scale, cov_norm, cov2, c1, c2, sums, sq):  #
     cxy = np.zeros(WC, np.int32)
     row = np.empty(L, np.float64)
     h = np.empty((5, L), np.int32)
+    zero = np.zeros(WC, np.uint8)
     for k in range(win):
-        _columns(a[k], b[k], cx, cy, cxx, cyy, cxy, sq)
+        _slide(a[k], b[k], zero, zero, cx, cy, cxx, cyy, cxy, sq)
     for i in range(H - 2 * pad):
         if i > 0:
             _slide(a[i + win - 1], b[i + win - 1], a[i - 1], b[i - 1], cx, cy, cxx, cyy, cxy, sq)
