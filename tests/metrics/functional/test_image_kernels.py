@@ -5,6 +5,7 @@ identical), non-contiguous views; and ``ssim`` falls back to the numpy path with
 from __future__ import annotations
 
 import functools
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -56,11 +57,7 @@ def test_ssim_kernel_detects_a_change() -> None:
 
 
 def test_real_frames_and_views(clips: Path) -> None:
-    frames = []
-    for f in iter_frames(clips / "gt" / "may.mp4"):
-        frames.append(f.rgb)
-        if len(frames) == 3:
-            break
+    frames = [f.rgb for f in itertools.islice(iter_frames(clips / "gt" / "may.mp4"), 3)]
     for a, b in zip(frames, frames[1:]):
         for x, y in ((a, b), (a[::2, ::3], b[::2, ::3]), (a[5:-9, 3:-1], b[5:-9, 3:-1])):
             assert np.array_equal(IM._ssim_u8_compiled(x, y, 7, 255.0, 0.01, 0.03), _numpy_ssim(x, y, 7))
