@@ -99,3 +99,19 @@ def test_rows_too_wide_for_the_kernel_take_the_numpy_path(monkeypatch: pytest.Mo
     fast = IM.ssim_psnr_cosine(a, b)
     monkeypatch.setattr(IM, "_kernels_agree", functools.cache(lambda: False))
     assert fast == IM.ssim_psnr_cosine(a, b)
+
+
+def test_a_failing_kernel_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """numba present but failing (e.g. no compiler back end): one warning, the numpy paths' values."""
+    monkeypatch.setattr(IM, "_kernels_agree", functools.cache(IM._kernels_agree.__wrapped__))
+
+    def broken() -> bool:
+        raise RuntimeError("LLVM said no")
+
+    monkeypatch.setattr(IM, "_kernels_check", broken)
+    rng = np.random.default_rng(8)
+    a = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    with caplog.at_level("WARNING"):
+        v = IM.ssim(a, a[::-1].copy())
+    assert "LLVM said no" in caplog.text and "numpy paths" in caplog.text
+    assert v == float(np.mean(IM._ssim_u8(a, a[::-1].copy(), 7, 255.0, 0.01, 0.03)))

@@ -180,9 +180,18 @@ def _kernels_agree() -> bool:
     (checked once per process on random uint8 images: 2–4 channels, windows 3 / 7 / 9, odd sizes,
     where a fused or reordered float operation would show). If not, the numpy paths are used."""
     try:
-        from avatar_eval.metrics.functional import image_kernels  # noqa: F401
-    except ImportError:
+        return _kernels_check()
+    except Exception as e:  # noqa: BLE001 - numba missing or failing to compile: the numpy paths serve
+        import logging
+
+        logging.getLogger(__name__).warning("compiled image kernels unavailable (%s: %s); using the numpy paths "
+                                            "(same values, slower)", type(e).__name__, e)
         return False
+
+
+def _kernels_check() -> bool:
+    from avatar_eval.metrics.functional import image_kernels  # noqa: F401
+
     rng = np.random.default_rng(14)
     for c, win, shape in ((3, 7, (41, 37)), (3, 3, (19, 23)), (3, 5, (17, 29)), (2, 9, (23, 17)), (4, 7, (15, 26))):
         x = rng.integers(0, 256, (*shape, c), dtype=np.uint8)
