@@ -4,7 +4,7 @@
   covariance, ``K1=0.01``, ``K2=0.03``, reflect borders, mean over the valid interior, mean over
   channels) and agrees with it to 1e-6 on uint8 images; it filters with OpenCV's box filter
   (``BORDER_REFLECT`` = scipy's ``reflect``) and exact integer window sums; a 1080p frame pair
-  (SSIM + PSNR + cosine) costs about 18 ms of CPU with the compiled kernels of
+  (SSIM + PSNR + cosine) costs about 16.5 ms of CPU with the compiled kernels of
   :mod:`.image_kernels` (numba), 0.12 s with the numpy path they are checked against.
 * :func:`psnr` is ``skimage.metrics.peak_signal_noise_ratio`` (``inf`` for identical images).
 * :func:`pixel_cosine` is JWB-DH's "CSIM": cosine of the flattened raw pixels (0 for a black image).
@@ -150,7 +150,7 @@ _KERNEL_ROW_MAX = (2**31 - 1) // (255 * 255)
 def _ssim_u8_compiled(a: np.ndarray, b: np.ndarray, win: int, data_range: float, k1: float, k2: float,
                       squares: list[int] | None = None) -> np.ndarray:
     """:func:`_ssim_u8` of H×W×C uint8 images (2 <= C <= 4) by the compiled kernel
-    (:mod:`.image_kernels`): the same per-channel means bit for bit, 1080p in ~15 ms instead of ~95.
+    (:mod:`.image_kernels`): the same per-channel means bit for bit, 1080p in ~16.5 ms instead of ~95.
     With ``squares`` (a list), the exact ``(Σ(a−b)², Σa², Σb²)`` of the same pass are put in it
     (what PSNR and the pixel cosine need: :func:`_square_sums_u8`'s values, read once)."""
     from avatar_eval.metrics.functional import image_kernels as K

@@ -1,7 +1,7 @@
 """Compiled (numba) kernels of the uint8 SSIM / PSNR / pixel-cosine formulas in :mod:`.image`.
 
 Same values bit for bit as the numpy paths there, at about a seventh of the CPU on a 1080p frame
-pair (SSIM + PSNR + cosine 118 → 17.5 ms on a Xeon family 6 model 0xA7; issue 14: full-frame SSIM
+pair (SSIM + PSNR + cosine 118 → 16.5 ms on a Xeon family 6 model 0xA7; issue 14: full-frame SSIM
 dominated the JWB-DH pair pass). Why the values cannot move:
 
 * window sums are exact integers (int32 column sums of x, y, x², y², xy over ``win`` rows, moved
@@ -19,7 +19,8 @@ dominated the JWB-DH pair pass). Why the values cannot move:
 (:func:`avatar_eval.metrics.functional.image._kernels_agree`) and uses the numpy path if numba is
 missing or the check fails; the tests compare both on many shapes, windows and channel counts.
 Compiled once per machine (``cache=True``: numba's cache next to this file, or its user cache when
-that is read-only), about 1–2 s the first time.
+that is read-only), about 2–3 s the first time. The same values natively (AVX-512) and under
+qemu as Haswell-v4, Westmere and Zen 1: ``benchmarks/image_kernels_cpus.py``.
 """
 
 from __future__ import annotations
