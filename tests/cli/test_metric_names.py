@@ -102,6 +102,15 @@ def test_metrics_command_on_an_old_name_says_the_new_one():
     assert "name: hands.hkc.offline" in res.output and "estimator: mediapipe-hands" in res.output
 
 
+def test_metrics_command_on_a_suite_lists_its_metrics():
+    res = runner.invoke(app, ["metrics", "jwbdh-pixels"])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "suite: jwbdh-pixels" in out and "metrics (15):" in out
+    assert "jwbdh.ssim pair, needs pair_frames.full" in out and "jwbdh.psnr.right_hand pair" in out
+    assert "jwbdh.fid" not in out
+
+
 # old names of fast, weight-free metrics: pixels (pair) and DIS flow
 OLD = ["jwbdh.full.ssim", "jwbdh.full.psnr", "vbench.dynamic_degree.dis"]
 

@@ -267,12 +267,32 @@ def metrics(
     name: str | None = typer.Argument(None, help="Show one metric in detail."),
     wide: bool = typer.Option(False, "--wide", help="Also print each metric's description."),
 ) -> None:
-    """List the registered metrics and suites (one line each; `metrics NAME` for the details)."""
+    """List the registered metrics and suites (one line each; `metrics NAME` for a metric's details
+    or a suite's metrics)."""
     import warnings
 
     from ..errors import UnknownNameError
-    from ..metrics.registry import DEPRECATED_NAMES, deprecation_message, get_metric_class, list_metrics, list_suites
+    from ..metrics.registry import (
+        DEPRECATED_NAMES,
+        deprecation_message,
+        get_metric_class,
+        is_registered,
+        list_metrics,
+        list_suites,
+    )
 
+    if name and name in list_suites() and not is_registered(name):
+        from ..metrics.registry import resolve_metrics
+
+        members = resolve_metrics([name])
+        console.print(f"[bold]suite[/bold]: {name}: {list_suites()[name]}", highlight=False)
+        console.print(f"[bold]metrics[/bold] ({len(members)}):", highlight=False)
+        for n in members:
+            cls = get_metric_class(n)
+            needs = [*cls.requires, *getattr(cls, "pair_requires", ())]
+            console.print(f"  {n}  [dim]{cls.level}, needs {', '.join(needs) or '-'}"
+                          f"{', weights' if cls.weights else ''}[/dim]", highlight=False, soft_wrap=True)
+        return
     if name:
         if name in DEPRECATED_NAMES:
             console.print(f"[yellow]warning:[/yellow] {deprecation_message(name)}", markup=True, highlight=False)
