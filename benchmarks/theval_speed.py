@@ -112,11 +112,15 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def official(clips: list[Path], root: Path, python: str, mode: str, pythonpath: str | None = None) -> float:
+def official(clips: list[Path], root: Path, python: str, mode: str,
+             pythonpath: str | None = None) -> tuple[float, list[str]]:
+    """Seconds the official scripts took, and the failures (script: last stderr line)."""
     env = dict(os.environ)
-    if pythonpath:  # e.g. benchmarks/official_env (a torchaudio stand-in), for the official scripts only
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    if pythonpath:  # e.g. benchmarks/official_env (a torchaudio stand-in), for the official scripts only;
+        # absolute, because the scripts run from the THEval checkout
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(pythonpath).resolve()), env.get("PYTHONPATH")]))
     total = 0.0
+    failed: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         lists = [clips] if mode == "list" else [[p] for p in clips]
         for group in lists:
@@ -131,7 +135,8 @@ def official(clips: list[Path], root: Path, python: str, mode: str, pythonpath: 
                 if r.returncode != 0:
                     last = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
                     print(f"  note: {script} exited {r.returncode}: {last}")
-    return total
+                    failed.append(f"{script}: {last}")
+    return total, failed
 
 
 def main() -> None:
@@ -163,9 +168,13 @@ def main() -> None:
             print(f"avatar-eval {key:20s}: {n_frames / walls[key]:8.1f} frames/s "
                   f"({walls[key]:.1f} s; {load()})\n")
     if a.official:
-        t_off = official(clips, Path(a.official), a.official_python, a.official_mode, a.official_pythonpath)
+        t_off, failed = official(clips, Path(a.official), a.official_python, a.official_mode, a.official_pythonpath)
         print(f"official THEval, 4 scripts ({a.official_mode}): {n_frames / t_off:8.1f} frames/s ({t_off:.1f} s; "
               f"{load()})")
+        if failed:  # a script that stopped early did not do its work: its time is no reference
+            print(f"  no ratio: {len(failed)} official script run(s) failed, so their time is not the "
+                  "official throughput (fix the environment, e.g. --official-pythonpath)")
+            return
         for label, w in walls.items():
             print(f"  avatar-eval {label:20s} is {t_off / w:5.1f}× the official throughput")
 
