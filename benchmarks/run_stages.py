@@ -33,10 +33,8 @@ def print_run(run_dir: Path) -> None:
     for s in rt.stages:
         fps = f"{s.frames_per_s:9.1f}" if s.frames_per_s else "        -"
         print(f"  {s.name:44s} {s.seconds:9.3f} {s.share:6.1%} {fps}")
-    if rt.main_s:
-        print("  main process: " + ", ".join(f"{k} {v:.3f} s" for k, v in rt.main_s.items()))
-    if rt.worker_startup_s:
-        print("  worker start-up: " + ", ".join(f"{k} {v:.2f} s" for k, v in rt.worker_startup_s.items()))
+    for note in rt.notes():
+        print("  " + note)
 
 
 def main() -> None:

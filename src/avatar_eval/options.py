@@ -240,11 +240,12 @@ def _coerce(key: str, f: Any, value: Any) -> Any:
                     raise UnknownOption(f"option {key!r} has no key {k!r}{_did_you_mean(str(k), inner)} "
                                         f"(known: {', '.join(sorted(inner))})")
         if key == "regions" and "crop_codec" in value:
-            from .regions.crops import CROP_CODECS
+            from .regions.crops import check_crop_codec
 
-            if value["crop_codec"] not in CROP_CODECS:
-                raise ConfigError(f"option 'regions.crop_codec' takes one of {', '.join(sorted(CROP_CODECS))}, "
-                                  f"got {value['crop_codec']!r}")
+            try:
+                check_crop_codec(value["crop_codec"])
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
         return dict(value)
     try:
         if t in ("int", "int | None"):

@@ -51,13 +51,17 @@ CROP_CODECS: dict[str, tuple[str, str]] = {"ffvhuff": (".nut", "rgb24"), "ffv1":
 DEFAULT_CROP_CODEC = "ffvhuff"
 
 
+def check_crop_codec(codec: Any) -> str:
+    """``codec`` if it is one of :data:`CROP_CODECS`, else ValueError (also the up-front option check)."""
+    if codec not in CROP_CODECS:
+        raise ValueError(f"option 'regions.crop_codec' takes one of {', '.join(sorted(CROP_CODECS))}, got {codec!r}")
+    return str(codec)
+
+
 def crop_codec(ctx: "ClipContext | None") -> str:
     """The crop codec of a run (``regions.crop_codec``), checked against :data:`CROP_CODECS`."""
     opts = ((ctx.options or {}).get("regions", {}) or {}) if ctx is not None else {}
-    codec = str(opts.get("crop_codec", DEFAULT_CROP_CODEC))
-    if codec not in CROP_CODECS:
-        raise ValueError(f"regions.crop_codec={codec!r}: expected one of {sorted(CROP_CODECS)}")
-    return codec
+    return check_crop_codec(opts.get("crop_codec", DEFAULT_CROP_CODEC))
 
 
 class CropVideoWriter:

@@ -588,13 +588,8 @@ def _timing(last: Any, out: list[str]) -> None:
         fps = f"{s.frames_per_s:.1f}" if s.frames_per_s else ""
         out.append(f"<tr><td>{_e(s.name)}</td><td>{s.seconds:.3f}</td><td>{s.share:.1%}</td><td>{fps}</td></tr>")
     out.append("</tbody></table>")
-    extra = []
-    if rt.main_s:
-        extra.append("main process: " + ", ".join(f"{k} {v:.3f} s" for k, v in rt.main_s.items()))
-    if rt.worker_startup_s:
-        extra.append("worker start-up: " + ", ".join(f"{k} {v:.2f} s" for k, v in rt.worker_startup_s.items()))
-    if extra:
-        out.append("<p class='note'>" + "<br>".join(_e(x) for x in extra) + "</p>")
+    if rt.notes():
+        out.append("<p class='note'>" + "<br>".join(_e(x) for x in rt.notes()) + "</p>")
     out.append("</details>")
 
 

@@ -41,6 +41,15 @@ class RunTiming:
     def frames_per_s(self) -> float | None:
         return self.frames / self.wall_s if self.wall_s > 0 and self.frames else None
 
+    def notes(self) -> list[str]:
+        """The main process's stages and each worker's start-up, one line each (when recorded)."""
+        out = []
+        if self.main_s:
+            out.append("main process: " + ", ".join(f"{k} {v:.3f} s" for k, v in self.main_s.items()))
+        if self.worker_startup_s:
+            out.append("worker start-up: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.worker_startup_s.items()))
+        return out
+
 
 def run_timing(last: dict[str, Any] | None, *, min_seconds: float = 5e-4) -> RunTiming | None:
     """The timing of a run's last invocation (``run.json["last_run"]``), stages largest first;
@@ -80,8 +89,6 @@ def timing_markdown(last: dict[str, Any] | None, *, top: int = 15) -> str:
     if len(rt.stages) > top:
         rest = sum(s.seconds for s in rt.stages[top:])
         lines.append(f"| ({len(rt.stages) - top} more) | {rest:.3f} | {rest / rt.jobs_s if rt.jobs_s else 0:.1%} | - |")
-    if rt.main_s:
-        lines += ["", "Main process: " + ", ".join(f"{k} {v:.3f} s" for k, v in rt.main_s.items())]
-    if rt.worker_startup_s:
-        lines += ["", "Worker start-up: " + ", ".join(f"{k} {v:.2f} s" for k, v in rt.worker_startup_s.items())]
+    for note in rt.notes():
+        lines += ["", note[0].upper() + note[1:]]
     return "\n".join(lines)
